@@ -1,0 +1,1 @@
+"""shelfsense camera node: everything that runs on the Raspberry Pi."""

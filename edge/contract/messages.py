@@ -1,0 +1,176 @@
+"""Pydantic models for every MQTT payload.
+
+Every payload is JSON carrying `schema_version`. Within one version changes are additive
+only, so receivers ignore fields they do not know (`extra="ignore"`) and reject a
+different major version with a message that names it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from edge.layout import Layout
+
+SCHEMA_VERSION = 1
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+"""Store and camera ids: safe as one MQTT topic level and as an ACL user name part."""
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def utc_now() -> datetime:
+    """Timezone-aware now; all payload times are UTC."""
+    return datetime.now(UTC)
+
+
+class SlotStatus(StrEnum):
+    """What a camera concludes about one slot (see GUIDE.md, shelf model)."""
+
+    STOCKED = "stocked"
+    LOW = "low"
+    EMPTY = "empty"
+    WRONG_PRODUCT = "wrong_product"
+    MESSY = "messy"
+    OCCLUDED = "occluded"
+    UNKNOWN = "unknown"
+
+
+class EventType(StrEnum):
+    """Slot transitions worth telling the gateway about exactly once."""
+
+    GAP_OPENED = "gap_opened"
+    GAP_CLOSED = "gap_closed"
+    LOW_STOCK = "low_stock"
+    RESTOCKED = "restocked"
+    WRONG_PRODUCT = "wrong_product"
+    MESSY = "messy"
+    STATUS_CHANGED = "status_changed"
+
+
+class Message(BaseModel):
+    """Base of every payload: a schema version and a UTC timestamp."""
+
+    model_config = ConfigDict(extra="ignore", frozen=False)
+
+    schema_version: int = SCHEMA_VERSION
+    ts: datetime = Field(default_factory=utc_now)
+
+    @field_validator("schema_version")
+    @classmethod
+    def _supported_version(cls, value: int) -> int:
+        if value != SCHEMA_VERSION:
+            raise ValueError(
+                f"unsupported schema_version {value}; this build reads {SCHEMA_VERSION}"
+            )
+        return value
+
+    @field_validator("ts")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def to_json(self) -> bytes:
+        """Compact UTF-8 JSON, the wire form of every payload."""
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+class CameraMessage(Message):
+    """A payload published by one camera node about itself."""
+
+    store: Identifier
+    camera: Identifier
+
+
+class Availability(CameraMessage):
+    """Retained `…/availability`; also the node's Last Will with state `offline`."""
+
+    state: Literal["online", "offline"]
+
+
+class Detection(BaseModel):
+    """One detector box, normalised to the frame (0..1, x0 < x1, y0 < y1)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    label: str
+    score: Fraction
+    box: tuple[float, float, float, float]
+
+
+class SlotReading(BaseModel):
+    """The state of one layout slot as the node currently sees it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    row: int = Field(ge=0)
+    slot: int = Field(ge=0)
+    sku: str | None = None
+    status: SlotStatus
+    confidence: Fraction = 1.0
+    gap_fraction: Fraction = 0.0
+    since: datetime | None = None
+
+
+class ShelfState(CameraMessage):
+    """Retained `…/state`: the latest smoothed shelf state, one message per camera."""
+
+    seq: int = Field(ge=0, description="Frames analysed since the node started.")
+    layout_version: str | None = Field(
+        default=None, description="Version hash of the layout the node runs (echo of config)."
+    )
+    slots: list[SlotReading] = Field(default_factory=list)
+    detections: list[Detection] = Field(default_factory=list)
+    score: Fraction | None = Field(default=None, description="Display compliance score.")
+    occluded: bool = False
+    model: str | None = None
+
+
+class ShelfEvent(CameraMessage):
+    """QoS 1 `…/events`, never retained; `id` lets the gateway drop duplicates."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=8, max_length=64)
+    type: EventType
+    row: int | None = Field(default=None, ge=0)
+    slot: int | None = Field(default=None, ge=0)
+    sku: str | None = None
+    previous: SlotStatus | None = None
+    status: SlotStatus | None = None
+    confidence: Fraction = 1.0
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Health(CameraMessage):
+    """Periodic `…/health`: is the node working, and how fast."""
+
+    uptime_s: float = Field(ge=0)
+    frames_processed: int = Field(ge=0)
+    frames_failed: int = Field(default=0, ge=0)
+    camera_ok: bool = True
+    last_error: str | None = None
+    inference_ms: float | None = Field(default=None, ge=0, description="Median over the window.")
+    fps: float | None = Field(default=None, ge=0)
+    cpu_temp_c: float | None = None
+    outbox_pending: int = Field(default=0, ge=0)
+    outbox_dropped: int = Field(default=0, ge=0)
+    model: str | None = None
+    software: str | None = None
+
+
+class NodeConfig(Message):
+    """Retained `…/config`, gateway to node: the layout the camera must use.
+
+    `version` is the layout's content hash; the node echoes it as
+    `ShelfState.layout_version` so anyone can see which layout a camera runs.
+    """
+
+    version: str
+    layout: Layout
+    snapshots_enabled: bool = Field(
+        default=False, description="Images never leave the node unless this is true."
+    )

@@ -1,0 +1,60 @@
+"""Publish the JSON Schema of every payload, for consumers that do not run Python.
+
+`shelf-node schema --write` regenerates `edge/schemas/*.json`; a test fails when they
+are stale, so the published schema always matches the code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from edge.contract.messages import Availability, Health, NodeConfig, ShelfEvent, ShelfState
+from edge.contract.topics import TopicKind
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+PAYLOADS: dict[TopicKind, type[BaseModel]] = {
+    TopicKind.AVAILABILITY: Availability,
+    TopicKind.STATE: ShelfState,
+    TopicKind.EVENTS: ShelfEvent,
+    TopicKind.HEALTH: Health,
+    TopicKind.CONFIG: NodeConfig,
+}
+
+
+def render_schemas() -> dict[str, str]:
+    """File name -> JSON Schema text, one file per topic kind."""
+    files = {}
+    for kind, model in PAYLOADS.items():
+        schema = model.model_json_schema(mode="serialization")
+        schema["$id"] = f"https://shelfsense.invalid/schemas/{kind.value}.json"
+        schema["description"] = (
+            f"Payload of MQTT topic <prefix>/<store>/<camera>/{kind.value}. "
+            + (model.__doc__ or "").strip().splitlines()[0]
+        )
+        files[f"{kind.value}.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    return files
+
+
+def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
+    """Write every schema file; returns the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render_schemas().items():
+        path = directory / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def stale_schemas(directory: Path = SCHEMA_DIR) -> list[str]:
+    """Names of schema files that are missing or differ from the code."""
+    stale = []
+    for name, text in render_schemas().items():
+        path = directory / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            stale.append(name)
+    return stale

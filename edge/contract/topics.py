@@ -1,0 +1,72 @@
+"""MQTT topic names: `{prefix}/{store}/{camera}/{kind}`.
+
+One configurable prefix, then store, then camera, as Frigate and zigbee2mqtt do. Store-wide
+topics (advice, POS) have three levels, so they can never be mistaken for a camera's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+DEFAULT_PREFIX = "shelfsense"
+
+
+class TopicKind(StrEnum):
+    """The last topic level of a camera topic, and who publishes it."""
+
+    AVAILABILITY = "availability"  # node, retained, Last Will
+    STATE = "state"  # node, retained
+    EVENTS = "events"  # node, QoS 1, not retained
+    HEALTH = "health"  # node
+    CONFIG = "config"  # gateway, retained
+
+
+@dataclass(frozen=True)
+class CameraTopics:
+    """All topics of one camera."""
+
+    store: str
+    camera: str
+    prefix: str = DEFAULT_PREFIX
+
+    def topic(self, kind: TopicKind) -> str:
+        return f"{self.prefix}/{self.store}/{self.camera}/{kind.value}"
+
+    @property
+    def availability(self) -> str:
+        return self.topic(TopicKind.AVAILABILITY)
+
+    @property
+    def state(self) -> str:
+        return self.topic(TopicKind.STATE)
+
+    @property
+    def events(self) -> str:
+        return self.topic(TopicKind.EVENTS)
+
+    @property
+    def health(self) -> str:
+        return self.topic(TopicKind.HEALTH)
+
+    @property
+    def config(self) -> str:
+        return self.topic(TopicKind.CONFIG)
+
+
+def camera_subscription(prefix: str = DEFAULT_PREFIX) -> str:
+    """The wildcard the gateway subscribes to for every camera's topics."""
+    return f"{prefix}/+/+/+"
+
+
+def parse_camera_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str, TopicKind]:
+    """Split a camera topic into (store, camera, kind); ValueError names what is wrong."""
+    parts = topic.split("/")
+    if len(parts) != 4 or parts[0] != prefix:
+        raise ValueError(f"topic {topic!r} is not {prefix}/<store>/<camera>/<kind>")
+    store, camera, kind = parts[1], parts[2], parts[3]
+    try:
+        return store, camera, TopicKind(kind)
+    except ValueError:
+        known = ", ".join(k.value for k in TopicKind)
+        raise ValueError(f"topic {topic!r}: unknown kind {kind!r} (known: {known})") from None

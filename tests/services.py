@@ -1,0 +1,105 @@
+"""Start real servers (Mosquitto, the embedded broker) for integration tests.
+
+A test that needs a server binary skips with a reason when it is missing, and fails
+instead when SHELFSENSE_REQUIRE_SERVICES=1 (CI sets it), so CI can never go green by
+skipping the real-server tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
+
+
+def services_required() -> bool:
+    return os.environ.get("SHELFSENSE_REQUIRE_SERVICES", "") not in ("", "0", "false")
+
+
+def find_binary(name: str) -> str:
+    """Path of a server binary, or skip/fail the test with the reason."""
+    path = shutil.which(name) or next(
+        (str(Path(d) / name) for d in SBIN_DIRS if (Path(d) / name).exists()), None
+    )
+    if path:
+        return path
+    reason = f"{name} is not installed (apt-get install {name})"
+    if services_required():
+        pytest.fail(f"SHELFSENSE_REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+class Mosquitto:
+    """A real Mosquitto broker on a free loopback port, stoppable and restartable."""
+
+    def __init__(self, workdir: Path, config_extra: str = "", port: int | None = None) -> None:
+        self.binary = find_binary("mosquitto")
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.config_extra = config_extra
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "mosquitto.conf"
+        default_auth = (
+            "allow_anonymous true\n" if "allow_anonymous" not in self.config_extra else ""
+        )
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            f"{default_auth}"
+            f"persistence true\npersistence_location {self.workdir}/\n"
+            f"{self.config_extra}\n"
+        )
+        log = open(self.workdir / "mosquitto.log", "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen([self.binary, "-c", str(conf)], stdout=log, stderr=log)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@contextmanager
+def running_mosquitto(workdir: Path, config_extra: str = "") -> Iterator[Mosquitto]:
+    broker = Mosquitto(workdir, config_extra)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
