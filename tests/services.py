@@ -7,6 +7,7 @@ skipping the real-server tests.
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import socket
@@ -44,9 +45,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
+def wait_for_port(
+    port: int, timeout: float = 10.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Return once 127.0.0.1:port accepts; fail early if `process` has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with code {process.returncode} before listening")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -75,6 +81,9 @@ class Mosquitto:
             "allow_anonymous true\n" if "allow_anonymous" not in self.config_extra else ""
         )
         conf.write_text(
+            # Run as the current user: as root, Mosquitto would switch to the
+            # `mosquitto` user, which cannot read the test's private temp folder.
+            f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
             f"{default_auth}"
             f"persistence true\npersistence_location {self.workdir}/\n"
@@ -82,7 +91,11 @@ class Mosquitto:
         )
         log = open(self.workdir / "mosquitto.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen([self.binary, "-c", str(conf)], stdout=log, stderr=log)
-        wait_for_port(self.port)
+        try:
+            wait_for_port(self.port, process=self.process)
+        except (RuntimeError, TimeoutError) as error:
+            tail = (self.workdir / "mosquitto.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"mosquitto did not start: {error}\n{tail}") from None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
