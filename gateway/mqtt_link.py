@@ -1,0 +1,204 @@
+"""The gateway's MQTT client: camera subscriptions and retained config publishing.
+
+A fixed client id with a persistent session (MQTT 3.1.1, clean_session=False) makes the
+broker queue QoS 1 messages while the gateway is down (restart, upgrade) and deliver them
+on reconnect, so no event is lost. paho's network thread reconnects with backoff.
+
+The gateway's own availability lives on `{prefix}/_gateway/availability`: three levels,
+so it can never match the camera wildcard `{prefix}/+/+/+`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from edge.contract.messages import SCHEMA_VERSION, NodeConfig
+from edge.contract.topics import CameraTopics, camera_subscription
+from edge.layout import Layout
+from gateway.settings import MqttSettings
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes, bool], None]
+"""(topic, payload, retained) -> None; must return quickly (it runs on paho's thread)."""
+
+RECONNECT_MIN_S = 1
+RECONNECT_MAX_S = 60
+
+
+def gateway_availability_topic(prefix: str) -> str:
+    return f"{prefix}/_gateway/availability"
+
+
+def _availability_payload(state: str) -> bytes:
+    return json.dumps({"schema_version": SCHEMA_VERSION, "state": state}).encode()
+
+
+class MqttLink:
+    """One paho client: subscribes to every camera, publishes retained node configs."""
+
+    def __init__(self, settings: MqttSettings, on_message: MessageHandler) -> None:
+        self.settings = settings
+        self.prefix = settings.topic_prefix
+        self._on_message_handler = on_message
+        self._configs: dict[tuple[str, str], bytes] = {}
+        self._configs_lock = threading.Lock()
+        self._connected = threading.Event()
+        self._started = False
+        self.connects = 0
+        self.last_error: str | None = None
+        self.client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
+        if s.username is not None:
+            password = s.password.get_secret_value() if s.password is not None else None
+            client.username_pw_set(s.username, password)
+        if s.use_tls:
+            tls = s.tls
+            client.tls_set(
+                ca_certs=str(tls.ca_file) if tls and tls.ca_file else None,
+                certfile=str(tls.cert_file) if tls and tls.cert_file else None,
+                keyfile=str(tls.key_file) if tls and tls.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        client.will_set(
+            gateway_availability_topic(self.prefix),
+            _availability_payload("offline"),
+            qos=1,
+            retain=True,
+        )
+        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin connecting in the background; a broker that is down is retried forever."""
+        if self._started:
+            return
+        self._started = True
+        self.client.connect_async(
+            self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s
+        )
+        self.client.loop_start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Say `offline` (retained), disconnect cleanly and end the network thread."""
+        if not self._started:
+            return
+        if self._connected.is_set():
+            info = self.client.publish(
+                gateway_availability_topic(self.prefix),
+                _availability_payload("offline"),
+                qos=1,
+                retain=True,
+            )
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError):
+                log.warning("could not publish the gateway's offline state before stopping")
+        self.client.disconnect()
+        self.client.loop_stop()
+        self._connected.clear()
+        self._started = False
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        return self._connected.wait(timeout)
+
+    # ---- configs ---------------------------------------------------------------------
+
+    def publish_config(self, store: str, camera: str, layout: Layout) -> str:
+        """Publish a camera's layout as its retained config; returns the version sent.
+
+        Kept and sent again on every connect, so a broker that lost its retained
+        messages still hands every camera its layout.
+        """
+        config = NodeConfig(version=layout.version, layout=layout)
+        payload = config.to_json()
+        with self._configs_lock:
+            self._configs[(store, camera)] = payload
+        if self._connected.is_set():
+            self._publish_config(store, camera, payload)
+        return config.version
+
+    def _publish_config(self, store: str, camera: str, payload: bytes) -> None:
+        topic = CameraTopics(store, camera, self.prefix).config
+        info = self.client.publish(topic, payload, qos=1, retain=True)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            log.error("cannot publish config on %s: %s", topic, mqtt.error_string(info.rc))
+
+    # ---- paho callbacks (network thread) ---------------------------------------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: mqtt.ReasonCode,
+        properties: mqtt.Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            self.last_error = f"broker refused the connection: {reason_code}"
+            log.error("%s (%s)", self.last_error, self.settings.url)
+            return
+        self.connects += 1
+        self.last_error = None
+        log.info(
+            "connected to %s (session %s)",
+            self.settings.url,
+            "resumed" if flags.session_present else "new",
+        )
+        client.subscribe(camera_subscription(self.prefix), qos=1)
+        client.publish(
+            gateway_availability_topic(self.prefix),
+            _availability_payload("online"),
+            qos=1,
+            retain=True,
+        )
+        with self._configs_lock:
+            configs = list(self._configs.items())
+        self._connected.set()
+        for (store, camera), payload in configs:
+            self._publish_config(store, camera, payload)
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: mqtt.ReasonCode,
+        properties: mqtt.Properties | None,
+    ) -> None:
+        was_connected = self._connected.is_set()
+        self._connected.clear()
+        if was_connected and reason_code.is_failure:
+            self.last_error = f"connection lost: {reason_code}"
+            log.warning("%s; reconnecting to %s", self.last_error, self.settings.url)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            self._on_message_handler(message.topic, message.payload, bool(message.retain))
+        except Exception:  # the network thread must survive any handler bug
+            log.exception("message handler failed for %s", message.topic)

@@ -1,0 +1,184 @@
+"""`Gateway`: wires the database, ingest, the MQTT link and the API together.
+
+Start order makes a bad layout file fail before anything runs, and stop order loses
+nothing: MQTT stops first (no new messages; the broker queues the rest for our persistent
+session), then ingest stores what is already queued, then the database closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from fastapi import FastAPI
+
+from edge.layout import Layout
+from gateway.api import create_app
+from gateway.database import Database
+from gateway.ingest import Ingest
+from gateway.layouts import load_layouts
+from gateway.mqtt_link import MqttLink
+from gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """The store gateway. `start()`/`stop()` (or `with Gateway(...)`), `serve()` for HTTP."""
+
+    def __init__(self, settings: GatewaySettings, *, api_dependencies: Sequence[Any] = ()) -> None:
+        self.settings = settings
+        self.db = Database.in_dir(settings.data_dir)
+        self.ingest = Ingest(
+            self.db,
+            prefix=settings.mqtt.topic_prefix,
+            max_payload_bytes=settings.max_payload_bytes,
+        )
+        self.link: MqttLink | None = None
+        self.app: FastAPI = create_app(self, dependencies=api_dependencies)
+        self._lock = threading.Lock()
+        self._running = False
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the database, start ingest, publish layouts and connect to the broker.
+
+        Raises ConfigError (bad layout file) or DatabaseError before starting anything.
+        The broker may be down: the link keeps retrying in the background.
+        """
+        with self._lock:
+            if self._running:
+                return
+            configured = load_layouts(self.settings)
+            self.db.open()
+            try:
+                self.ingest.start()
+                self.link = MqttLink(self.settings.mqtt, self.ingest.submit)
+                for record in self.db.layouts():
+                    key = (record["store"], record["camera"])
+                    if key not in configured:
+                        layout = Layout.model_validate(record["layout"])
+                        self.link.publish_config(*key, layout)
+                for (store, camera), layout in configured.items():
+                    self._apply_layout(store, camera, layout, from_config=True)
+                self.link.start()
+            except BaseException:
+                self._shutdown()
+                raise
+            self._running = True
+            log.info(
+                "gateway started: broker %s, data %s, %d layout(s)",
+                self.settings.mqtt.url,
+                self.db.path,
+                len(configured),
+            )
+
+    def stop(self) -> None:
+        """Disconnect (publishing `offline`), store what is queued, close the database."""
+        with self._lock:
+            if not self._running:
+                return
+            self._shutdown()
+            self._running = False
+            log.info("gateway stopped")
+
+    def _shutdown(self) -> None:
+        if self.link is not None:
+            self.link.stop()
+        self.ingest.stop()
+        self.db.close()
+
+    def __enter__(self) -> Gateway:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    # ---- layouts ---------------------------------------------------------------------
+
+    def set_layout(self, store: str, camera: str, layout: Layout) -> str:
+        """Store a camera's layout and publish it as its retained config; returns the version."""
+        return self._apply_layout(store, camera, layout, from_config=False)
+
+    def _apply_layout(self, store: str, camera: str, layout: Layout, *, from_config: bool) -> str:
+        stored = self.db.layout(store, camera)
+        if stored is None or stored["version"] != layout.version:
+            if stored is not None and from_config:
+                log.warning(
+                    "layout of %s/%s: the config file's version %s replaces stored version %s",
+                    store,
+                    camera,
+                    layout.version,
+                    stored["version"],
+                )
+            with self.db.transaction() as tx:
+                tx.save_layout(store, camera, layout, datetime.now(UTC))
+        if self.link is not None:
+            self.link.publish_config(store, camera, layout)
+        return layout.version
+
+    # ---- status ----------------------------------------------------------------------
+
+    @property
+    def broker_connected(self) -> bool:
+        return self.link is not None and self.link.connected
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Ingest totals since start plus the current queue depth."""
+        return self.ingest.counters.as_dict() | {"queue_depth": self.ingest.queue_depth}
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        return self.link is not None and self.link.wait_connected(timeout)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """True once every message received so far is stored or dead-lettered."""
+        return self.ingest.wait_idle(timeout)
+
+    # ---- HTTP ------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        """Start, serve the API on settings.http until SIGINT/SIGTERM, then stop cleanly."""
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.app,
+            host=self.settings.http.host,
+            port=self.settings.http.port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
+
+        def request_exit(signum: int, frame: FrameType | None) -> None:
+            # uvicorn installs its own handlers while it runs and calls this one again
+            # when it is done; before that (during start) this stops it early.
+            server.should_exit = True
+
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            previous = {s: signal.signal(s, request_exit) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            log.info(
+                "API on http://%s:%d (docs at /docs)",
+                self.settings.http.host,
+                self.settings.http.port,
+            )
+            server.run()
+        finally:
+            self.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)

@@ -1,0 +1,155 @@
+"""The gateway's YAML configuration (`GatewaySettings`).
+
+Every level forbids unknown keys, so a typo is an error that names the key; secrets come
+from `${ENV}` references (see `edge.contract.config_file`). Relative paths are resolved
+against the directory of the config file, so `/etc/shelfsense/gateway.yaml` can name
+`layouts/cam-1.yaml` and mean `/etc/shelfsense/layouts/cam-1.yaml` wherever the service runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from edge.contract.config_file import load_config
+from edge.contract.topics import DEFAULT_PREFIX
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+"""Store and camera ids, exactly as the message contract accepts them."""
+
+TopicLevel = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TlsSettings(_Strict):
+    """Files for a TLS connection to the broker (the store CA, optionally a client cert)."""
+
+    ca_file: Path | None = Field(default=None, description="Store CA certificate (PEM).")
+    cert_file: Path | None = Field(default=None, description="Client certificate (PEM).")
+    key_file: Path | None = Field(default=None, description="Client private key (PEM).")
+
+    @model_validator(mode="after")
+    def _pair(self) -> TlsSettings:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file must be given together")
+        return self
+
+
+class MqttSettings(_Strict):
+    """How the gateway reaches the store broker."""
+
+    url: str = Field(
+        default="mqtt://127.0.0.1:1883", description="mqtt://host:port or mqtts://host:port"
+    )
+    username: str | None = None
+    password: SecretStr | None = None
+    client_id: str = Field(default="shelfsense-gateway", min_length=1, max_length=128)
+    topic_prefix: TopicLevel = DEFAULT_PREFIX
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    tls: TlsSettings | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in DEFAULT_PORTS:
+            raise ValueError(f"{value!r}: scheme must be mqtt:// or mqtts://")
+        if not parts.hostname:
+            raise ValueError(f"{value!r}: no host name")
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise ValueError(f"{value!r}: port must be a number from 1 to 65535") from None
+        if parts.path not in ("", "/") or parts.query or parts.username:
+            raise ValueError(f"{value!r}: only mqtt[s]://host:port is accepted")
+        return value
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or DEFAULT_PORTS[parts.scheme]
+
+    @property
+    def use_tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts" or self.tls is not None
+
+
+class HttpSettings(_Strict):
+    """Where the API listens. Loopback by default until authentication lands."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+
+class LayoutSource(_Strict):
+    """One camera's layout file (YAML or JSON of `edge.layout.Layout`)."""
+
+    store: Identifier
+    camera: Identifier
+    file: Path
+
+
+class GatewaySettings(_Strict):
+    """The whole gateway config file."""
+
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    data_dir: Path = Field(default=Path("data"), description="The SQLite database lives here.")
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    layouts: list[LayoutSource] = Field(default_factory=list)
+    max_payload_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Bigger -> dead letter."
+    )
+
+    @model_validator(mode="after")
+    def _one_layout_per_camera(self) -> GatewaySettings:
+        seen: set[tuple[str, str]] = set()
+        for source in self.layouts:
+            key = (source.store, source.camera)
+            if key in seen:
+                raise ValueError(f"layouts: {source.store}/{source.camera} is listed twice")
+            seen.add(key)
+        return self
+
+    def resolve_paths(self, base: Path) -> GatewaySettings:
+        """A copy whose relative paths are taken relative to `base` (the config's folder)."""
+
+        def absolute(path: Path | None) -> Path | None:
+            if path is None:
+                return None
+            path = path.expanduser()
+            return path if path.is_absolute() else base / path
+
+        tls = self.mqtt.tls
+        if tls is not None:
+            tls = tls.model_copy(
+                update={
+                    "ca_file": absolute(tls.ca_file),
+                    "cert_file": absolute(tls.cert_file),
+                    "key_file": absolute(tls.key_file),
+                }
+            )
+        return self.model_copy(
+            update={
+                "mqtt": self.mqtt.model_copy(update={"tls": tls}),
+                "data_dir": absolute(self.data_dir),
+                "layouts": [s.model_copy(update={"file": absolute(s.file)}) for s in self.layouts],
+            }
+        )
+
+
+def load_settings(path: str | Path) -> GatewaySettings:
+    """Read and validate a gateway config file; ConfigError names the file and key."""
+    path = Path(path)
+    return load_config(path, GatewaySettings).resolve_paths(path.resolve().parent)
