@@ -1,0 +1,217 @@
+"""`shelf-gateway demo`: a whole simulated store in one foreground process.
+
+It starts the embedded MQTT broker (unless `--broker` names one), the gateway with its
+API, and N camera nodes that run the real node pipeline (ONNX detector, shelf analysis,
+MQTT publisher) on frames rendered from simulated shelves that sell and get restocked.
+Nothing to install: this is what `make demo` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.cli import Command
+from gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BROKER_PORT = 1883
+
+
+@dataclass
+class DemoCamera:
+    """One simulated camera: where it is and the shelf it watches."""
+
+    store: str
+    camera: str
+    seed: int
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+
+def demo_cameras(count: int, stores: int, seed: int) -> list[DemoCamera]:
+    """Cameras dealt round-robin over `stores` stores: cam-1 in store-1, cam-2 in store-2, …"""
+    stores = max(1, min(stores, count))
+    return [
+        DemoCamera(store=f"store-{i % stores + 1}", camera=f"cam-{i + 1}", seed=seed + i)
+        for i in range(count)
+    ]
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def _broker(url: str | None) -> Iterator[str]:
+    """The broker URL to use: the given one, or an embedded amqtt broker started here."""
+    if url:
+        yield url
+        return
+    from gateway.embedded_broker import EmbeddedBroker
+
+    host = "127.0.0.1"
+    port = DEFAULT_BROKER_PORT if _port_free(host, DEFAULT_BROKER_PORT) else _free_port(host)
+    with EmbeddedBroker(host, port) as broker:
+        yield broker.url
+
+
+def _camera_thread(
+    cam: DemoCamera, broker_url: str, args: argparse.Namespace, stop: threading.Event
+) -> tuple[threading.Thread, object]:
+    """Build one camera node on its own simulated shelf; returns (thread, shelf)."""
+    from edge.node import CameraNode
+    from edge.settings import NodeSettings
+    from edge.sources.simulator import SimulatorSource
+    from models.synth import SimulatedShelf
+
+    shelf = SimulatedShelf(seed=cam.seed, store=cam.store, camera=cam.camera)
+    settings = NodeSettings.model_validate(
+        {
+            "store": cam.store,
+            "camera": cam.camera,
+            "interval_s": args.interval,
+            "health_interval_s": max(5.0, args.interval * 5),
+            "mqtt": {"url": broker_url, "keepalive_s": 10},
+            "source": {"kind": "simulator", "seed": cam.seed, "speedup": args.speedup},
+            "detector": {"threads": 1, "warmup_runs": 1},
+        }
+    )
+    node = CameraNode(settings, source=SimulatorSource(shelf, speedup=args.speedup))
+    thread = threading.Thread(target=node.run, args=(stop,), name=f"node-{cam.camera}")
+    return thread, shelf
+
+
+def _banner(port: int, broker_url: str, data_dir: Path, cameras: list[DemoCamera]) -> str:
+    where = ", ".join(f"{c.store}/{c.camera}" for c in cameras)
+    return "\n".join(
+        [
+            "",
+            "  shelfsense demo is running",
+            f"    API and docs   http://127.0.0.1:{port}/docs",
+            f"    cameras        http://127.0.0.1:{port}/api/cameras   ({where})",
+            f"    events         http://127.0.0.1:{port}/api/events",
+            f"    MQTT broker    {broker_url}   (topics shelfsense/<store>/<camera>/…)",
+            f"    data           {data_dir}",
+            "  Press Ctrl-C to stop.",
+            "",
+        ]
+    )
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Run broker, gateway and simulated cameras until Ctrl-C or `--duration`."""
+    import uvicorn
+
+    from gateway.service import Gateway
+
+    cameras = demo_cameras(args.cameras, args.stores, args.seed)
+    stop = threading.Event()
+    with ExitStack() as stack:
+        data_dir = args.data_dir or Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="shelfsense-demo-"))
+        )
+        broker_url = stack.enter_context(_broker(args.broker))
+        settings = GatewaySettings.model_validate(
+            {
+                "mqtt": {"url": broker_url, "client_id": "shelfsense-demo-gateway"},
+                "data_dir": str(data_dir),
+                "http": {"host": args.host, "port": args.port},
+            }
+        )
+        gateway = stack.enter_context(Gateway(settings))
+        threads = []
+        for cam in cameras:
+            thread, shelf = _camera_thread(cam, broker_url, args, stop)
+            gateway.set_layout(cam.store, cam.camera, shelf.layout)
+            threads.append(thread)
+        for thread in threads:
+            thread.start()
+
+        server = uvicorn.Server(
+            uvicorn.Config(
+                gateway.app,
+                host=args.host,
+                port=args.port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        if args.duration:
+            timer = threading.Timer(args.duration, lambda: setattr(server, "should_exit", True))
+            timer.daemon = True
+            timer.start()
+        print(_banner(args.port, broker_url, data_dir, cameras), flush=True)
+        try:
+            server.run()
+        finally:
+            log.info("stopping the demo")
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=15)
+            time.sleep(0.2)  # let the gateway store the cameras' last `offline`
+    return 0
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cameras", type=int, default=3, help="simulated cameras (default 3)")
+    parser.add_argument(
+        "--stores", type=int, default=2, help="stores the cameras are spread over (default 2)"
+    )
+    parser.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    parser.add_argument(
+        "--duration", type=float, default=0, help="stop after this many seconds (default: run)"
+    )
+    parser.add_argument(
+        "--broker",
+        metavar="mqtt://HOST:PORT",
+        help="use this MQTT broker instead of starting the embedded one",
+    )
+    parser.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between frames per camera (default 2)"
+    )
+    parser.add_argument(
+        "--speedup",
+        type=float,
+        default=60.0,
+        help="simulated store seconds per real second (default 60: an hour a minute)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
+    parser.add_argument(
+        "--data-dir", type=Path, help="keep the gateway's database here (default: a temp folder)"
+    )
+
+
+def command() -> Command:
+    return Command(
+        name="demo",
+        help="run a simulated store: embedded broker, gateway and camera nodes",
+        description=(
+            "Start an embedded MQTT broker (or use --broker), the gateway and its API, and "
+            "simulated camera nodes that run the real detector on rendered shelf frames. "
+            "Open the printed address in a browser; Ctrl-C stops everything."
+        ),
+        add_arguments=_add_arguments,
+        handler=run_demo,
+    )
