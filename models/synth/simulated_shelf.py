@@ -1,0 +1,263 @@
+"""A shelf section that lives on: shoppers buy, slots run empty, staff restock and tidy.
+
+It renders what a camera on it would see, with the truth known exactly, so the demo, the
+end-to-end measurements and the training data share one source of frames.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from edge.layout import Layout, RowSpec, SlotSpec
+from models.synth.camera_effects import CameraPose, Lighting
+from models.synth.catalogue import Product, catalogue
+from models.synth.geometry import ShelfGeometry, build_geometry, draw_background, fit_facings
+from models.synth.render import CameraLook, SlotView, render_frame
+from models.synth.shopper import Shopper
+
+OCCLUDED_FRACTION = 0.3
+STEP_S = 60.0
+
+
+@dataclass(frozen=True)
+class Sale:
+    """One till line: what sold, where it stood, when (simulated seconds since start)."""
+
+    sku: str
+    quantity: int
+    unit_price: float
+    at_s: float
+    row: int
+    slot: int
+
+
+@dataclass(frozen=True)
+class Box:
+    """A ground-truth box, normalised to the frame."""
+
+    label: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass
+class RenderedFrame:
+    image: np.ndarray
+    boxes: list[Box]
+    truth: dict[tuple[int, int], str]
+    occluded: set[tuple[int, int]]
+
+
+@dataclass
+class SlotStock:
+    """One slot's product and its changing stock."""
+
+    product: Product
+    facings: int
+    depth: int
+    units: int
+    rank: list[int]  # order in which front facings empty (stable per slot)
+    messy: bool = False
+    restock_at: float | None = None
+    tidy_at: float | None = None
+
+    @property
+    def capacity(self) -> int:
+        return self.facings * self.depth
+
+    @property
+    def visible(self) -> int:
+        return min(self.facings, math.ceil(self.units / self.depth))
+
+    def view(self) -> SlotView:
+        present = [self.rank[f] < self.visible for f in range(self.facings)]
+        return SlotView(self.product.look, present, self.messy)
+
+    def status(self) -> str:
+        if self.visible == 0:
+            return "empty"
+        if self.messy:
+            return "messy"
+        return "low" if self.visible < self.facings else "stocked"
+
+
+@dataclass
+class _Visit:
+    shopper: Shopper
+    leaves_at: float
+
+
+@dataclass
+class SimulatedShelf:
+    """See module docstring. Deterministic for a seed."""
+
+    seed: int = 0
+    rows: int = 4
+    slots_per_row: int = 6
+    size: tuple[int, int] = (640, 480)
+    store: str = "demo"
+    camera: str = "cam-1"
+    shopper_rate: float = 0.15  # arrivals per simulated minute
+    restock_delay_s: tuple[float, float] = (1200.0, 5400.0)
+    messy_per_hour: float = 0.03
+    clock_s: float = 0.0
+    geometry: ShelfGeometry = field(init=False)
+    slots: dict[tuple[int, int], SlotStock] = field(init=False)
+
+    def __post_init__(self) -> None:
+        rng = np.random.default_rng(self.seed)
+        self._rng = np.random.default_rng([self.seed, 1])
+        self.geometry = build_geometry(rng, self.size, self.rows, self.slots_per_row)
+        products = catalogue()
+        count = self.rows * self.slots_per_row
+        picks = rng.choice(len(products), size=count, replace=count > len(products))
+        keys = [(r.index, s.slot) for r in self.geometry.rows for s in r.slots]
+        chosen = {key: products[int(picks[i])] for i, key in enumerate(keys)}
+        self.geometry = fit_facings(self.geometry, {k: p.look for k, p in chosen.items()})
+        self.slots = {}
+        for row in self.geometry.rows:
+            for slot in row.slots:
+                depth = int(rng.integers(2, 7))
+                self.slots[(row.index, slot.slot)] = SlotStock(
+                    chosen[(row.index, slot.slot)],
+                    slot.facings,
+                    depth,
+                    slot.facings * depth,
+                    list(rng.permutation(slot.facings)),
+                )
+        self.camera_look = CameraLook(
+            CameraPose.random(rng, self.size, 0.03), Lighting.random(rng, self.size), 0.6, 2.5, 88
+        )
+        self.prices = {key: s.product.price for key, s in self.slots.items()}
+        self._visits: list[_Visit] = []
+        self._background = np.empty((self.size[1], self.size[0], 3), np.uint8)
+        draw_background(self._background, self.geometry)
+        self._sales: list[Sale] = []
+
+    # ---- the layout a calibration would draw --------------------------------------
+
+    @cached_property
+    def layout(self) -> Layout:
+        """Slot rectangles as seen through the camera, with each slot's product."""
+        w, h = self.size
+        rows = []
+        for row in self.geometry.rows:
+            boxes = [
+                self.camera_look.pose.box((s.x0, row.top, s.x1, row.floor), self.size)
+                for s in row.slots
+            ]
+            y0 = min(b[1] for b in boxes) / h
+            y1 = max(b[3] for b in boxes) / h
+            specs = []
+            for s, b in zip(row.slots, boxes, strict=True):
+                stock = self.slots[(row.index, s.slot)]
+                specs.append(
+                    SlotSpec(
+                        index=s.slot,
+                        x0=round(min(b[0] / w, 0.998), 4),
+                        x1=round(max(b[2] / w, min(b[0] / w, 0.998) + 0.002), 4),
+                        sku=stock.product.gtin,
+                        name=stock.product.name,
+                        brand=stock.product.brand,
+                        facings=stock.facings,
+                        depth=stock.depth,
+                    )
+                )
+            rows.append(RowSpec(index=row.index, y0=round(y0, 4), y1=round(y1, 4), slots=specs))
+        return Layout(rows=rows)
+
+    # ---- time passes ---------------------------------------------------------------
+
+    def step(self, seconds: float) -> list[Sale]:
+        """Advance simulated time; returns the sales made meanwhile."""
+        sales: list[Sale] = []
+        remaining = max(0.0, seconds)
+        while remaining > 0:
+            dt = min(STEP_S, remaining)
+            remaining -= dt
+            self.clock_s += dt
+            sales.extend(self._sell(dt))
+            self._staff()
+            self._mess(dt)
+            self._shoppers(dt)
+        self._sales.extend(sales)
+        return sales
+
+    def _sell(self, dt: float) -> list[Sale]:
+        sales = []
+        for (row, slot), stock in self.slots.items():
+            wanted = int(self._rng.poisson(stock.product.units_per_hour * dt / 3600.0))
+            sold = min(wanted, stock.units)
+            if sold:
+                stock.units -= sold
+                sales.append(
+                    Sale(stock.product.gtin, sold, stock.product.price, self.clock_s, row, slot)
+                )
+        return sales
+
+    def _staff(self) -> None:
+        lo, hi = self.restock_delay_s
+        for stock in self.slots.values():
+            if stock.visible < stock.facings and stock.restock_at is None:
+                stock.restock_at = self.clock_s + float(self._rng.uniform(lo, hi))
+            if stock.restock_at is not None and self.clock_s >= stock.restock_at:
+                stock.units, stock.messy = stock.capacity, False
+                stock.restock_at = stock.tidy_at = None
+            if stock.tidy_at is not None and self.clock_s >= stock.tidy_at:
+                stock.messy, stock.tidy_at = False, None
+
+    def _mess(self, dt: float) -> None:
+        chance = self.messy_per_hour * dt / 3600.0
+        for stock in self.slots.values():
+            if not stock.messy and stock.visible > 0 and self._rng.random() < chance:
+                stock.messy = True
+                stock.tidy_at = self.clock_s + float(self._rng.uniform(1800, 9000))
+
+    def _shoppers(self, dt: float) -> None:
+        self._visits = [v for v in self._visits if v.leaves_at > self.clock_s]
+        for _ in range(int(self._rng.poisson(self.shopper_rate * dt / 60.0))):
+            stay = float(self._rng.uniform(20, 150))
+            self._visits.append(_Visit(Shopper.random(self._rng), self.clock_s + stay))
+
+    def drain_sales(self) -> list[Sale]:
+        """Sales since the last drain (what the till would report)."""
+        sales, self._sales = self._sales, []
+        return sales
+
+    # ---- what the camera sees --------------------------------------------------------
+
+    def truth(self) -> dict[tuple[int, int], str]:
+        return {key: stock.status() for key, stock in self.slots.items()}
+
+    def render(self) -> RenderedFrame:
+        views = {key: stock.view() for key, stock in self.slots.items()}
+        shoppers = [v.shopper for v in self._visits]
+        frame = render_frame(
+            self.geometry,
+            views,
+            self.prices,
+            self.camera_look,
+            shoppers,
+            self._rng,
+            self._background,
+        )
+        w, h = self.size
+        boxes = [Box(label, b[0] / w, b[1] / h, b[2] / w, b[3] / h) for label, b in frame.boxes]
+        return RenderedFrame(frame.image, boxes, self.truth(), self._occluded(frame.shopper_mask))
+
+    def _occluded(self, mask: np.ndarray | None) -> set[tuple[int, int]]:
+        if mask is None or not mask.any():
+            return set()
+        w, h = self.size
+        hidden = set()
+        for row, slot, (x0, y0, x1, y1) in self.layout.slot_boxes():
+            region = mask[int(y0 * h) : int(y1 * h), int(x0 * w) : int(x1 * w)]
+            if region.size and (region > 0).mean() > OCCLUDED_FRACTION:
+                hidden.add((row.index, slot.index))
+        return hidden

@@ -1,0 +1,82 @@
+"""Training the shelf detector with Ultralytics, from a model yaml and no pretrained weights.
+
+torch and ultralytics are imported inside the functions: nothing the node or the gateway
+imports pulls them in. Ultralytics runs offline (`YOLO_OFFLINE=1`), without plots or AMP
+checks, both of which would try to download files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL_YAML = Path(__file__).resolve().parent / "shelfsense-yolov8n.yaml"
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """Everything that decides a training run; written to the model card."""
+
+    data: Path
+    model: Path = MODEL_YAML
+    epochs: int = 30
+    imgsz: int = 320
+    batch: int = 16
+    seed: int = 0
+    workers: int = 2
+    patience: int = 50
+    weights: Path | None = None  # start from these (fine-tuning), else from scratch
+    mosaic: float = 1.0
+    close_mosaic: int = 5
+
+
+def offline_ultralytics() -> None:
+    """Make Ultralytics run without the network; call before importing it."""
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ.setdefault("YOLO_VERBOSE", "True")
+
+
+def train(recipe: TrainRecipe, out_dir: Path, name: str = "train") -> Path:
+    """Train; returns the path of the best `.pt` checkpoint."""
+    offline_ultralytics()
+    from ultralytics import YOLO
+
+    model = YOLO(str(recipe.weights or recipe.model), task="detect")
+    model.train(
+        data=str(recipe.data),
+        epochs=recipe.epochs,
+        imgsz=recipe.imgsz,
+        batch=recipe.batch,
+        seed=recipe.seed,
+        deterministic=True,
+        workers=recipe.workers,
+        patience=recipe.patience,
+        device="cpu",
+        pretrained=False,
+        amp=False,
+        plots=False,
+        project=str(Path(out_dir).resolve()),
+        name=name,
+        exist_ok=True,
+        mosaic=recipe.mosaic,
+        close_mosaic=recipe.close_mosaic,
+        verbose=False,
+    )
+    best = Path(model.trainer.best)
+    return best if best.exists() else Path(model.trainer.last)
+
+
+def validate(weights: Path, data: Path, imgsz: int, split: str = "val") -> dict[str, float]:
+    """Ultralytics' own mAP per class on a dataset split: {"gap": AP50, ..., "all": mAP50}."""
+    offline_ultralytics()
+    from ultralytics import YOLO
+
+    model = YOLO(str(weights), task="detect")
+    metrics = model.val(
+        data=str(data), imgsz=imgsz, split=split, device="cpu", plots=False, verbose=False
+    )
+    result = {"all": float(metrics.box.map50)}
+    for i, cls in enumerate(metrics.box.ap_class_index):
+        result[model.names[int(cls)]] = float(metrics.box.ap50[i])
+    return result
