@@ -164,6 +164,8 @@ def run_demo(args: argparse.Namespace) -> int:
         print(_banner(args.port, broker_url, data_dir, cameras), flush=True)
         try:
             server.run()
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the Ctrl-C it handled; for the demo that is a clean stop
         finally:
             log.info("stopping the demo")
             stop.set()

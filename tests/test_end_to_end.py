@@ -32,11 +32,13 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
     last: Any = None
     while time.monotonic() < deadline:
         try:
-            last = check()
+            result = check()
         except (httpx.HTTPError, KeyError, IndexError, TypeError) as error:
             last = error
-        if last:
-            return last
+        else:
+            if result:
+                return result
+            last = result
         time.sleep(0.5)
     pytest.fail(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
