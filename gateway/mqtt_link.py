@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 
+from edge.contract.broker import new_client
 from edge.contract.messages import SCHEMA_VERSION, NodeConfig
 from edge.contract.topics import CameraTopics, camera_subscription
 from edge.layout import Layout
@@ -29,9 +29,6 @@ log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes, bool], None]
 """(topic, payload, retained) -> None; must return quickly (it runs on paho's thread)."""
-
-RECONNECT_MIN_S = 1
-RECONNECT_MAX_S = 60
 
 
 def gateway_availability_topic(prefix: str) -> str:
@@ -59,30 +56,14 @@ class MqttLink:
 
     def _make_client(self) -> mqtt.Client:
         s = self.settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=s.client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
-        )
-        if s.username is not None:
-            password = s.password.get_secret_value() if s.password is not None else None
-            client.username_pw_set(s.username, password)
-        if s.use_tls:
-            tls = s.tls
-            client.tls_set(
-                ca_certs=str(tls.ca_file) if tls and tls.ca_file else None,
-                certfile=str(tls.cert_file) if tls and tls.cert_file else None,
-                keyfile=str(tls.key_file) if tls and tls.key_file else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
+        # Fixed client id and no clean session: what was queued while we were down arrives.
+        client = new_client(s, s.client_id, clean_session=False)
         client.will_set(
             gateway_availability_topic(self.prefix),
             _availability_payload("offline"),
             qos=1,
             retain=True,
         )
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message

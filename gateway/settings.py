@@ -9,81 +9,22 @@ against the directory of the config file, so `/etc/shelfsense/gateway.yaml` can 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edge.contract.broker import BrokerSettings
 from edge.contract.config_file import load_config
-from edge.contract.topics import DEFAULT_PREFIX
-
-Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-"""Store and camera ids, exactly as the message contract accepts them."""
-
-TopicLevel = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-
-DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+from edge.contract.messages import Identifier
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TlsSettings(_Strict):
-    """Files for a TLS connection to the broker (the store CA, optionally a client cert)."""
+class MqttSettings(BrokerSettings):
+    """How the gateway reaches the store broker: a fixed client id for its persistent session."""
 
-    ca_file: Path | None = Field(default=None, description="Store CA certificate (PEM).")
-    cert_file: Path | None = Field(default=None, description="Client certificate (PEM).")
-    key_file: Path | None = Field(default=None, description="Client private key (PEM).")
-
-    @model_validator(mode="after")
-    def _pair(self) -> TlsSettings:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file must be given together")
-        return self
-
-
-class MqttSettings(_Strict):
-    """How the gateway reaches the store broker."""
-
-    url: str = Field(
-        default="mqtt://127.0.0.1:1883", description="mqtt://host:port or mqtts://host:port"
-    )
-    username: str | None = None
-    password: SecretStr | None = None
     client_id: str = Field(default="shelfsense-gateway", min_length=1, max_length=128)
-    topic_prefix: TopicLevel = DEFAULT_PREFIX
-    keepalive_s: int = Field(default=30, ge=5, le=3600)
-    tls: TlsSettings | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _valid_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in DEFAULT_PORTS:
-            raise ValueError(f"{value!r}: scheme must be mqtt:// or mqtts://")
-        if not parts.hostname:
-            raise ValueError(f"{value!r}: no host name")
-        try:
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError:
-            raise ValueError(f"{value!r}: port must be a number from 1 to 65535") from None
-        if parts.path not in ("", "/") or parts.query or parts.username:
-            raise ValueError(f"{value!r}: only mqtt[s]://host:port is accepted")
-        return value
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
-
-    @property
-    def port(self) -> int:
-        parts = urlsplit(self.url)
-        return parts.port or DEFAULT_PORTS[parts.scheme]
-
-    @property
-    def use_tls(self) -> bool:
-        return urlsplit(self.url).scheme == "mqtts" or self.tls is not None
 
 
 class HttpSettings(_Strict):

@@ -1,0 +1,240 @@
+"""Detections -> slot states for the node's layout, and slot transitions -> events.
+
+Two parts on purpose: `analyse()` is a pure function of (layout, detections, settings) for
+one frame, easy to test and to replace; `SlotTracker` holds what must persist between
+frames (the confirmed status of each slot, since when) and emits one event per confirmed
+transition. Later stages (temporal smoothing, occlusion, wrong-product checks) slot in
+between the two without changing either interface.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from edge.contract.messages import (
+    Detection,
+    EventType,
+    ShelfEvent,
+    SlotReading,
+    SlotStatus,
+    utc_now,
+)
+from edge.layout import Layout
+from edge.settings import AnalysisSettings
+
+GAP_LABEL = "gap"
+MESSY_LABEL = "messy"
+
+Box = tuple[float, float, float, float]
+
+
+def _clip(box: Box, to: Box) -> Box | None:
+    x0, y0 = max(box[0], to[0]), max(box[1], to[1])
+    x1, y1 = min(box[2], to[2]), min(box[3], to[3])
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _area(box: Box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def union_area(rects: Sequence[Box]) -> float:
+    """Exact area covered by axis-aligned rectangles (overlaps counted once).
+
+    Sweeps the vertical strips between distinct x edges and merges the y-intervals in
+    each; a slot meets a handful of boxes, so the simple O(n² log n) form is plenty.
+    """
+    if not rects:
+        return 0.0
+    xs = sorted({x for r in rects for x in (r[0], r[2])})
+    total = 0.0
+    for left, right in itertools.pairwise(xs):
+        spans = sorted((r[1], r[3]) for r in rects if r[0] <= left and r[2] >= right)
+        covered, end = 0.0, float("-inf")
+        for y0, y1 in spans:
+            if y1 <= end:
+                continue
+            covered += y1 - max(y0, end)
+            end = y1
+        total += covered * (right - left)
+    return total
+
+
+@dataclass(frozen=True)
+class SlotCoverage:
+    """How much of one slot the gap and messy boxes cover, and how sure they are."""
+
+    gap_fraction: float
+    gap_score: float  # area-weighted mean score of the gap boxes over the slot
+    messy_fraction: float
+    messy_score: float
+
+
+def coverage(slot_box: Box, detections: Iterable[Detection]) -> SlotCoverage:
+    """Share of `slot_box` covered by gap boxes and by messy boxes."""
+    slot_area = _area(slot_box)
+    parts: dict[str, list[tuple[Box, float]]] = {GAP_LABEL: [], MESSY_LABEL: []}
+    for det in detections:
+        if det.label in parts and (piece := _clip(det.box, slot_box)) is not None:
+            parts[det.label].append((piece, det.score))
+
+    def summary(items: list[tuple[Box, float]]) -> tuple[float, float]:
+        if not items or slot_area <= 0:
+            return 0.0, 0.0
+        fraction = min(1.0, union_area([b for b, _ in items]) / slot_area)
+        weights = [_area(b) for b, _ in items]
+        score = sum(w * s for w, (_, s) in zip(weights, items, strict=True)) / sum(weights)
+        return fraction, score
+
+    gap_fraction, gap_score = summary(parts[GAP_LABEL])
+    messy_fraction, messy_score = summary(parts[MESSY_LABEL])
+    return SlotCoverage(gap_fraction, gap_score, messy_fraction, messy_score)
+
+
+def classify(cov: SlotCoverage, settings: AnalysisSettings) -> tuple[SlotStatus, float]:
+    """One slot's status and confidence: empty > messy > low > stocked.
+
+    A messy slot still holds product, so "empty" wins over it; "messy" wins over "low"
+    because tidying is what staff must do first there (the simulator's truth agrees).
+    """
+    if cov.gap_fraction >= settings.empty_fraction:
+        return SlotStatus.EMPTY, cov.gap_score
+    if cov.messy_fraction >= settings.messy_fraction:
+        return SlotStatus.MESSY, cov.messy_score
+    if cov.gap_fraction >= settings.low_fraction:
+        return SlotStatus.LOW, cov.gap_score
+    # Stocked: as sure as the detector was that the bits of gap it saw are not a gap.
+    doubt = cov.gap_score * (
+        cov.gap_fraction / settings.low_fraction if settings.low_fraction else 0
+    )
+    return SlotStatus.STOCKED, max(0.0, 1.0 - doubt)
+
+
+def analyse(
+    layout: Layout | None, detections: Sequence[Detection], settings: AnalysisSettings
+) -> list[SlotReading]:
+    """Per-slot readings for one frame; no layout means no slots."""
+    if layout is None:
+        return []
+    readings = []
+    for row, slot, box in layout.slot_boxes():
+        cov = coverage(box, detections)
+        status, confidence = classify(cov, settings)
+        readings.append(
+            SlotReading(
+                row=row.index,
+                slot=slot.index,
+                sku=slot.sku,
+                status=status,
+                confidence=round(min(1.0, max(0.0, confidence)), 4),
+                gap_fraction=round(cov.gap_fraction, 4),
+            )
+        )
+    return readings
+
+
+def transition_event(previous: SlotStatus | None, status: SlotStatus) -> EventType | None:
+    """The event a confirmed change from `previous` to `status` is worth; None for none.
+
+    `previous` is None the first time a slot is seen: a shelf that is already empty when
+    the node starts is news, one that is stocked is not.
+    """
+    if previous == status:
+        return None
+    if status == SlotStatus.EMPTY:
+        return EventType.GAP_OPENED
+    if previous == SlotStatus.EMPTY:
+        return EventType.GAP_CLOSED
+    if status == SlotStatus.LOW:
+        return EventType.LOW_STOCK
+    if status == SlotStatus.MESSY:
+        return EventType.MESSY
+    if status == SlotStatus.STOCKED:
+        if previous == SlotStatus.LOW:
+            return EventType.RESTOCKED
+        return None if previous is None else EventType.STATUS_CHANGED
+    if status == SlotStatus.WRONG_PRODUCT:
+        return EventType.WRONG_PRODUCT
+    return EventType.STATUS_CHANGED if previous is not None else None
+
+
+@dataclass
+class _Track:
+    status: SlotStatus
+    since: datetime
+    candidate: SlotStatus | None = None
+    candidate_frames: int = 0
+
+
+class SlotTracker:
+    """Confirmed status per slot: a new status must be seen `confirm_frames` frames in a
+    row before it replaces the old one, and each confirmed change yields one event."""
+
+    def __init__(self, store: str, camera: str, confirm_frames: int = 2) -> None:
+        self.store = store
+        self.camera = camera
+        self.confirm_frames = confirm_frames
+        self._tracks: dict[tuple[int, int], _Track] = {}
+
+    def reset(self) -> None:
+        """Forget every slot (the layout changed, so slot numbers mean other products)."""
+        self._tracks.clear()
+
+    def update(
+        self, readings: Sequence[SlotReading], now: datetime | None = None
+    ) -> tuple[list[SlotReading], list[ShelfEvent]]:
+        """Smoothed readings (status held until a change is confirmed) and new events."""
+        now = now or utc_now()
+        smoothed: list[SlotReading] = []
+        events: list[ShelfEvent] = []
+        seen = set()
+        for reading in readings:
+            key = (reading.row, reading.slot)
+            seen.add(key)
+            track = self._tracks.get(key)
+            previous: SlotStatus | None = None
+            if track is None:
+                track = self._tracks[key] = _Track(reading.status, now)
+                changed = True
+            elif reading.status == track.status:
+                track.candidate, track.candidate_frames = None, 0
+                changed = False
+            else:
+                if reading.status == track.candidate:
+                    track.candidate_frames += 1
+                else:
+                    track.candidate, track.candidate_frames = reading.status, 1
+                changed = track.candidate_frames >= self.confirm_frames
+                if changed:
+                    previous = track.status
+                    track.status, track.since = reading.status, now
+                    track.candidate, track.candidate_frames = None, 0
+            if changed and (kind := transition_event(previous, track.status)) is not None:
+                events.append(
+                    ShelfEvent(
+                        store=self.store,
+                        camera=self.camera,
+                        ts=now,
+                        type=kind,
+                        row=reading.row,
+                        slot=reading.slot,
+                        sku=reading.sku,
+                        previous=previous,
+                        status=track.status,
+                        confidence=reading.confidence,
+                        detail={"gap_fraction": reading.gap_fraction},
+                    )
+                )
+            # An unconfirmed change keeps reporting the confirmed status. model_construct:
+            # the values were validated when `reading` was built; this runs per slot per frame.
+            smoothed.append(
+                SlotReading.model_construct(
+                    **{**reading.__dict__, "status": track.status, "since": track.since}
+                )
+            )
+        for key in set(self._tracks) - seen:
+            del self._tracks[key]
+        return smoothed, events

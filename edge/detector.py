@@ -1,0 +1,250 @@
+"""The detector contract and the ONNX Runtime YOLO detector.
+
+Frigate's pattern: one tiny, fixed interface (`detect(frame) -> detections`) so a backend
+(ONNX Runtime today, an NPU runtime later) is a config choice, and a warm-up at start so
+the first real frame is not slow. Everything the node needs to know about a model (input
+size, class names) comes from the metadata the Ultralytics exporter writes into the file.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.resources
+import importlib.util
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from edge.contract.messages import Detection
+from edge.postprocess import (
+    Letterbox,
+    RawDetections,
+    decode_end2end,
+    decode_yolo,
+    letterbox_params,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_NAME = "shelfsense-synth.onnx"
+PAD_VALUE = 114
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """What the node loop needs from a detector."""
+
+    name: str
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
+        """Boxes found in one BGR uint8 frame, normalised to the frame."""
+        ...
+
+
+class ModelError(RuntimeError):
+    """The model file is missing or is not a detector this node can run."""
+
+
+def default_model_path() -> Path:
+    """The bundled detector inside the installed `models` package (no torch import)."""
+    try:
+        path = Path(str(importlib.resources.files("models") / DEFAULT_MODEL_NAME))
+    except (ModuleNotFoundError, TypeError, NotADirectoryError):
+        # A namespace `models` package without __init__ (a source checkout) still has a path.
+        spec = importlib.util.find_spec("models")
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        folders = [Path(p) for p in locations if Path(p).is_dir()] or [Path("models")]
+        candidates = [folder / DEFAULT_MODEL_NAME for folder in folders]
+        path = next((p for p in candidates if p.exists()), candidates[0])
+    return path
+
+
+@dataclass
+class Timing:
+    """Milliseconds spent in each stage of the last `detect()` call."""
+
+    preprocess_ms: float = 0.0
+    inference_ms: float = 0.0
+    postprocess_ms: float = 0.0
+
+    @property
+    def total_ms(self) -> float:
+        return self.preprocess_ms + self.inference_ms + self.postprocess_ms
+
+
+def _parse_metadata(meta: dict[str, str], source: str) -> tuple[tuple[int, int] | None, list[str]]:
+    """(input h, w) and class names from Ultralytics metadata (Python-literal strings)."""
+    imgsz: tuple[int, int] | None = None
+    names: list[str] = []
+    if "imgsz" in meta:
+        try:
+            value = ast.literal_eval(meta["imgsz"])
+            h, w = (value, value) if isinstance(value, int) else value
+            imgsz = (int(h), int(w))
+        except (ValueError, SyntaxError, TypeError) as error:
+            raise ModelError(f"{source}: bad imgsz metadata {meta['imgsz']!r}") from error
+    if "names" in meta:
+        try:
+            value = ast.literal_eval(meta["names"])
+        except (ValueError, SyntaxError) as error:
+            raise ModelError(f"{source}: bad names metadata {meta['names']!r}") from error
+        if isinstance(value, dict):
+            names = [str(value[k]) for k in sorted(value)]
+        elif isinstance(value, list | tuple):
+            names = [str(v) for v in value]
+    return imgsz, names
+
+
+class OnnxDetector:
+    """A YOLO detector exported by Ultralytics to ONNX, run with ONNX Runtime on the CPU.
+
+    Pre-processing writes into buffers allocated once (the padded canvas and the NCHW
+    float tensor), so the per-frame work around `session.run` stays a few copies.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        threads: int = 2,
+        confidence: float = 0.35,
+        iou: float = 0.5,
+        warmup_runs: int = 2,
+        max_det: int = 300,
+    ) -> None:
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        if not self.model_path.is_file():
+            raise ModelError(
+                f"{self.model_path}: model file not found"
+                + ("" if model_path else " (the bundled default; set detector.model)")
+            )
+        self.name = self.model_path.stem
+        self.confidence = confidence
+        self.iou = iou
+        self.max_det = max_det
+        self.timing = Timing()
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(
+                str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise ModelError(f"{self.model_path}: cannot load: {error}") from error
+
+        source = str(self.model_path)
+        imgsz, names = _parse_metadata(self.session.get_modelmeta().custom_metadata_map, source)
+        model_input = self.session.get_inputs()[0]
+        shape = model_input.shape
+        if imgsz is None:
+            if not (len(shape) == 4 and isinstance(shape[2], int) and isinstance(shape[3], int)):
+                raise ModelError(f"{source}: no imgsz metadata and no fixed input shape")
+            imgsz = (shape[2], shape[3])
+        self.input_h, self.input_w = imgsz
+        self.input_name = model_input.name
+        self.output_names = [self.session.get_outputs()[0].name]
+        out_shape = self.session.get_outputs()[0].shape
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.end2end = meta.get("end2end", "").lower() == "true" or (
+            len(out_shape) == 3 and out_shape[2] == 6 and not _is_yolo_head(out_shape, names)
+        )
+        n_out = out_shape[1] if len(out_shape) == 3 and isinstance(out_shape[1], int) else None
+        if not names:
+            nc = (n_out - 4) if (n_out and not self.end2end) else 1
+            names = [f"class{i}" for i in range(nc)]
+        self.names = names
+
+        self._canvas = np.full((self.input_h, self.input_w, 3), PAD_VALUE, np.uint8)
+        self._tensor = np.zeros((1, 3, self.input_h, self.input_w), np.float32)
+        self._scale = np.float32(1.0 / 255.0)
+        self._letterbox: Letterbox | None = None
+        self._feed = {self.input_name: self._tensor}
+
+        for _ in range(warmup_runs):
+            self.session.run(self.output_names, self._feed)
+        log.info(
+            "detector %s: input %dx%d, classes %s, %d thread(s), %s output",
+            self.name,
+            self.input_w,
+            self.input_h,
+            self.names,
+            threads,
+            "end-to-end" if self.end2end else "YOLO head",
+        )
+
+    @property
+    def input_tensor(self) -> np.ndarray:
+        """The (1, 3, h, w) float32 buffer `preprocess()` fills and `infer()` runs on."""
+        return self._tensor
+
+    def preprocess(self, frame_bgr: np.ndarray) -> Letterbox:
+        """Letterbox the frame into the input tensor: keep aspect, pad 114, RGB, /255, NCHW."""
+        frame_h, frame_w = frame_bgr.shape[:2]
+        lb = self._letterbox
+        if lb is None or lb.frame_w != frame_w or lb.frame_h != frame_h:
+            lb = letterbox_params(frame_w, frame_h, self.input_w, self.input_h)
+            self._letterbox = lb
+            self._canvas.fill(PAD_VALUE)
+        region = self._canvas[lb.pad_y : lb.pad_y + lb.new_h, lb.pad_x : lb.pad_x + lb.new_w]
+        if (frame_w, frame_h) == (lb.new_w, lb.new_h):
+            region[...] = frame_bgr
+        else:
+            # Resize straight into the canvas; OpenCV returns a new array only if it could not.
+            out = cv2.resize(
+                frame_bgr, (lb.new_w, lb.new_h), dst=region, interpolation=cv2.INTER_LINEAR
+            )
+            if out is not region:
+                region[...] = out
+        # BGR -> RGB and HWC -> CHW in one strided multiply into the preallocated tensor.
+        np.multiply(self._canvas[:, :, ::-1].transpose(2, 0, 1), self._scale, out=self._tensor[0])
+        return lb
+
+    def infer(self) -> np.ndarray:
+        """Run the session on the current input tensor."""
+        return self.session.run(self.output_names, self._feed)[0]
+
+    def detect_raw(self, frame_bgr: np.ndarray) -> RawDetections:
+        """Boxes as parallel numpy arrays (for analysis and benchmarks without pydantic)."""
+        t0 = time.perf_counter()
+        lb = self.preprocess(frame_bgr)
+        t1 = time.perf_counter()
+        output = self.infer()
+        t2 = time.perf_counter()
+        if self.end2end:
+            raw = decode_end2end(output, lb, confidence=self.confidence, max_det=self.max_det)
+        else:
+            raw = decode_yolo(
+                output, lb, confidence=self.confidence, iou=self.iou, max_det=self.max_det
+            )
+        t3 = time.perf_counter()
+        self.timing = Timing((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
+        return raw
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
+        raw = self.detect_raw(frame_bgr)
+        names = self.names
+        return [
+            Detection(
+                label=names[c] if 0 <= c < len(names) else f"class{c}",
+                score=min(1.0, max(0.0, float(s))),
+                box=(float(b[0]), float(b[1]), float(b[2]), float(b[3])),
+            )
+            for b, s, c in zip(
+                raw.boxes.tolist(), raw.scores.tolist(), raw.classes.tolist(), strict=True
+            )
+        ]
+
+
+def _is_yolo_head(out_shape: list[int | str], names: list[str]) -> bool:
+    """True when an output's second axis is 4 + the number of classes (a YOLO head)."""
+    return bool(names) and len(out_shape) == 3 and out_shape[1] == 4 + len(names)

@@ -1,0 +1,218 @@
+"""The camera node's main loop: read frame -> detect -> analyse -> publish, forever.
+
+Nothing a camera or a frame can do stops the loop: failures are counted in health and
+the next read is retried after a backoff that grows while failures repeat. Several nodes
+can run as threads of one process (the demo does), each with its own detector.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from edge.analysis import SlotTracker, analyse
+from edge.contract.messages import NodeConfig, ShelfEvent, ShelfState
+from edge.detector import Detector, OnnxDetector
+from edge.health import HealthTracker
+from edge.layout import Layout
+from edge.publisher import NodePublisher
+from edge.settings import NodeSettings, load_layout
+from edge.sources.base import CameraUnavailable, FrameError, FrameSource, open_source
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 30.0
+
+
+def software_version() -> str:
+    try:
+        return f"shelfsense {metadata.version('shelfsense')}"
+    except metadata.PackageNotFoundError:
+        return "shelfsense (source tree)"
+
+
+class CameraNode:
+    """One camera: its source, detector, analysis and MQTT session.
+
+    `source` and `detector` default to what `settings` describes; pass them in to share
+    a prepared object (the demo's simulated shelves, a detector with threads=1).
+    """
+
+    def __init__(
+        self,
+        settings: NodeSettings,
+        source: FrameSource | None = None,
+        detector: Detector | None = None,
+    ) -> None:
+        self.settings = settings
+        self.source: FrameSource = (
+            source
+            if source is not None
+            else open_source(settings.source, store=settings.store, camera=settings.camera)
+        )
+        d = settings.detector
+        self.detector: Detector = (
+            detector
+            if detector is not None
+            else OnnxDetector(
+                d.model,
+                threads=d.threads,
+                confidence=d.confidence,
+                iou=d.iou,
+                warmup_runs=d.warmup_runs,
+            )
+        )
+        self.health = HealthTracker(settings.store, settings.camera)
+        self.tracker = SlotTracker(
+            settings.store, settings.camera, confirm_frames=settings.analysis.confirm_frames
+        )
+        self.publisher = NodePublisher(settings, on_config=self._on_config)
+        self.software = software_version()
+        self.seq = 0
+        self.layout, self.layout_version = self._initial_layout()
+        self._pending: NodeConfig | None = None
+        self._pending_lock = threading.Lock()
+        self._finished_logged = False
+
+    def _initial_layout(self) -> tuple[Layout | None, str | None]:
+        """Local layout until the gateway sends one: the layout file, else the source's own
+        (a simulated shelf knows its layout), else none (detections only)."""
+        if self.settings.layout_file is not None:
+            layout = load_layout(Path(self.settings.layout_file))
+            log.info("layout %s from %s", layout.version, self.settings.layout_file)
+            return layout, layout.version
+        layout = getattr(self.source, "layout", None)
+        if isinstance(layout, Layout):
+            log.info("layout %s from the %s source", layout.version, type(self.source).__name__)
+            return layout, layout.version
+        log.info("no layout yet: publishing detections only until the gateway sends one")
+        return None, None
+
+    def _on_config(self, config: NodeConfig) -> None:
+        """Called on paho's thread: hand the config to the loop, which applies it."""
+        with self._pending_lock:
+            self._pending = config
+
+    def _apply_pending_config(self) -> None:
+        with self._pending_lock:
+            config, self._pending = self._pending, None
+        if config is None or config.version == self.layout_version:
+            return
+        log.info(
+            "switching to layout %s (%d rows, %d slots)",
+            config.version,
+            len(config.layout.rows),
+            len(config.layout.slot_boxes()),
+        )
+        self.layout, self.layout_version = config.layout, config.version
+        self.tracker.reset()
+
+    @property
+    def model_name(self) -> str | None:
+        return getattr(self.detector, "name", None)
+
+    def tick(self) -> bool:
+        """One capture-detect-analyse-publish cycle; False when the frame failed."""
+        self._apply_pending_config()
+        try:
+            frame = self.source.read()
+        except Exception as error:  # a camera can fail in any way; the loop must go on
+            bad_frame_only = isinstance(error, FrameError) and not isinstance(
+                error, CameraUnavailable
+            )
+            self._failed(f"camera: {error}", camera_lost=not bad_frame_only, error=error)
+            return False
+        if frame is None:
+            if not self._finished_logged:
+                log.info("the source has no more frames; idling (health still published)")
+                self._finished_logged = True
+            return True
+        try:
+            state, events = self.process(frame)
+        except Exception as error:  # one frame the detector cannot take is one failed frame
+            self._failed(f"detector: {error}", camera_lost=False, error=error)
+            return False
+        self.publisher.publish_state(state)
+        for event in events:
+            log.info("slot %s/%s: %s (%s)", event.row, event.slot, event.type.value, event.status)
+            self.publisher.publish_event(event)
+        return True
+
+    def process(self, frame: np.ndarray) -> tuple[ShelfState, list[ShelfEvent]]:
+        """Detect and analyse one BGR frame: the state to publish and the new events."""
+        started = time.perf_counter()
+        detections = self.detector.detect(frame)
+        elapsed_ms = (time.perf_counter() - started) * 1e3
+        timing = getattr(self.detector, "timing", None)
+        inference_ms = getattr(timing, "inference_ms", elapsed_ms)
+        readings = analyse(self.layout, detections, self.settings.analysis)
+        slots, events = self.tracker.update(readings)
+        self.seq += 1
+        self.health.frame_ok(inference_ms)
+        state = ShelfState(
+            store=self.settings.store,
+            camera=self.settings.camera,
+            seq=self.seq,
+            layout_version=self.layout_version,
+            slots=slots,
+            detections=detections,
+            model=self.model_name,
+        )
+        return state, events
+
+    def _failed(self, message: str, *, camera_lost: bool, error: Exception) -> None:
+        self.health.frame_failed(message, camera_lost=camera_lost)
+        n = self.health.consecutive_failures
+        if n == 1 or n % 50 == 0:
+            # Expected failures (FrameError) need no traceback; anything else is a bug.
+            log.warning(
+                "%s (failure %d in a row)",
+                message,
+                n,
+                exc_info=not isinstance(error, FrameError),
+            )
+
+    def backoff_s(self) -> float:
+        """Wait after a failed tick: one capture period after a bad frame; while the camera
+        is gone, the period doubled per failure in a row, up to MAX_BACKOFF_S."""
+        interval = self.settings.interval_s
+        n = self.health.consecutive_failures
+        if n == 0 or self.health.camera_ok:
+            return interval
+        return min(max(MAX_BACKOFF_S, interval), interval * 2 ** min(n - 1, 16))
+
+    def publish_health(self) -> None:
+        self.publisher.publish_health(
+            self.health.snapshot(model=self.model_name, software=self.software)
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Run until `stop` is set, then publish `offline` and release the camera."""
+        self.publisher.start()
+        next_tick = next_health = time.monotonic()
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= next_tick:
+                    ok = self.tick()
+                    done = time.monotonic()
+                    next_tick = (
+                        (now + self.settings.interval_s) if ok else (done + self.backoff_s())
+                    )
+                    now = done
+                if now >= next_health:
+                    self.publish_health()
+                    next_health = now + self.settings.health_interval_s
+                stop.wait(max(0.0, min(next_tick, next_health) - time.monotonic()))
+        finally:
+            log.info("stopping camera %s/%s", self.settings.store, self.settings.camera)
+            self.publisher.stop()
+            try:
+                self.source.close()
+            except Exception as error:
+                log.warning("closing the source failed: %s", error)

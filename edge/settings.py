@@ -1,0 +1,198 @@
+"""The camera node's YAML configuration (`shelf-node --config node.yaml`).
+
+Strict like Frigate's: every model forbids unknown keys, so a typo is an error that names
+the key; `${VAR}` in a value is read from the environment, so the broker password stays
+out of the file. Relative paths are resolved against the config file's folder, so the
+node behaves the same whatever its working directory (systemd runs it elsewhere).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from edge.contract.broker import BrokerSettings
+from edge.contract.config_file import ConfigError, load_config
+from edge.contract.messages import Identifier
+from edge.layout import Layout
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Size = tuple[Annotated[int, Field(ge=16, le=8192)], Annotated[int, Field(ge=16, le=8192)]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MqttSettings(BrokerSettings):
+    """How the node reaches the store broker."""
+
+    client_id: str | None = Field(default=None, description="Default: shelfsense-<store>-<camera>.")
+
+
+class Picamera2Config(_Strict):
+    """A Raspberry Pi camera module through picamera2 (apt python3-picamera2)."""
+
+    kind: Literal["picamera2"]
+    size: Size = (640, 480)
+    swap_rb: bool = Field(
+        default=False,
+        description="Swap red and blue, for camera stacks that deliver RGB888 as RGB.",
+    )
+
+
+class OpenCVConfig(_Strict):
+    """A USB camera (device index) or a network stream (rtsp://, http://) via OpenCV."""
+
+    kind: Literal["opencv"]
+    device: int | str = 0
+    size: Size | None = Field(default=None, description="Requested capture size (USB only).")
+
+
+class FolderConfig(_Strict):
+    """Image files replayed in name order: for testing a layout on recorded photos."""
+
+    kind: Literal["folder"]
+    path: Path
+    loop: bool = True
+    pattern: str = Field(default="*", description="Glob; only image files are read.")
+
+
+class VideoConfig(_Strict):
+    """A recorded video file replayed frame by frame."""
+
+    kind: Literal["video"]
+    path: Path
+    loop: bool = True
+
+
+class SimulatorConfig(_Strict):
+    """Rendered frames of a simulated shelf (sales and restocks); needs the `models` package."""
+
+    kind: Literal["simulator"]
+    seed: int = 0
+    rows: int = Field(default=3, ge=1, le=12)
+    slots_per_row: int = Field(default=6, ge=1, le=40)
+    speedup: float = Field(default=60.0, gt=0, description="Simulated seconds per real second.")
+    size: Size = (640, 480)
+
+
+SourceConfig = Annotated[
+    Picamera2Config | OpenCVConfig | FolderConfig | VideoConfig | SimulatorConfig,
+    Field(discriminator="kind"),
+]
+
+
+class DetectorSettings(_Strict):
+    """The ONNX Runtime detector."""
+
+    model: Path | None = Field(default=None, description="ONNX file; default: the bundled model.")
+    threads: int = Field(default=2, ge=1, le=64, description="ONNX Runtime intra-op threads.")
+    confidence: Fraction = 0.35
+    iou: Fraction = 0.5
+    warmup_runs: int = Field(default=2, ge=0, le=100)
+
+
+class AnalysisSettings(_Strict):
+    """How detections become slot states.
+
+    Gap boxes reach from just under the shelf above to the board, so a sold-out slot is
+    about 90% covered; one missing facing of three covers about 30%.
+    """
+
+    empty_fraction: Fraction = Field(
+        default=0.7, description="Share of a slot covered by gap boxes that makes it empty."
+    )
+    low_fraction: Fraction = Field(
+        default=0.2, description="Share of a slot covered by gap boxes that makes it low."
+    )
+    messy_fraction: Fraction = Field(
+        default=0.3, description="Share of a slot covered by messy boxes that makes it messy."
+    )
+    confirm_frames: int = Field(
+        default=2, ge=1, le=100, description="Frames a new slot status must persist to count."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AnalysisSettings:
+        if self.low_fraction > self.empty_fraction:
+            raise ValueError(
+                f"low_fraction ({self.low_fraction}) must not exceed "
+                f"empty_fraction ({self.empty_fraction})"
+            )
+        return self
+
+
+class NodeSettings(_Strict):
+    """Everything one camera node needs; see firmware_config/node.example.yaml."""
+
+    store: Identifier
+    camera: Identifier
+    interval_s: float = Field(default=1.0, gt=0, le=3600, description="Capture period.")
+    health_interval_s: float = Field(default=30.0, gt=0, le=86400)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    source: SourceConfig
+    detector: DetectorSettings = Field(default_factory=DetectorSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    layout_file: Path | None = Field(
+        default=None, description="Local layout (YAML) used until the gateway sends one."
+    )
+
+    @property
+    def client_id(self) -> str:
+        return self.mqtt.client_id or f"shelfsense-{self.store}-{self.camera}"
+
+    def resolve_paths(self, base: Path) -> NodeSettings:
+        """A copy whose relative paths are taken from `base` (the config file's folder)."""
+
+        def fix(path: Path | None) -> Path | None:
+            if path is None or path.is_absolute():
+                return path
+            return base / path
+
+        source = self.source
+        if isinstance(source, FolderConfig | VideoConfig):
+            source = source.model_copy(update={"path": fix(source.path)})
+        tls = self.mqtt.tls
+        if tls is not None:
+            tls = tls.model_copy(
+                update={k: fix(getattr(tls, k)) for k in ("ca_file", "cert_file", "key_file")}
+            )
+        return self.model_copy(
+            update={
+                "source": source,
+                "mqtt": self.mqtt.model_copy(update={"tls": tls}),
+                "detector": self.detector.model_copy(update={"model": fix(self.detector.model)}),
+                "layout_file": fix(self.layout_file),
+            }
+        )
+
+
+def load_settings(path: str | Path) -> NodeSettings:
+    """Read and validate a node config file; ConfigError names the file and key at fault."""
+    path = Path(path)
+    return load_config(path, NodeSettings).resolve_paths(path.resolve().parent)
+
+
+def load_layout(path: str | Path) -> Layout:
+    """Read a local layout file (rows and slots, as the gateway would send it)."""
+    return load_config(path, Layout)
+
+
+__all__ = [
+    "AnalysisSettings",
+    "ConfigError",
+    "DetectorSettings",
+    "FolderConfig",
+    "MqttSettings",
+    "NodeSettings",
+    "OpenCVConfig",
+    "Picamera2Config",
+    "SimulatorConfig",
+    "SourceConfig",
+    "VideoConfig",
+    "load_layout",
+    "load_settings",
+]
