@@ -56,13 +56,18 @@ def test_env_secret_substituted_and_relative_paths_resolved(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NODE_TEST_PASSWORD", "hunter2")
-    settings = load_settings(write(tmp_path, MINIMAL))
+    extra = "detector: {model: m/det.onnx}\nlayout_file: /etc/layout.yaml\n"
+    text = MINIMAL.replace("  password:", "  tls: {ca_file: certs/ca.crt}\n  password:") + extra
+    settings = load_settings(write(tmp_path, text))
     assert settings.mqtt.password.get_secret_value() == "hunter2"
     assert isinstance(settings.source, FolderConfig)
     assert settings.source.path == tmp_path / "frames"
+    assert settings.mqtt.tls.ca_file == tmp_path / "certs" / "ca.crt"
+    assert settings.detector.model == tmp_path / "m" / "det.onnx"
+    assert settings.layout_file == Path("/etc/layout.yaml")  # absolute paths stay
     # Defaults are filled in.
     assert settings.mqtt.topic_prefix == "shelfsense"
-    assert settings.detector.model is None and settings.layout_file is None
+    assert load_settings(write(tmp_path, MINIMAL)).detector.model is None
 
 
 @pytest.mark.parametrize(
