@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MODEL_YAML = Path(__file__).resolve().parent / "shelfsense-yolov8n.yaml"
 
@@ -37,32 +38,44 @@ def offline_ultralytics() -> None:
     os.environ.setdefault("YOLO_VERBOSE", "True")
 
 
+def train_arguments(recipe: TrainRecipe, out_dir: Path, name: str = "train") -> dict[str, Any]:
+    """The keyword arguments `train` hands to Ultralytics' `YOLO.train`.
+
+    `pretrained` is False for a run from the model yaml, and the checkpoint's path when
+    fine-tuning: with False Ultralytics would silently drop the loaded weights and start
+    from scratch.
+    """
+    return {
+        "data": str(recipe.data),
+        "epochs": recipe.epochs,
+        "imgsz": recipe.imgsz,
+        "batch": recipe.batch,
+        "seed": recipe.seed,
+        "deterministic": True,
+        "workers": recipe.workers,
+        "patience": recipe.patience,
+        "device": "cpu",
+        "pretrained": str(recipe.weights) if recipe.weights else False,
+        "amp": False,
+        "plots": False,
+        "project": str(Path(out_dir).resolve()),
+        "name": name,
+        "exist_ok": True,
+        "mosaic": recipe.mosaic,
+        "close_mosaic": recipe.close_mosaic,
+        "verbose": False,
+    }
+
+
 def train(recipe: TrainRecipe, out_dir: Path, name: str = "train") -> Path:
     """Train; returns the path of the best `.pt` checkpoint."""
+    if recipe.weights is not None and not Path(recipe.weights).is_file():
+        raise FileNotFoundError(f"--weights {recipe.weights}: no such checkpoint file")
     offline_ultralytics()
     from ultralytics import YOLO
 
     model = YOLO(str(recipe.weights or recipe.model), task="detect")
-    model.train(
-        data=str(recipe.data),
-        epochs=recipe.epochs,
-        imgsz=recipe.imgsz,
-        batch=recipe.batch,
-        seed=recipe.seed,
-        deterministic=True,
-        workers=recipe.workers,
-        patience=recipe.patience,
-        device="cpu",
-        pretrained=False,
-        amp=False,
-        plots=False,
-        project=str(Path(out_dir).resolve()),
-        name=name,
-        exist_ok=True,
-        mosaic=recipe.mosaic,
-        close_mosaic=recipe.close_mosaic,
-        verbose=False,
-    )
+    model.train(**train_arguments(recipe, out_dir, name))
     best = Path(model.trainer.best)
     return best if best.exists() else Path(model.trainer.last)
 

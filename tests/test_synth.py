@@ -52,6 +52,19 @@ def test_an_emptied_slot_shows_a_gap_box_over_its_layout_rect() -> None:
     assert any(overlap(rect, gap) > 0.6 for gap in gaps), (rect, gaps)
 
 
+def test_a_messy_slot_keeps_its_look_and_gets_a_messy_box_over_it() -> None:
+    shelf = SimulatedShelf(seed=3, shopper_rate=0)
+    SimulatedShelf.make_messy(shelf.slots[(2, 1)], np.random.default_rng(0))
+    first, second = shelf.render(), shelf.render()
+    assert first.truth[(2, 1)] == "messy"
+    messy = [(b.x0, b.y0, b.x1, b.y1) for b in first.boxes if b.label == "messy"]
+    assert messy == [(b.x0, b.y0, b.x1, b.y1) for b in second.boxes if b.label == "messy"]
+    rect = next(
+        box for row, slot, box in shelf.layout.slot_boxes() if (row.index, slot.index) == (2, 1)
+    )
+    assert len(messy) == 1 and overlap(messy[0], rect) > 0.3, (messy, rect)
+
+
 def test_over_simulated_hours_shoppers_buy_and_staff_restock() -> None:
     shelf = SimulatedShelf(seed=4, shopper_rate=0.5)
     emptied, restocked, occluded = set(), set(), 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from edge.detector import OnnxDetector
@@ -20,6 +21,15 @@ def test_one_epoch_exports_an_onnx_the_node_runs(tmp_path: Path) -> None:
     recipe = TrainRecipe(data=data, epochs=1, imgsz=160, batch=4, workers=0)
     best = train(recipe, tmp_path / "runs")
     onnx_path = export_onnx(best, tmp_path / "smoke.onnx", imgsz=160)
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    (inp,) = session.get_inputs()
+    assert inp.name == "images" and inp.shape == [1, 3, 160, 160]
+    (out,) = session.run(None, {"images": np.zeros((1, 3, 160, 160), np.float32)})
+    assert out.shape[:2] == (1, 4 + 2) and out.shape[2] > 0
+    meta = session.get_modelmeta().custom_metadata_map
+    assert "gap" in meta["names"] and "messy" in meta["names"]
+    assert meta["imgsz"] == "[160, 160]"
 
     detector = OnnxDetector(onnx_path, threads=1, confidence=0.001, warmup_runs=1)
     assert detector.names == ["gap", "messy"]

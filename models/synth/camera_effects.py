@@ -66,20 +66,37 @@ class Lighting:
         cast = rng.uniform(0.88, 1.12, 3).astype(np.float32)
         return cls(np.clip(gain, 0.35, 1.4)[..., None].astype(np.float32), cast)
 
-    def apply(self, image: np.ndarray) -> np.ndarray:
-        lit = image.astype(np.float32) * self.gain * self.cast
-        return np.clip(lit, 0, 255).astype(np.uint8)
+    @property
+    def gain3(self) -> np.ndarray:
+        """Light falloff times colour cast, per pixel and channel (cached: a camera's light
+        is fixed, and one multiply per frame keeps rendering fast)."""
+        cached = self.__dict__.get("_gain3")
+        if cached is None:
+            cached = np.ascontiguousarray(self.gain * self.cast[None, None, :], np.float32)
+            object.__setattr__(self, "_gain3", cached)
+        return cached
 
 
-def sensor(
-    image: np.ndarray, rng: np.random.Generator, blur: float, noise: float, jpeg: int
+def expose(
+    image: np.ndarray,
+    lighting: Lighting | None,
+    rng: np.random.Generator,
+    blur: float,
+    noise: float,
+    jpeg: int,
 ) -> np.ndarray:
-    """Defocus blur, Gaussian sensor noise and a JPEG round trip."""
+    """Everything the camera does to the scene, in one float pass for speed: defocus blur,
+    uneven light and colour cast, Gaussian sensor noise, then a JPEG round trip."""
     if blur > 0.3:
         image = cv2.GaussianBlur(image, (0, 0), blur)
-    if noise > 0:
-        grain = rng.normal(0.0, noise, image.shape).astype(np.float32)
-        image = np.clip(image.astype(np.float32) + grain, 0, 255).astype(np.uint8)
+    if lighting is not None or noise > 0:
+        f = image.astype(np.float32)
+        if lighting is not None:
+            cv2.multiply(f, lighting.gain3, dst=f)
+        if noise > 0:
+            grain = rng.standard_normal(f.shape, dtype=np.float32)
+            f += grain * np.float32(noise)
+        image = np.clip(f, 0, 255, out=f).astype(np.uint8)
     if jpeg < 100:
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg)])
         if ok:

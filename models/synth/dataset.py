@@ -33,7 +33,9 @@ def random_frame(seed: int, size: tuple[int, int] = (640, 480)) -> RenderedFrame
             stock.units = 0
         elif draw < 0.32:
             stock.units = int(rng.integers(1, stock.capacity + 1))
-        stock.messy = stock.units > 0 and rng.random() < 0.08
+        stock.messy = False
+        if stock.units > 0 and rng.random() < 0.08:
+            SimulatedShelf.make_messy(stock, rng)
     shelf.camera_look = CameraLook(
         CameraPose.random(rng, size, float(rng.uniform(0.0, 0.07))),
         Lighting.random(rng, size),

@@ -141,13 +141,41 @@ def sprite(look: ProductLook, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     return image, mask
 
 
-def paste(canvas: np.ndarray, image: np.ndarray, mask: np.ndarray, x: int, y: int) -> None:
-    """Draw a sprite with its top-left at (x, y), clipped to the canvas."""
+@lru_cache(maxsize=1024)
+def side_sprite(look: ProductLook, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """(BGR image, mask) of a product turned sideways or back to front: its plain side
+    with a nutrition panel and a barcode instead of the printed front."""
+    w, h = max(w, 3), max(h, 3)
+    image = np.empty((h, w, 3), np.uint8)
+    image[:] = tuple(int(c * 0.85) for c in look.body)
+    top = h // 4 if look.shape == "bottle" else (h // 8 if look.shape == "jar" else 0)
+    if look.shape in ("bottle", "jar"):
+        image[:top] = look.accent
+    panel = (max(1, w // 6), top + (h - top) // 5, w - max(1, w // 6), top + (h - top) * 3 // 5)
+    cv2.rectangle(image, panel[:2], panel[2:], (235, 235, 235), -1)
+    for y in range(panel[1] + 3, panel[3] - 1, max(3, h // 20)):
+        cv2.line(image, (panel[0] + 2, y), (panel[2] - 2, y), (110, 110, 110), 1)
+    bar_y = top + (h - top) * 7 // 10
+    cv2.rectangle(
+        image, (w // 4, bar_y), (w * 3 // 4, bar_y + max(2, h // 10)), (250, 250, 250), -1
+    )
+    for x in range(w // 4 + 1, w * 3 // 4, 2):
+        cv2.line(image, (x, bar_y + 1), (x, bar_y + max(2, h // 10) - 1), (20, 20, 20), 1)
+    image = _shade(image, look.shape)
+    mask = _outline(look.shape, w, h)
+    return image, mask
+
+
+def paste(
+    canvas: np.ndarray, image: np.ndarray, mask: np.ndarray, x: int, y: int
+) -> tuple[int, int, int, int] | None:
+    """Draw a sprite with its top-left at (x, y), clipped to the canvas; returns the
+    canvas rectangle it was drawn into, or None when it falls outside."""
     h, w = mask.shape
     ch, cw = canvas.shape[:2]
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, cw), min(y + h, ch)
     if x1 <= x0 or y1 <= y0:
-        return
-    region = canvas[y0:y1, x0:x1]
-    m = mask[y0 - y : y1 - y, x0 - x : x1 - x] > 0
-    region[m] = image[y0 - y : y1 - y, x0 - x : x1 - x][m]
+        return None
+    m = mask[y0 - y : y1 - y, x0 - x : x1 - x, None] > 0
+    np.copyto(canvas[y0:y1, x0:x1], image[y0 - y : y1 - y, x0 - x : x1 - x], where=m)
+    return x0, y0, x1, y1

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from models.synth.camera_effects import CameraPose, Lighting, PixelBox, sensor
+from models.synth.camera_effects import CameraPose, Lighting, PixelBox, expose
 from models.synth.geometry import RowGeometry, ShelfGeometry, draw_background, draw_shelf_edges
-from models.synth.products import ProductLook, natural_size, paste, sprite
+from models.synth.products import ProductLook, natural_size, paste, side_sprite, sprite
 from models.synth.shopper import Shopper
 
 MIN_VISIBLE = 0.5
@@ -27,6 +27,8 @@ class SlotView:
     look: ProductLook
     present: list[bool]
     messy: bool = False
+    messy_seed: int = 0  # fixes how a messy slot's units lie until it is tidied
+    mix: ProductLook | None = None  # a stray product that can end up in a messy slot
 
 
 @dataclass
@@ -59,7 +61,9 @@ def _facing_size(look: ProductLook, row: RowGeometry, facing_w: int) -> tuple[in
 
 def _paste_rotated(
     canvas: np.ndarray, image: np.ndarray, mask: np.ndarray, cx: int, bottom: int, angle: float
-) -> None:
+) -> tuple[int, int, int, int] | None:
+    """Paste a sprite turned by `angle` degrees, resting on `bottom`; returns the tight
+    canvas rectangle of what was drawn."""
     h, w = mask.shape
     side = int(np.hypot(w, h)) + 2
     pad_img = np.zeros((side, side, 3), np.uint8)
@@ -71,29 +75,90 @@ def _paste_rotated(
     pad_img = cv2.warpAffine(pad_img, rot, (side, side), flags=cv2.INTER_LINEAR)
     pad_mask = cv2.warpAffine(pad_mask, rot, (side, side), flags=cv2.INTER_NEAREST)
     ys = np.nonzero(pad_mask.any(axis=1))[0]
-    lowest = int(ys.max()) if len(ys) else side
-    paste(canvas, pad_img, pad_mask, cx - side // 2, bottom - lowest - 1)
+    xs = np.nonzero(pad_mask.any(axis=0))[0]
+    if not len(ys):
+        return None
+    x, y = cx - side // 2, bottom - int(ys.max()) - 1
+    if paste(canvas, pad_img, pad_mask, x, y) is None:
+        return None
+    ch, cw = canvas.shape[:2]
+    x0, x1 = max(0, x + int(xs.min())), min(cw, x + int(xs.max()) + 1)
+    y0, y1 = max(0, y + int(ys.min())), min(ch, y + int(ys.max()) + 1)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
-def _draw_slot(
-    canvas: np.ndarray, row: RowGeometry, slot, view: SlotView, rng: np.random.Generator
-) -> None:
+MESSY_POSES = ("upright", "tilted", "fallen", "turned", "pushed_back", "mixed")
+_POSE_P = (0.2, 0.3, 0.15, 0.15, 0.12, 0.08)
+
+
+def messy_poses(view: SlotView, row: int, slot: int) -> list[str]:
+    """How each unit of a messy slot sits. Stable while the slot stays messy (it is drawn
+    from the slot's messy seed), and at least one unit is visibly out of place."""
+    rng = np.random.default_rng([view.messy_seed, row, slot])
+    poses = [str(p) for p in rng.choice(MESSY_POSES, size=len(view.present), p=_POSE_P)]
+    if view.mix is None:
+        poses = ["tilted" if p == "mixed" else p for p in poses]
+    present = [i for i, p in enumerate(view.present) if p]
+    if present and all(poses[i] == "upright" for i in present):
+        poses[present[int(rng.integers(len(present)))]] = (
+            "tilted" if rng.random() < 0.6 else "fallen"
+        )
+    return poses
+
+
+def _draw_slot(canvas: np.ndarray, row: RowGeometry, slot, view: SlotView) -> PixelBox | None:
+    """Draw a slot's units; for a messy slot, returns the rectangle around the units that
+    are out of place (its `messy` box), like the real dataset's labels."""
+    messy = view.messy and any(view.present)
+    poses = messy_poses(view, row.index, slot.slot) if messy else ["upright"] * len(view.present)
+    rng = np.random.default_rng([view.messy_seed, row.index, slot.slot, 1])
+    rects: list[tuple[int, int, int, int]] = []
     for f, present in enumerate(view.present):
         if not present:
             continue
         fx0, fx1 = slot.facing_span(f)
-        w, h = _facing_size(view.look, row, fx1 - fx0)
+        fw = fx1 - fx0
+        w, h = _facing_size(view.look, row, fw)
         image, mask = sprite(view.look, w, h)
         cx = (fx0 + fx1) // 2
-        if view.messy and rng.random() < 0.75:
-            fallen = rng.random() < 0.3
-            angle = float(
-                rng.choice([-1, 1]) * (rng.uniform(70, 90) if fallen else rng.uniform(12, 40))
-            )
-            shift = int(rng.uniform(-0.25, 0.25) * (fx1 - fx0))
-            _paste_rotated(canvas, image, mask, cx + shift, row.floor, angle)
-        else:
+        pose = poses[f]
+        shift = int(rng.uniform(-0.25, 0.25) * fw) if pose != "upright" else 0
+        rect = None
+        if pose == "upright":
             paste(canvas, image, mask, cx - w // 2, row.floor - h)
+        elif pose in ("tilted", "fallen"):
+            lo, hi = (70, 90) if pose == "fallen" else (12, 40)
+            angle = float(rng.choice([-1, 1]) * rng.uniform(lo, hi))
+            rect = _paste_rotated(canvas, image, mask, cx + shift, row.floor, angle)
+        elif pose == "turned":
+            sw = max(3, int(w * rng.uniform(0.45, 0.7)))
+            side_img, side_mask = side_sprite(view.look, sw, h)
+            angle = float(rng.uniform(-6, 6))
+            rect = _paste_rotated(canvas, side_img, side_mask, cx + shift, row.floor, angle)
+        elif pose == "pushed_back":
+            bw, bh = max(3, int(w * 0.82)), max(3, int(h * 0.82))
+            back = (cv2.resize(image, (bw, bh), interpolation=cv2.INTER_AREA) * 0.62).astype(
+                np.uint8
+            )
+            back_mask = cv2.resize(mask, (bw, bh), interpolation=cv2.INTER_NEAREST)
+            lift = max(2, row.clear_h // 9)
+            rect = paste(canvas, back, back_mask, cx + shift - bw // 2, row.floor - lift - bh)
+        else:  # mixed: another product put back in the wrong place
+            assert view.mix is not None
+            mw, mh = _facing_size(view.mix, row, fw)
+            mix_img, mix_mask = sprite(view.mix, mw, mh)
+            angle = float(rng.uniform(-15, 15))
+            rect = _paste_rotated(canvas, mix_img, mix_mask, cx + shift, row.floor, angle)
+        if rect is not None:
+            rects.append(rect)
+    if not rects:
+        return None
+    return (
+        float(min(r[0] for r in rects)),
+        float(min(r[1] for r in rects)),
+        float(max(r[2] for r in rects)),
+        float(max(r[3] for r in rects)),
+    )
 
 
 def _runs(flags: list[bool]) -> list[tuple[int, int]]:
@@ -120,8 +185,6 @@ def _row_boxes(
         for f, present in enumerate(view.present):
             spans.append(slot.facing_span(f))
             empty.append(not present)
-        if view.messy and any(view.present):
-            boxes.append(("messy", (slot.x0, row.top + row.clear_h * 0.15, slot.x1, row.floor)))
     for a, b in _runs(empty):
         boxes.append(("gap", (spans[a][0], y0, spans[b - 1][1], row.floor)))
     return boxes
@@ -153,8 +216,17 @@ def render_frame(
         canvas = background.copy()
     boxes: list[tuple[str, PixelBox]] = []
     for row in geometry.rows:
+        messy_slots = []
         for slot in row.slots:
-            _draw_slot(canvas, row, slot, views[(row.index, slot.slot)], rng)
+            view = views[(row.index, slot.slot)]
+            if view.messy:  # drawn last: fallen units lie over their neighbours
+                messy_slots.append((slot, view))
+            else:
+                _draw_slot(canvas, row, slot, view)
+        for slot, view in messy_slots:
+            rect = _draw_slot(canvas, row, slot, view)
+            if rect is not None:
+                boxes.append(("messy", rect))
         boxes.extend(_row_boxes(row, views))
     draw_shelf_edges(canvas, geometry, prices)
     mask = np.zeros(canvas.shape[:2], np.uint8)
@@ -166,6 +238,5 @@ def render_frame(
     image = camera.pose.warp(canvas)
     warped_mask = camera.pose.warp(mask) if shoppers else mask
     boxes = [(label, camera.pose.box(box, size)) for label, box in boxes]
-    image = camera.lighting.apply(image)
-    image = sensor(image, rng, camera.blur, camera.noise, camera.jpeg)
+    image = expose(image, camera.lighting, rng, camera.blur, camera.noise, camera.jpeg)
     return Frame(image=image, boxes=boxes, shopper_mask=warped_mask)

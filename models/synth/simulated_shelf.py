@@ -16,6 +16,7 @@ from edge.layout import Layout, RowSpec, SlotSpec
 from models.synth.camera_effects import CameraPose, Lighting
 from models.synth.catalogue import Product, catalogue
 from models.synth.geometry import ShelfGeometry, build_geometry, draw_background, fit_facings
+from models.synth.products import ProductLook
 from models.synth.render import CameraLook, SlotView, render_frame
 from models.synth.shopper import Shopper
 
@@ -64,6 +65,8 @@ class SlotStock:
     units: int
     rank: list[int]  # order in which front facings empty (stable per slot)
     messy: bool = False
+    messy_seed: int = 0  # how the units lie while messy
+    mix: ProductLook | None = None  # a stray product a shopper left here, if any
     restock_at: float | None = None
     tidy_at: float | None = None
 
@@ -77,7 +80,7 @@ class SlotStock:
 
     def view(self) -> SlotView:
         present = [self.rank[f] < self.visible for f in range(self.facings)]
-        return SlotView(self.product.look, present, self.messy)
+        return SlotView(self.product.look, present, self.messy, self.messy_seed, self.mix)
 
     def status(self) -> str:
         if self.visible == 0:
@@ -216,8 +219,18 @@ class SimulatedShelf:
         chance = self.messy_per_hour * dt / 3600.0
         for stock in self.slots.values():
             if not stock.messy and stock.visible > 0 and self._rng.random() < chance:
-                stock.messy = True
+                self.make_messy(stock, self._rng)
                 stock.tidy_at = self.clock_s + float(self._rng.uniform(1800, 9000))
+
+    @staticmethod
+    def make_messy(stock: SlotStock, rng: np.random.Generator) -> None:
+        """Leave a slot disordered: units tilted, fallen, turned, pushed back or mixed
+        with a stray product from elsewhere in the store."""
+        products = catalogue()
+        stock.messy = True
+        stock.messy_seed = int(rng.integers(2**31))
+        stray = products[int(rng.integers(len(products)))]
+        stock.mix = stray.look if stray.gtin != stock.product.gtin else None
 
     def _shoppers(self, dt: float) -> None:
         self._visits = [v for v in self._visits if v.leaves_at > self.clock_s]

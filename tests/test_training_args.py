@@ -1,0 +1,39 @@
+"""What `shelf-model train` asks of Ultralytics, checked without importing torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models.train import TrainRecipe, train, train_arguments
+
+
+def test_from_scratch_runs_offline_on_the_cpu_under_out(tmp_path: Path) -> None:
+    args = train_arguments(TrainRecipe(data=tmp_path / "data.yaml"), tmp_path / "runs", "first")
+    assert args["pretrained"] is False
+    assert args["plots"] is False and args["amp"] is False and args["device"] == "cpu"
+    assert args["project"] == str((tmp_path / "runs").resolve()) and args["name"] == "first"
+
+
+def test_fine_tuning_keeps_the_checkpoint_weights(tmp_path: Path) -> None:
+    best = tmp_path / "best.pt"
+    args = train_arguments(TrainRecipe(data=tmp_path / "data.yaml", weights=best), tmp_path)
+    assert args["pretrained"] == str(best)
+
+
+def test_a_missing_checkpoint_is_named(tmp_path: Path) -> None:
+    recipe = TrainRecipe(data=tmp_path / "data.yaml", weights=tmp_path / "nope.pt")
+    with pytest.raises(FileNotFoundError, match=r"nope\.pt"):
+        train(recipe, tmp_path)
+
+
+def test_importing_the_models_package_loads_neither_torch_nor_ultralytics() -> None:
+    code = (
+        "import sys, models, models.synth, models.train, models.export, models.cli\n"
+        "heavy = {'torch', 'ultralytics'} & set(sys.modules)\n"
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
