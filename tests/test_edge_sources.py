@@ -200,7 +200,6 @@ def test_simulator_source_advances_the_shelf_by_elapsed_time_times_speedup() -> 
     from edge.sources.simulator import SimulatorSource
     from tests.test_edge_support import simulated_shelf
 
-    simulated_shelf()  # skips, saying why, when models.synth is absent
     config = SimulatorConfig(kind="simulator", seed=2, rows=2, slots_per_row=4, speedup=3600)
     source = open_source(config, store="s1", camera="c1")
     assert isinstance(source, SimulatorSource)

@@ -3,7 +3,7 @@
 - `constant_model`: a real ONNX file, run by the real ONNX Runtime, whose output is a
   tensor the test chooses, with Ultralytics-style metadata: it pins down decoding and the
   letterbox exactly, which a trained model cannot.
-- `shipped_model`: the real `models/shelfsense-synth.onnx`, or a skip that says why.
+- `shipped_model`: the real detector the node runs by default (it must be in the repo).
 - `MqttRecorder`: a real paho client that records what a node publishes.
 """
 
@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
-import pytest
 
 from edge.detector import default_model_path
 
@@ -32,7 +31,7 @@ def constant_model(
     metadata: dict[str, str] | None = None,
 ) -> Path:
     """Write an ONNX model taking `images` (1, 3, h, w) and returning `output` as-is."""
-    onnx = pytest.importorskip("onnx")
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     names = {0: "gap", 1: "messy"} if names is None else names
@@ -68,21 +67,19 @@ def yolo_output(boxes_cxcywh: list[tuple[float, float, float, float]], scores: l
 
 
 def shipped_model() -> Path:
-    """The real shipped detector, or skip naming where it was looked for."""
+    """The real shipped detector. Missing is a failure, never a skip: the node needs it."""
     path = default_model_path()
-    if not path.is_file():
-        pytest.skip(f"the shipped model {path} is not there yet (models/ builds it)")
+    assert path.is_file(), f"the shipped model {path} is missing (is it committed?)"
     return path
 
 
 def simulated_shelf(**kwargs: Any) -> Any:
-    """A `models.synth.SimulatedShelf`, or skip when the simulator is not available."""
-    synth = pytest.importorskip("models.synth", reason="models.synth (the simulator) is absent")
-    if not hasattr(synth, "SimulatedShelf"):
-        pytest.skip("models.synth has no SimulatedShelf yet (models/ builds it)")
+    """A `models.synth.SimulatedShelf` with small, test-friendly defaults."""
+    from models.synth import SimulatedShelf
+
     defaults = {"seed": 3, "rows": 3, "slots_per_row": 5, "store": "s1", "camera": "c1"}
     defaults.update(kwargs)
-    return synth.SimulatedShelf(**defaults)
+    return SimulatedShelf(**defaults)
 
 
 def shelf_with_gaps(**kwargs: Any) -> Any:
