@@ -61,13 +61,24 @@ def wait_for_port(
 
 
 class Mosquitto:
-    """A real Mosquitto broker on a free loopback port, stoppable and restartable."""
+    """A real Mosquitto broker on a free loopback port, stoppable and restartable.
 
-    def __init__(self, workdir: Path, config_extra: str = "", port: int | None = None) -> None:
+    `extra_ports` are listeners that `config_extra` opens: `start()` waits for them too,
+    since Mosquitto opens its listeners one after another.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        config_extra: str = "",
+        port: int | None = None,
+        extra_ports: tuple[int, ...] = (),
+    ) -> None:
         self.binary = find_binary("mosquitto")
         self.workdir = workdir
         self.port = port or free_port()
         self.config_extra = config_extra
+        self.extra_ports = extra_ports
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -92,7 +103,8 @@ class Mosquitto:
         log = open(self.workdir / "mosquitto.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen([self.binary, "-c", str(conf)], stdout=log, stderr=log)
         try:
-            wait_for_port(self.port, process=self.process)
+            for port in (self.port, *self.extra_ports):
+                wait_for_port(port, process=self.process)
         except (RuntimeError, TimeoutError) as error:
             tail = (self.workdir / "mosquitto.log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"mosquitto did not start: {error}\n{tail}") from None

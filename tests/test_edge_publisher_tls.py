@@ -65,6 +65,7 @@ def store_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, int, Path]]:
             f"allow_anonymous false\npassword_file {passwd}\nacl_file {ACL}\n"
             f"listener {plain_port} 127.0.0.1\n"
         ),
+        extra_ports=(plain_port,),
     )
     broker.start()
     yield broker, plain_port, certs["ca.crt"]
