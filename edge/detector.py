@@ -210,15 +210,18 @@ class OnnxDetector:
         t1 = time.perf_counter()
         output = self.infer()
         t2 = time.perf_counter()
-        if self.end2end:
-            raw = decode_end2end(output, lb, confidence=self.confidence, max_det=self.max_det)
-        else:
-            raw = decode_yolo(
-                output, lb, confidence=self.confidence, iou=self.iou, max_det=self.max_det
-            )
+        raw = self.decode(output, lb)
         t3 = time.perf_counter()
         self.timing = Timing((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
         return raw
+
+    def decode(self, output: np.ndarray, lb: Letterbox) -> RawDetections:
+        """The model's raw output to frame-normalised boxes at this detector's thresholds."""
+        if self.end2end:
+            return decode_end2end(output, lb, confidence=self.confidence, max_det=self.max_det)
+        return decode_yolo(
+            output, lb, confidence=self.confidence, iou=self.iou, max_det=self.max_det
+        )
 
     def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
         raw = self.detect_raw(frame_bgr)

@@ -119,22 +119,32 @@ def decode_yolo(
     confidence: float,
     iou: float,
     max_det: int = 300,
+    multi_label: bool = False,
 ) -> RawDetections:
     """Decode a YOLOv8/11 head output `(1, 4 + nc, N)`: cx, cy, w, h in input pixels, then
-    one score per class (already sigmoid-activated in the exported graph)."""
+    one score per class (already sigmoid-activated in the exported graph).
+
+    The node keeps each anchor's best class. `multi_label` keeps every class above
+    `confidence` instead, as Ultralytics' validation does, so mAP is computed alike.
+    """
     pred = output[0]
     if pred.ndim != 2 or pred.shape[0] < 5:
         raise ValueError(f"expected YOLO output (1, 4+nc, N), got {output.shape}")
     class_scores = pred[4:]
-    # Filter on the best score first: the argmax is then taken on a few candidates only.
-    mask = class_scores.max(axis=0) >= confidence
-    if not mask.any():
+    if multi_label:
+        classes, anchors = np.nonzero(class_scores >= confidence)
+        scores = class_scores[classes, anchors]
+        boxes = xywh_to_xyxy(pred[:4, anchors].T)
+    else:
+        # Filter on the best score first: the argmax is then taken on a few candidates only.
+        mask = class_scores.max(axis=0) >= confidence
+        candidates = class_scores[:, mask]
+        classes = candidates.argmax(axis=0)
+        scores = candidates[classes, np.arange(candidates.shape[1])]
+        boxes = xywh_to_xyxy(pred[:4, mask].T)
+    if not len(scores):
         empty = np.zeros((0, 4), np.float32)
         return RawDetections(empty, np.zeros(0, np.float32), np.zeros(0, np.int64))
-    candidates = class_scores[:, mask]
-    classes = candidates.argmax(axis=0)
-    scores = candidates[classes, np.arange(candidates.shape[1])]
-    boxes = xywh_to_xyxy(pred[:4, mask].T)
     keep = class_wise_nms(boxes, scores, classes, iou, max_det)
     return _finish(boxes[keep], scores[keep], classes[keep], lb)
 

@@ -81,6 +81,47 @@ def _val(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from models.evaluate import evaluate
+
+    result = evaluate(args.model, args.data, args.split, confidence=args.conf, threads=args.threads)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(
+        f"{result['model']} on {args.data} [{args.split}], {result['images']} images, "
+        f"{result['ms_per_image']} ms/image, operating threshold {result['confidence']}"
+    )
+    print(f"{'class':<8} {'AP50':>6} {'AP50-95':>8} {'P':>6} {'R':>6} {'F1':>6} {'boxes':>6}")
+    for name, row in result.items():
+        if isinstance(row, dict):
+            print(
+                f"{name:<8} {row['ap50']:>6.3f} {row['ap50_95']:>8.3f} {row['precision']:>6.3f} "
+                f"{row['recall']:>6.3f} {row['f1']:>6.3f} {row['instances']:>6}"
+            )
+    return 0
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from models.bench import int8_twin
+    from models.quantize import calibration_images, quantize_int8
+
+    images = calibration_images(args.data, args.split, args.count, seed=args.seed)
+    out = args.out or int8_twin(args.model)
+    print(quantize_int8(args.model, out, images, method=args.method))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from models.bench import bench
+
+    result = bench(
+        args.model, args.int8, count=args.images, rounds=args.rounds, threads=args.threads
+    )
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
 class _Defaults(argparse.HelpFormatter):
     """Show an option's default in its help, unless it has none worth showing."""
 
@@ -165,6 +206,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imgsz", type=int, default=320, help="input size")
     p.add_argument("--split", default="val", help="dataset split to measure")
     p.set_defaults(handler=_val)
+
+    p = sub.add_parser(
+        "eval",
+        help="measure an ONNX model as the node runs it: AP50, AP50-95, P/R/F1 per class",
+        description="Run the node's own detector (ONNX Runtime, not Ultralytics) over a YOLO "
+        "dataset split. AP follows Ultralytics' val protocol; precision, recall and F1 are "
+        "at the node's operating confidence threshold.",
+        formatter_class=defaults,
+    )
+    p.add_argument("--model", type=Path, help="ONNX file (default: the node's default model)")
+    p.add_argument("--data", type=Path, required=True, help="YOLO data.yaml")
+    p.add_argument("--split", default="val", help="dataset split to measure")
+    p.add_argument("--conf", type=float, help="operating threshold (default: the node's)")
+    p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_eval)
+
+    p = sub.add_parser(
+        "quantize",
+        help="make the int8 twin of an ONNX model (static, calibrated on real images)",
+        formatter_class=defaults,
+    )
+    p.add_argument("--model", type=Path, required=True, help="the fp32 ONNX file")
+    p.add_argument("--data", type=Path, required=True, help="YOLO data.yaml with photos")
+    p.add_argument("--split", default="train", help="split to draw calibration images from")
+    p.add_argument("--count", type=int, default=200, help="calibration images")
+    p.add_argument("--seed", type=int, default=0, help="which images are drawn")
+    p.add_argument(
+        "--method",
+        default="MinMax",
+        choices=["MinMax", "Entropy", "Percentile"],
+        help="calibration method",
+    )
+    p.add_argument("--out", type=Path, help="default: NAME-int8.onnx beside the model")
+    p.set_defaults(handler=_quantize)
+
+    p = sub.add_parser(
+        "bench",
+        help="speed and memory: node pipeline vs bare session.run vs Ultralytics, fp32 and int8",
+        formatter_class=defaults,
+    )
+    p.add_argument("--model", type=Path, help="fp32 ONNX (default: the node's default model)")
+    p.add_argument("--int8", type=Path, help="int8 ONNX (default: NAME-int8.onnx beside it)")
+    p.add_argument("--images", type=int, default=100, help="images to time on")
+    p.add_argument("--rounds", type=int, default=3, help="passes over the images")
+    p.add_argument("--threads", type=int, help="ONNX Runtime threads (default: the node's)")
+    p.add_argument("--json", action="store_true", help="print compact JSON")
+    p.set_defaults(handler=_bench)
     return parser
 
 

@@ -8,6 +8,7 @@ checks, both of which would try to download files.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,15 +81,29 @@ def train(recipe: TrainRecipe, out_dir: Path, name: str = "train") -> Path:
     return best if best.exists() else Path(model.trainer.last)
 
 
-def validate(weights: Path, data: Path, imgsz: int, split: str = "val") -> dict[str, float]:
-    """Ultralytics' own mAP per class on a dataset split: {"gap": AP50, ..., "all": mAP50}."""
+def validate(
+    weights: Path, data: Path, imgsz: int, split: str = "val", project: Path | None = None
+) -> dict[str, float]:
+    """Ultralytics' own mAP per class on a dataset split: {"gap": AP50, ..., "all": mAP50}.
+
+    `weights` is a .pt checkpoint or an exported .onnx; Ultralytics writes its run folder
+    under `project` (default: a temporary folder, deleted afterwards).
+    """
     offline_ultralytics()
     from ultralytics import YOLO
 
     model = YOLO(str(weights), task="detect")
-    metrics = model.val(
-        data=str(data), imgsz=imgsz, split=split, device="cpu", plots=False, verbose=False
-    )
+    with tempfile.TemporaryDirectory(prefix="shelfsense-val-") as tmp:
+        metrics = model.val(
+            data=str(data),
+            imgsz=imgsz,
+            split=split,
+            batch=1 if Path(weights).suffix == ".onnx" else 16,  # ONNX: static batch 1
+            device="cpu",
+            plots=False,
+            verbose=False,
+            project=str(project or tmp),
+        )
     result = {"all": float(metrics.box.map50)}
     for i, cls in enumerate(metrics.box.ap_class_index):
         result[model.names[int(cls)]] = float(metrics.box.ap50[i])

@@ -1,0 +1,219 @@
+"""Side-by-side speed and memory of the node's detector, bare ONNX Runtime and Ultralytics.
+
+Everything is measured in one run on the same images, interleaved image by image so that
+drift on a shared machine touches every contender alike; the figures that matter are
+the ratios. Per variant (fp32, int8):
+
+- `pipeline_ms`: the node's whole per-frame work: JPEG decode, letterbox, inference,
+  decoding and NMS, shelf analysis onto a layout;
+- `session_ms`: bare `InferenceSession.run` on an already prepared tensor;
+- `ultralytics_ms`: `YOLO(onnx_file).predict` on the same decoded image;
+- `node_rss_mb` / `cold_start_s`: a fresh process that loads the model as the node does
+  (torch never imported) and detects on one image: its peak RSS and the time from
+  process start to the first result; `ultralytics_*` the same for an Ultralytics process.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from edge.analysis import analyse
+from edge.detector import OnnxDetector, default_model_path
+from edge.layout import Layout, RowSpec, SlotSpec
+from edge.settings import AnalysisSettings, DetectorSettings
+
+REPO = Path(__file__).resolve().parent.parent
+SHELF_REAL = REPO.parent / "shared" / "datasets" / "shelf-real"
+
+_NODE_PROBE = """
+import sys
+import cv2
+from edge.detector import OnnxDetector, default_model_path
+detector = OnnxDetector(sys.argv[1], threads=int(sys.argv[3]))
+detector.detect(cv2.imread(sys.argv[2]))
+print("first-result", flush=True)
+print(open("/proc/self/status").read(), flush=True)
+assert "torch" not in sys.modules, "the node must not import torch"
+"""
+
+_ULTRALYTICS_PROBE = """
+import os, sys
+os.environ["YOLO_OFFLINE"] = "1"
+from ultralytics import YOLO
+model = YOLO(sys.argv[1], task="detect")
+model.predict(sys.argv[2], imgsz=int(sys.argv[3]), device="cpu", verbose=False)
+print("first-result", flush=True)
+print(open("/proc/self/status").read(), flush=True)
+"""
+
+
+def int8_twin(model: Path) -> Path:
+    """Where a model's int8 twin lives: `name-int8.onnx` beside `name.onnx`."""
+    return model.with_name(f"{model.stem}-int8.onnx")
+
+
+def grid_layout(rows: int = 4, slots: int = 6) -> Layout:
+    """A plain shelf layout for the analysis stage: equal rows, equal slots."""
+    return Layout(
+        rows=[
+            RowSpec(
+                index=r,
+                y0=r / rows,
+                y1=(r + 1) / rows,
+                slots=[SlotSpec(index=s, x0=s / slots, x1=(s + 1) / slots) for s in range(slots)],
+            )
+            for r in range(rows)
+        ]
+    )
+
+
+def bench_images(count: int) -> list[Path]:
+    """shelf-real's val photos where that folder is present, else rendered shelf frames."""
+    val = SHELF_REAL / "images" / "val"
+    if val.is_dir():
+        return sorted(val.glob("*.jpg"))[:count]
+    from models.synth import render_dataset
+
+    folder = Path(REPO / "runs" / "bench-frames")
+    data = render_dataset(folder, max(count, 8), seed=123)
+    return sorted((data.parent / "images").rglob("*.jpg"))[:count]
+
+
+def _probe(code: str, *args: str) -> tuple[float, float]:
+    """(seconds from process start to its first result, peak RSS in MB) of a fresh process."""
+    with tempfile.TemporaryFile("w+") as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            cwd=REPO,
+        )
+        assert process.stdout is not None
+        for line in process.stdout:  # Ultralytics prints its own lines first
+            if line.strip() == "first-result":
+                break
+        cold = time.perf_counter() - start
+        rest = process.stdout.read()
+        process.wait(timeout=300)
+        if process.returncode != 0 or not rest.strip():
+            errors.seek(0)
+            raise RuntimeError(f"benchmark probe failed ({process.returncode}): {errors.read()}")
+    return cold, _peak_rss_mb(rest)
+
+
+def _peak_rss_mb(proc_status: str) -> float:
+    """VmHWM (peak resident set) from /proc/<pid>/status. Not getrusage's ru_maxrss: on
+    Linux a child inherits its parent's maximum across fork, which would report the
+    benchmark's own size."""
+    for line in proc_status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+class _Contenders:
+    """The three ways to run one model, each prepared once."""
+
+    def __init__(self, model: Path, threads: int) -> None:
+        from ultralytics import YOLO
+
+        self.detector = OnnxDetector(model, threads=threads)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.input_name = self.session.get_inputs()[0].name
+        self.ultralytics = YOLO(str(model), task="detect")
+        self.imgsz = self.detector.input_h
+        self.layout = grid_layout()
+        self.analysis = AnalysisSettings()
+
+    def pipeline(self, jpeg: np.ndarray) -> float:
+        t0 = time.perf_counter()
+        frame = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+        analyse(self.layout, self.detector.detect(frame), self.analysis)
+        return (time.perf_counter() - t0) * 1e3
+
+    def session_run(self, tensor: np.ndarray) -> float:
+        t0 = time.perf_counter()
+        self.session.run(None, {self.input_name: tensor})
+        return (time.perf_counter() - t0) * 1e3
+
+    def predict(self, frame: np.ndarray) -> float:
+        t0 = time.perf_counter()
+        self.ultralytics.predict(frame, imgsz=self.imgsz, device="cpu", verbose=False)
+        return (time.perf_counter() - t0) * 1e3
+
+
+def bench_variant(model: Path, images: list[Path], threads: int, rounds: int) -> dict:
+    """Medians and ratios for one model file."""
+    contenders = _Contenders(model, threads)
+    jpegs = [np.fromfile(str(p), np.uint8) for p in images]
+    frames = [cv2.imdecode(j, cv2.IMREAD_COLOR) for j in jpegs]
+    tensors = []
+    for frame in frames:
+        contenders.detector.preprocess(frame)
+        tensors.append(contenders.detector.input_tensor.copy())
+    for frame, tensor, jpeg in zip(frames[:3], tensors, jpegs, strict=False):  # warm all three
+        contenders.pipeline(jpeg), contenders.session_run(tensor), contenders.predict(frame)
+    times: dict[str, list[float]] = {"pipeline": [], "session": [], "ultralytics": []}
+    for _ in range(rounds):
+        for jpeg, frame, tensor in zip(jpegs, frames, tensors, strict=True):
+            times["pipeline"].append(contenders.pipeline(jpeg))
+            times["session"].append(contenders.session_run(tensor))
+            times["ultralytics"].append(contenders.predict(frame))
+    pipeline, session, ultra = (statistics.median(times[k]) for k in times)
+    cold, rss = _probe(_NODE_PROBE, str(model), str(images[0]), str(threads))
+    u_cold, u_rss = _probe(_ULTRALYTICS_PROBE, str(model), str(images[0]), str(contenders.imgsz))
+    return {
+        "model": str(model),
+        "pipeline_ms": round(pipeline, 2),
+        "session_ms": round(session, 2),
+        "ultralytics_ms": round(ultra, 2),
+        "pipeline_over_session": round(pipeline / session, 3),
+        "ultralytics_over_session": round(ultra / session, 3),
+        "node_rss_mb": round(rss, 1),
+        "ultralytics_rss_mb": round(u_rss, 1),
+        "cold_start_s": round(cold, 3),
+        "ultralytics_cold_start_s": round(u_cold, 3),
+    }
+
+
+def bench(
+    model: Path | None = None,
+    int8: Path | None = None,
+    count: int = 50,
+    rounds: int = 2,
+    threads: int | None = None,
+) -> dict:
+    """The whole benchmark: fp32 and int8 side by side, with the int8 speed-up."""
+    from models.train import offline_ultralytics
+
+    offline_ultralytics()
+    threads = threads or DetectorSettings().threads
+    fp32 = Path(model) if model else default_model_path()
+    int8 = Path(int8) if int8 else int8_twin(fp32)
+    for path in (fp32, int8):
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path}: no such model (make the int8 twin: shelf-model quantize)"
+            )
+    images = bench_images(count)
+    result: dict = {"images": len(images), "threads": threads, "source": str(images[0].parent)}
+    for name, path in (("fp32", fp32), ("int8", int8)):
+        result[name] = bench_variant(path, images, threads, rounds)
+    result["int8_speedup"] = round(result["fp32"]["pipeline_ms"] / result["int8"]["pipeline_ms"], 3)
+    return result

@@ -1,0 +1,174 @@
+"""Accuracy of an ONNX detector as the node runs it, on a YOLO-format dataset.
+
+The node's own `OnnxDetector` (ONNX Runtime, its letterbox, its numpy decoding) does the
+inference, so the figures are what a camera gets, not what Ultralytics gets. Two decodings
+of each output:
+
+- for AP, every box down to confidence 0.001, multi-label, NMS IoU 0.7, matched greedily
+  by confidence at IoU 0.50:0.95 and integrated with COCO's 101-point interpolation:
+  the same protocol as Ultralytics' `val`, so the two agree (a test checks it);
+- for precision, recall and F1, the node's operating point: its confidence threshold, its
+  NMS IoU and one class per box, matched at IoU 0.5.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.detector import OnnxDetector
+from edge.postprocess import RawDetections, decode_yolo
+from edge.settings import DetectorSettings
+from models.yolo_dataset import DatasetError, LabelledImage, load_dataset
+
+IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
+AP_CONFIDENCE = 0.001
+AP_NMS_IOU = 0.7
+_AP_X = np.linspace(0.0, 1.0, 101)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in `a` (M, 4) with every box in `b` (N, 4), xyxy: an (M, N) array."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(axis=2)
+    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(axis=1)
+    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def match(truth: LabelledImage, found: RawDetections) -> np.ndarray:
+    """(N, 10) booleans: is detection i a true positive at IoU threshold t?
+
+    Detections, best first, each claim the unclaimed same-class truth box they overlap
+    most (per threshold), as COCO and Ultralytics do.
+    """
+    order = np.argsort(-found.scores, kind="stable")
+    boxes, classes = found.boxes[order].astype(np.float64), found.classes[order]
+    correct = np.zeros((len(order), len(IOU_THRESHOLDS)), bool)
+    if not len(order) or not len(truth.classes):
+        return correct[np.argsort(order)]
+    iou = box_iou(truth.boxes, boxes) * (truth.classes[:, None] == classes[None, :])
+    claimed = np.zeros((len(truth.classes), len(IOU_THRESHOLDS)), bool)
+    for j in np.flatnonzero((iou >= IOU_THRESHOLDS[0]).any(axis=0)):
+        available = np.where(claimed, 0.0, iou[:, j, None])
+        best = available.argmax(axis=0)
+        hit = available[best, np.arange(len(IOU_THRESHOLDS))] >= IOU_THRESHOLDS
+        correct[j] = hit
+        claimed[best, np.arange(len(IOU_THRESHOLDS))] |= hit
+    return correct[np.argsort(order)]
+
+
+def average_precision(correct: np.ndarray, scores: np.ndarray, n_truth: int) -> np.ndarray:
+    """AP at each IoU threshold for one class (101-point interpolated, as COCO)."""
+    if n_truth == 0 or not len(scores):
+        return np.zeros(correct.shape[1])
+    order = np.argsort(-scores, kind="stable")
+    tp = correct[order].cumsum(axis=0)
+    fp = (~correct[order]).cumsum(axis=0)
+    recall = tp / n_truth
+    precision = tp / (tp + fp)
+    aps = []
+    for t in range(correct.shape[1]):
+        r = np.concatenate(([0.0], recall[:, t], [recall[-1, t]], [1.0]))
+        p = np.concatenate(([1.0], precision[:, t], [0.0], [0.0]))
+        p = np.flip(np.maximum.accumulate(np.flip(p)))
+        y = np.interp(_AP_X, r, p)
+        aps.append(float(((y[1:] + y[:-1]) / 2 * np.diff(_AP_X)).sum()))  # trapezoid rule
+    return np.asarray(aps)
+
+
+@dataclass
+class _ClassTally:
+    """What one class accumulates over the images."""
+
+    n_truth: int = 0
+    correct: list[np.ndarray] = field(default_factory=list)
+    scores: list[np.ndarray] = field(default_factory=list)
+    op_tp: int = 0
+    op_found: int = 0
+
+    def figures(self) -> dict[str, float]:
+        correct = np.concatenate(self.correct) if self.correct else np.zeros((0, 10), bool)
+        scores = np.concatenate(self.scores) if self.scores else np.zeros(0)
+        ap = average_precision(correct, scores, self.n_truth)
+        precision = self.op_tp / self.op_found if self.op_found else 0.0
+        recall = self.op_tp / self.n_truth if self.n_truth else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {
+            "ap50": round(float(ap[0]), 4),
+            "ap50_95": round(float(ap.mean()), 4),
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "instances": self.n_truth,
+        }
+
+
+def evaluate(
+    model: Path | None,
+    data_yaml: Path,
+    split: str = "val",
+    *,
+    confidence: float | None = None,
+    iou: float | None = None,
+    threads: int = 2,
+) -> dict[str, object]:
+    """Per-class AP50, AP50-95 and operating-point P/R/F1, images, ms per image."""
+    defaults = DetectorSettings()
+    confidence = defaults.confidence if confidence is None else confidence
+    iou = defaults.iou if iou is None else iou
+    dataset = load_dataset(data_yaml)
+    detector = OnnxDetector(model, threads=threads, confidence=confidence, iou=iou)
+    if len(detector.names) != len(dataset.names):
+        raise DatasetError(f"{data_yaml}: {dataset.names} but the model knows {detector.names}")
+    tallies = [_ClassTally() for _ in dataset.names]
+    elapsed: list[float] = []
+    images = dataset.labelled(split)
+    for truth in images:
+        frame = cv2.imread(str(truth.path))
+        if frame is None:
+            raise DatasetError(f"{truth.path}: not a readable image")
+        t0 = time.perf_counter()
+        letterbox = detector.preprocess(frame)
+        output = detector.infer()
+        operating = detector.decode(output, letterbox)
+        elapsed.append((time.perf_counter() - t0) * 1e3)
+        everything = decode_yolo(
+            output, letterbox, confidence=AP_CONFIDENCE, iou=AP_NMS_IOU, multi_label=True
+        )
+        _tally(tallies, truth, everything, operating)
+    result: dict[str, object] = {
+        name: tally.figures() for name, tally in zip(dataset.names, tallies, strict=True)
+    }
+    result.update(
+        images=len(images),
+        ms_per_image=round(float(np.mean(elapsed)), 2),
+        model=str(detector.model_path),
+        split=split,
+        confidence=confidence,
+    )
+    return result
+
+
+def _tally(
+    tallies: list[_ClassTally],
+    truth: LabelledImage,
+    everything: RawDetections,
+    operating: RawDetections,
+) -> None:
+    correct = match(truth, everything)
+    op_correct = match(truth, operating)[:, 0]
+    for c, tally in enumerate(tallies):
+        tally.n_truth += int((truth.classes == c).sum())
+        mine = everything.classes == c
+        tally.correct.append(correct[mine])
+        tally.scores.append(everything.scores[mine])
+        op_mine = operating.classes == c
+        tally.op_found += int(op_mine.sum())
+        tally.op_tp += int(op_correct[op_mine].sum())

@@ -1,0 +1,128 @@
+"""Static int8 quantisation of the detector with ONNX Runtime, calibrated on real photos.
+
+Why static, not dynamic: dynamic quantisation leaves convolutions in float, so a conv net
+gains little; static QDQ lets ONNX Runtime run integer convolutions (VNNI on x86, the dot
+product instructions on a Pi 5). Activations are uint8 and weights int8 per channel (the
+U8S8 form ONNX Runtime's CPU kernels are fastest in).
+
+The head's decoding (the DFL softmax, box arithmetic, class sigmoid, output concat) stays
+in float: its outputs are pixel coordinates and 0..1 scores whose one shared int8 scale
+would cost box precision for no speed (it is a sliver of the compute).
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+
+from edge.detector import OnnxDetector
+from models.yolo_dataset import load_dataset
+
+
+class _LetterboxedImages:
+    """ONNX Runtime's calibration reader: the node's own pre-processing of each image."""
+
+    def __init__(self, model: Path, images: list[Path]) -> None:
+        self._detector = OnnxDetector(model, threads=2, warmup_runs=0)
+        self._images: Iterator[Path] = iter(images)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        for path in self._images:
+            frame = cv2.imread(str(path))
+            if frame is None:
+                continue
+            self._detector.preprocess(frame)
+            return {self._detector.input_name: self._detector.input_tensor.copy()}
+        return None
+
+
+def head_prefix(model: onnx.ModelProto) -> str:
+    """`/model.N/` of the last layer (the Detect head) in an Ultralytics export."""
+    layers = [
+        int(node.name.split("/")[1].split(".")[1])
+        for node in model.graph.node
+        if node.name.startswith("/model.") and node.name.split("/")[1].split(".")[1].isdigit()
+    ]
+    if not layers:
+        raise ValueError("not an Ultralytics YOLO export: no /model.N/ node names")
+    return f"/model.{max(layers)}/"
+
+
+def float_head_nodes(model: onnx.ModelProto) -> list[str]:
+    """The head's decoding nodes, kept in float: everything after its conv branches
+    (`cv2.*` boxes, `cv3.*` classes), plus the exporter's nodes after the head."""
+    prefix = head_prefix(model)
+    names = []
+    for node in model.graph.node:
+        if node.name.startswith(prefix):
+            branch = node.name[len(prefix) :].split("/")[0]
+            if not branch.startswith(("cv2.", "cv3.")):
+                names.append(node.name)
+        elif node.name and not node.name.startswith("/model."):
+            names.append(node.name)
+    return names
+
+
+def calibration_images(data_yaml: Path, split: str, count: int, seed: int = 0) -> list[Path]:
+    """A fixed random sample of a split's images (same seed, same sample)."""
+    images = load_dataset(data_yaml).images(split)
+    random.Random(seed).shuffle(images)
+    return images[:count]
+
+
+def quantize_int8(
+    fp32_model: Path,
+    out: Path,
+    calibration: list[Path],
+    method: str = "MinMax",
+) -> Path:
+    """Write the statically quantised int8 twin of `fp32_model` to `out`."""
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    if not calibration:
+        raise ValueError("int8 calibration needs at least one image")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="shelfsense-quant-") as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(fp32_model), str(prepared), skip_symbolic_shape=True)
+        graph = onnx.load(str(prepared))
+        quantize_static(
+            str(prepared),
+            str(out),
+            _LetterboxedImages(fp32_model, calibration),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            reduce_range=False,
+            calibrate_method=getattr(CalibrationMethod, method),
+            nodes_to_exclude=float_head_nodes(graph),
+            extra_options={"CalibTensorRangeSymmetric": False},
+        )
+    _copy_metadata(fp32_model, out)
+    return out
+
+
+def _copy_metadata(source: Path, target: Path) -> None:
+    """Keep Ultralytics' names/imgsz metadata: the node reads its classes from there."""
+    src = onnx.load(str(source))
+    dst = onnx.load(str(target))
+    have = {p.key for p in dst.metadata_props}
+    for prop in src.metadata_props:
+        if prop.key not in have:
+            dst.metadata_props.add(key=prop.key, value=prop.value)
+    dst.metadata_props.add(key="quantization", value="int8 static QDQ, U8S8, per-channel")
+    onnx.save(dst, str(target))

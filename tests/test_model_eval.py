@@ -1,0 +1,103 @@
+"""`shelf-model eval`: the node's detector measured on a YOLO dataset, as Ultralytics would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.detector import default_model_path
+from edge.postprocess import RawDetections
+from models.evaluate import average_precision, evaluate, match
+from models.yolo_dataset import DatasetError, LabelledImage, load_dataset
+
+BIN = Path(sys.executable).parent
+
+
+def detections(boxes: list[tuple[float, ...]], scores: list[float], classes: list[int]):
+    return RawDetections(
+        np.asarray(boxes, np.float32).reshape(-1, 4),
+        np.asarray(scores, np.float32),
+        np.asarray(classes, np.int64),
+    )
+
+
+def truth(boxes: list[tuple[float, ...]], classes: list[int]) -> LabelledImage:
+    return LabelledImage(
+        Path("x.jpg"), np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(classes)
+    )
+
+
+def test_a_perfect_detection_scores_ultralytics_perfect_ap() -> None:
+    gt = truth([(0.1, 0.1, 0.4, 0.5)], [0])
+    correct = match(gt, detections([(0.1, 0.1, 0.4, 0.5)], [0.9], [0]))
+    assert correct.all()
+    # COCO's 101-point interpolation with Ultralytics' sentinels tops out at 0.995.
+    assert average_precision(correct, np.array([0.9]), 1)[0] == pytest.approx(0.995)
+
+
+def test_each_truth_box_is_claimed_once_best_score_first() -> None:
+    gt = truth([(0.0, 0.0, 0.5, 0.5)], [0])
+    found = detections([(0.0, 0.0, 0.5, 0.45), (0.0, 0.0, 0.5, 0.5)], [0.5, 0.9], [0, 0])
+    correct = match(gt, found)
+    # The 0.9 box claims the truth; the 0.5 duplicate is a false positive at every IoU.
+    assert correct[1].all() and not correct[0].any()
+
+
+def test_a_box_of_the_wrong_class_is_never_a_hit() -> None:
+    gt = truth([(0.2, 0.2, 0.6, 0.6)], [1])
+    assert not match(gt, detections([(0.2, 0.2, 0.6, 0.6)], [0.99], [0])).any()
+
+
+def test_a_false_positive_ranked_first_halves_the_precision_envelope() -> None:
+    # Ranked: FP (0.9), TP (0.8). Precision at recall 1 is 0.5.
+    correct = np.array([[False] * 10, [True] * 10])
+    ap = average_precision(correct, np.array([0.9, 0.8]), 1)
+    assert ap[0] == pytest.approx(0.5 * 0.995, abs=1e-3)
+
+
+def test_a_malformed_label_names_its_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "images" / "val").mkdir(parents=True)
+    (tmp_path / "labels" / "val").mkdir(parents=True)
+    (tmp_path / "images" / "val" / "a.jpg").write_bytes(b"")
+    (tmp_path / "labels" / "val" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n1 0.5 half 0.2 0.2\n")
+    (tmp_path / "data.yaml").write_text("train: images/val\nval: images/val\nnames: [gap, messy]\n")
+    with pytest.raises(DatasetError, match=r"a\.txt:2"):
+        load_dataset(tmp_path / "data.yaml").labelled("val")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic dataset with exact labels, on which the shipped model is good."""
+    from models.synth import render_dataset
+
+    return render_dataset(tmp_path_factory.mktemp("rendered"), 80, seed=31)
+
+
+def test_eval_json_has_the_promised_keys(rendered: Path) -> None:
+    out = subprocess.run(
+        [str(BIN / "shelf-model"), "eval", "--data", str(rendered), "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result = json.loads(out)
+    assert result["images"] == len(load_dataset(rendered).images("val"))
+    assert result["ms_per_image"] > 0
+    assert result["model"] == str(default_model_path())
+    for name in ("gap", "messy"):
+        assert set(result[name]) >= {"ap50", "ap50_95", "precision", "recall", "f1"}
+    assert result["gap"]["ap50"] > 0.8  # the synthetic detector on synthetic shelves
+
+
+def test_ap50_agrees_with_ultralytics_val_on_the_same_onnx(rendered: Path, tmp_path: Path) -> None:
+    from models.train import validate
+
+    ours = evaluate(None, rendered, "val")
+    theirs = validate(default_model_path(), rendered, 320, "val", project=tmp_path)
+    for name in ("gap", "messy"):
+        assert abs(ours[name]["ap50"] - theirs[name]) <= 0.02, (name, ours[name], theirs)
