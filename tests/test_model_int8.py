@@ -1,0 +1,78 @@
+"""`shelf-model quantize` and `shelf-model bench`: the int8 twin and the side-by-side figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from edge.detector import OnnxDetector, default_model_path
+from models.bench import int8_twin
+from models.evaluate import box_iou
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(fp32 copy, its int8 twin, a rendered dataset) made with the real commands."""
+    from models.synth import render_dataset
+
+    folder = tmp_path_factory.mktemp("int8")
+    data = render_dataset(folder / "data", 24, seed=5)
+    fp32 = folder / "shelf.onnx"
+    fp32.write_bytes(default_model_path().read_bytes())
+    subprocess.run(
+        [str(BIN / "shelf-model"), "quantize", "--model", str(fp32), "--data", str(data),
+         "--count", "16"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return fp32, int8_twin(fp32), data
+
+
+def test_the_int8_twin_is_integer_keeps_metadata_and_finds_what_fp32_finds(twin) -> None:
+    fp32, int8, data = twin
+    graph = onnx.load(str(int8))
+    ops = {node.op_type for node in graph.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    assert int8.stat().st_size < fp32.stat().st_size / 2
+    full, small = OnnxDetector(fp32, threads=1), OnnxDetector(int8, threads=1)
+    assert small.names == full.names == ["gap", "messy"]
+    assert (small.input_h, small.input_w) == (full.input_h, full.input_w)
+    import cv2
+
+    frame = cv2.imread(str(next((data.parent / "images" / "val").glob("*.jpg"))))
+    a, b = full.detect_raw(frame), small.detect_raw(frame)
+    assert len(a) > 0
+    iou = box_iou(a.boxes.astype(np.float64), b.boxes.astype(np.float64))
+    # Every confident fp32 gap/messy box has an int8 box of the same class on top of it.
+    same = a.classes[:, None] == b.classes[None, :]
+    assert ((iou * same).max(axis=1) > 0.7).mean() >= 0.8
+
+
+def test_bench_reports_every_figure_for_both_variants(twin) -> None:
+    fp32, int8, _ = twin
+    out = subprocess.run(
+        [str(BIN / "shelf-model"), "bench", "--model", str(fp32), "--images", "3", "--rounds",
+         "1", "--json"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    result = json.loads(out.strip().splitlines()[-1])
+    keys = {
+        "pipeline_ms", "session_ms", "ultralytics_ms", "pipeline_over_session", "node_rss_mb",
+        "ultralytics_rss_mb", "cold_start_s", "ultralytics_cold_start_s",
+    }  # fmt: skip
+    for variant in ("fp32", "int8"):
+        assert keys <= set(result[variant])
+        assert all(result[variant][k] > 0 for k in keys)
+    assert result["int8"]["model"] == str(int8)
+    # Peak memory of a fresh process, not the benchmark's own size.
+    assert result["fp32"]["node_rss_mb"] < result["fp32"]["ultralytics_rss_mb"]
+    assert result["int8_speedup"] == pytest.approx(
+        result["fp32"]["pipeline_ms"] / result["int8"]["pipeline_ms"], rel=0.01
+    )
