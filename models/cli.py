@@ -40,14 +40,16 @@ def _train(args: argparse.Namespace) -> int:
     from models.train import TrainRecipe, train
 
     data = args.data
-    if data is None:
-        if not args.synthetic:
-            print("shelf-model train: give --data DATA_YAML or --synthetic N", file=sys.stderr)
-            return 2
+    if data is None and not args.synthetic:
+        print("shelf-model train: give --data DATA_YAML or --synthetic N", file=sys.stderr)
+        return 2
+    if args.synthetic:
         from models.synth import render_dataset
+        from models.yolo_dataset import mix_datasets
 
         root = Path(args.synthetic_dir or tempfile.mkdtemp(prefix="shelfsense-synth-"))
-        data = render_dataset(root, args.synthetic, seed=args.seed)
+        rendered = render_dataset(root, args.synthetic, seed=args.seed)
+        data = mix_datasets(data, rendered, root / "mixed.yaml") if data else rendered
     recipe = TrainRecipe(
         data=Path(data),
         epochs=args.epochs,
@@ -165,7 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", type=Path, help="YOLO data.yaml (classes 0 gap, 1 messy)")
     p.add_argument(
-        "--synthetic", type=int, default=0, metavar="N", help="render N synthetic images first"
+        "--synthetic",
+        type=int,
+        default=0,
+        metavar="N",
+        help="render N synthetic images; with --data, train on both (validate on --data's val)",
     )
     p.add_argument("--synthetic-dir", type=Path, help="where to render them (default: a temp dir)")
     p.add_argument(

@@ -131,3 +131,27 @@ def read_labels(image: Path, num_classes: int) -> LabelledImage:
         np.clip(np.asarray(boxes, np.float64).reshape(-1, 4), 0.0, 1.0),
         np.asarray(classes, np.int64),
     )
+
+
+def mix_datasets(real_yaml: Path, synthetic_yaml: Path, out: Path) -> Path:
+    """A data.yaml that trains on the real train split plus every synthetic image and
+    validates on the real val split only (a model is judged on photos, not renders)."""
+    real, synthetic = load_dataset(real_yaml), load_dataset(synthetic_yaml)
+    if real.names != synthetic.names:
+        raise DatasetError(f"{real_yaml}: classes {real.names} differ from {synthetic.names}")
+    train = [*real.splits["train"], *synthetic.splits.get("train", [])]
+    train += synthetic.splits.get("val", [])
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        yaml.safe_dump(
+            {
+                "path": str(real.root),
+                "train": [str(p) for p in train],
+                "val": [str(p) for p in real.splits["val"]],
+                "names": dict(enumerate(real.names)),
+            },
+            sort_keys=False,
+        )
+    )
+    return out

@@ -101,3 +101,14 @@ def test_ap50_agrees_with_ultralytics_val_on_the_same_onnx(rendered: Path, tmp_p
     theirs = validate(default_model_path(), rendered, 320, "val", project=tmp_path)
     for name in ("gap", "messy"):
         assert abs(ours[name]["ap50"] - theirs[name]) <= 0.02, (name, ours[name], theirs)
+
+
+def test_mixing_trains_on_both_and_validates_on_the_real_split_only(tmp_path: Path) -> None:
+    from models.synth import render_dataset
+    from models.yolo_dataset import mix_datasets
+
+    real = render_dataset(tmp_path / "real", 10, seed=1)  # stands in for photos: same format
+    synthetic = render_dataset(tmp_path / "synth", 7, seed=2)
+    mixed = load_dataset(mix_datasets(real, synthetic, tmp_path / "mixed.yaml"))
+    assert len(mixed.images("train")) == len(load_dataset(real).images("train")) + 7
+    assert mixed.images("val") == load_dataset(real).images("val")
