@@ -60,7 +60,7 @@ class CameraNode:
             detector
             if detector is not None
             else OnnxDetector(
-                d.model,
+                d.model or getattr(self.source, "preferred_model", None),
                 threads=d.threads,
                 confidence=d.confidence,
                 iou=d.iou,

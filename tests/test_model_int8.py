@@ -11,9 +11,10 @@ import numpy as np
 import onnx
 import pytest
 
-from edge.detector import OnnxDetector, default_model_path
+from edge.detector import OnnxDetector
 from models.bench import int8_twin
 from models.evaluate import box_iou
+from models.synth import SYNTHETIC_MODEL
 
 BIN = Path(sys.executable).parent
 
@@ -26,7 +27,7 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     folder = tmp_path_factory.mktemp("int8")
     data = render_dataset(folder / "data", 24, seed=5)
     fp32 = folder / "shelf.onnx"
-    fp32.write_bytes(default_model_path().read_bytes())
+    fp32.write_bytes(SYNTHETIC_MODEL.read_bytes())  # its data: rendered shelves
     subprocess.run(
         [str(BIN / "shelf-model"), "quantize", "--model", str(fp32), "--data", str(data),
          "--count", "16"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,14 @@ class SimulatorSource:
     @property
     def layout(self) -> Layout:
         return self.shelf.layout
+
+    @property
+    def preferred_model(self) -> Path:
+        """The detector trained on rendered shelves: the node runs it on these frames
+        unless its config names another (the default model is for real photos)."""
+        from models.synth import SYNTHETIC_MODEL
+
+        return SYNTHETIC_MODEL
 
     def read(self) -> np.ndarray | None:
         now = self._clock()

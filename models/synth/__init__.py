@@ -3,11 +3,18 @@
 Imports only numpy and OpenCV (and `edge.layout`), so the demo can use it without torch.
 """
 
+from pathlib import Path
+
 from models.synth.dataset import CLASSES, random_frame, render_dataset
 from models.synth.simulated_shelf import Box, RenderedFrame, Sale, SimulatedShelf
 
+SYNTHETIC_MODEL = Path(__file__).resolve().parent.parent / "shelfsense-synth.onnx"
+"""The detector trained on this renderer's shelves: what simulated cameras run (the demo,
+`simulate`), whatever the node's default model for real photos is."""
+
 __all__ = [
     "CLASSES",
+    "SYNTHETIC_MODEL",
     "Box",
     "RenderedFrame",
     "Sale",
