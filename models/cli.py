@@ -48,7 +48,8 @@ def _train(args: argparse.Namespace) -> int:
         from models.yolo_dataset import mix_datasets
 
         root = Path(args.synthetic_dir or tempfile.mkdtemp(prefix="shelfsense-synth-"))
-        rendered = render_dataset(root, args.synthetic, seed=args.seed)
+        seed = args.seed if args.synthetic_seed is None else args.synthetic_seed
+        rendered = render_dataset(root, args.synthetic, seed=seed)
         data = mix_datasets(data, rendered, root / "mixed.yaml") if data else rendered
     recipe = TrainRecipe(
         data=Path(data),
@@ -174,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="render N synthetic images; with --data, train on both (validate on --data's val)",
     )
     p.add_argument("--synthetic-dir", type=Path, help="where to render them (default: a temp dir)")
+    p.add_argument(
+        "--synthetic-seed",
+        type=int,
+        metavar="S",
+        help="seed of the rendered images (default: --seed)",
+    )
     p.add_argument(
         "--model", type=Path, help="model yaml (default: models/shelfsense-yolov8n.yaml)"
     )
