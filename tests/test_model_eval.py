@@ -120,3 +120,23 @@ def test_mixing_trains_on_both_and_validates_on_the_real_split_only(tmp_path: Pa
     mixed = load_dataset(mix_datasets(real, synthetic, tmp_path / "mixed.yaml"))
     assert len(mixed.images("train")) == len(load_dataset(real).images("train")) + 7
     assert mixed.images("val") == load_dataset(real).images("val")
+
+
+SHELF_REAL = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "shelf-real"
+
+
+@pytest.mark.skipif(
+    not (SHELF_REAL / "data.yaml").is_file(),
+    reason=f"the real photo dataset is not at {SHELF_REAL} (it is never in the repo)",
+)
+def test_on_real_photos_the_default_model_agrees_with_ultralytics(tmp_path: Path) -> None:
+    from edge.detector import OnnxDetector
+    from models.train import validate
+
+    ours = evaluate(None, SHELF_REAL / "data.yaml", "val")
+    model = Path(str(ours["model"]))
+    imgsz = OnnxDetector(model, threads=1, warmup_runs=0).input_h
+    theirs = validate(model, SHELF_REAL / "data.yaml", imgsz, project=tmp_path)
+    assert ours["images"] == 155
+    for name in ("gap", "messy"):
+        assert abs(ours[name]["ap50"] - theirs[name]) <= 0.02, (name, ours[name], theirs)
