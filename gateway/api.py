@@ -1,4 +1,5 @@
-"""The HTTP API (FastAPI): cameras, events, dead letters, layouts and health.
+"""The HTTP API (FastAPI): cameras, events, dead letters, layouts and health; POS sales,
+the catalogue and sales velocity come from gateway/retail_api.py.
 
 Every route returns a pydantic response model, so `/openapi.json` (and `/docs`) describe
 the exact shapes. The routes live on one `APIRouter`; `create_app(..., dependencies=[...])`
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field
 from edge.contract.messages import EventType, SlotStatus
 from edge.layout import Layout
 from gateway.database import Database
+from gateway.retail_api import build_retail_router
 from gateway.version import package_version
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -252,6 +254,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         assert record is not None
         return record
 
+    router.include_router(build_retail_router(backend))  # /api/pos, /catalogue, /velocity
     return router
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,7 +129,36 @@ CREATE TABLE dead_letters (
 );
 """
 
-MIGRATIONS: list[str] = [_SCHEMA_V1]
+_SCHEMA_V2_POS = """
+CREATE TABLE sales (
+    store TEXT NOT NULL,
+    id TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    unit_price TEXT NOT NULL,
+    currency TEXT,
+    source TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (store, id)
+) WITHOUT ROWID;
+CREATE INDEX sales_store_sku_ts ON sales (store, sku, ts);
+CREATE INDEX sales_store_ts ON sales (store, ts);
+
+CREATE TABLE products (
+    gtin TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    brand TEXT,
+    category TEXT,
+    pack_size TEXT,
+    updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX products_brand ON products (brand);
+"""
+"""POS sale lines (gateway/pos.py; unit_price is exact decimal text) and the product
+catalogue (gateway/catalogue.py)."""
+
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2_POS]
 """MIGRATIONS[i] takes a database from user_version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -166,6 +195,11 @@ class Transaction:
     def __init__(self, conn: sqlite3.Connection, db: Database) -> None:
         self._conn = conn
         self._db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """One statement in this transaction, for modules that own their tables (pos.py,
+        catalogue.py) so their SQL lives beside their model."""
+        return self._conn.execute(sql, params)
 
     def touch_camera(self, store: str, camera: str, seen_at: datetime) -> None:
         """Note that a camera was heard from (its row appears on first contact)."""

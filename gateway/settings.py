@@ -9,8 +9,10 @@ against the directory of the config file, so `/etc/shelfsense/gateway.yaml` can 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from edge.contract.broker import BrokerSettings
 from edge.contract.config_file import load_config
@@ -42,6 +44,65 @@ class LayoutSource(_Strict):
     file: Path
 
 
+class InfluxSettings(_Strict):
+    """Optional export to InfluxDB 2.x (or any server taking its /api/v2/write), see
+    gateway/influx_export.py. Absent: nothing is exported."""
+
+    url: str = Field(description="http(s)://host:port of the InfluxDB server.")
+    org: str = Field(default="", description="InfluxDB organisation (VictoriaMetrics ignores it).")
+    bucket: str = Field(min_length=1)
+    token: SecretStr | None = Field(default=None, description="API token; use ${ENV}.")
+    batch_size: int = Field(default=1000, ge=1, le=50_000, description="Points per write.")
+    flush_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="Longest a point waits for a batch to fill."
+    )
+    max_queued_points: int = Field(
+        default=100_000,
+        ge=100,
+        le=10_000_000,
+        description="Points held while the server is away; beyond this the oldest are dropped.",
+    )
+    retry_min_s: float = Field(default=1.0, gt=0, le=60, description="First retry delay.")
+    retry_max_s: float = Field(default=60.0, gt=0, le=3600, description="Longest retry delay.")
+    timeout_s: float = Field(default=10.0, gt=0, le=300, description="One HTTP write's timeout.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r}: expected http://host:port or https://host:port")
+        return value
+
+    @model_validator(mode="after")
+    def _retry_order(self) -> InfluxSettings:
+        if self.retry_max_s < self.retry_min_s:
+            raise ValueError("retry_max_s must not be less than retry_min_s")
+        return self
+
+
+class PosSettings(_Strict):
+    """Point-of-sale data: the store's clock for sales profiles."""
+
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone of the store (e.g. Europe/Berlin): sales velocity is "
+        "profiled by local hour and weekday.",
+    )
+    velocity_window_days: int = Field(
+        default=28, ge=7, le=366, description="Trailing days of sales behind velocity."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone like Europe/Berlin") from None
+        return value
+
+
 class GatewaySettings(_Strict):
     """The whole gateway config file."""
 
@@ -52,6 +113,8 @@ class GatewaySettings(_Strict):
     max_payload_bytes: int = Field(
         default=64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Bigger -> dead letter."
     )
+    pos: PosSettings = Field(default_factory=PosSettings)
+    influx: InfluxSettings | None = None
 
     @model_validator(mode="after")
     def _one_layout_per_camera(self) -> GatewaySettings:
