@@ -4,6 +4,8 @@ The MQTT callback only enqueues, so the network thread never waits on the disk; 
 thread drains the queue in batches, one transaction per batch (a commit per message would
 cap ingest far below what a store of cameras sends). A malformed message becomes a dead
 letter whose reason names the topic and the field or line at fault, and the loop goes on.
+POS terminals' sale lines (`{prefix}/{store}/pos_sales`) take the same path, so they are
+batched with camera messages and share the one writer (see gateway/pos.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -19,8 +22,14 @@ from typing import NamedTuple
 from pydantic import BaseModel, ValidationError
 
 from edge.contract.messages import Availability, CameraMessage, Health, ShelfEvent, ShelfState
-from edge.contract.topics import DEFAULT_PREFIX, TopicKind, parse_camera_topic
+from edge.contract.topics import (
+    DEFAULT_PREFIX,
+    TopicKind,
+    parse_camera_topic,
+    parse_pos_sales_topic,
+)
 from gateway.database import Database, Transaction
+from gateway.pos import store_pos_message
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +55,11 @@ class Incoming(NamedTuple):
     payload: bytes
     received_at: datetime
     retained: bool = False
+
+
+StoredListener = Callable[[Sequence[tuple[BaseModel, datetime]]], None]
+"""Told, after each commit, of every newly stored (message or sale line, received_at);
+must not block (the InfluxDB exporter only queues)."""
 
 
 class Rejected(Exception):
@@ -151,6 +165,8 @@ class Ingest:
         self._thread: threading.Thread | None = None
         self._done = threading.Condition()
         self._processed = 0
+        self.listeners: list[StoredListener] = []
+        self._fresh: list[tuple[BaseModel, datetime]] = []
 
     # ---- the MQTT side ---------------------------------------------------------------
 
@@ -239,12 +255,14 @@ class Ingest:
         """One transaction for the batch; if it fails, one per message so only the bad
         message is lost to the dead-letter table."""
         before = self.counters.as_dict()
+        self._fresh = []
         try:
             with self.db.transaction() as tx:
                 for item in batch:
                     self._handle(tx, item)
                 if self.counters.dead_letters != before["dead_letters"]:
                     tx.prune_dead_letters()
+            self._notify()
         except Exception:
             log.exception("batch of %d messages failed; storing them one by one", len(batch))
             for name in WRITER_COUNTERS:
@@ -257,9 +275,11 @@ class Ingest:
             self._done.notify_all()
 
     def _write_one(self, item: Incoming) -> None:
+        self._fresh = []
         try:
             with self.db.transaction() as tx:
                 self._handle(tx, item)
+            self._notify()
         except Exception as error:
             log.exception("cannot store message on %s", item.topic)
             try:
@@ -267,6 +287,17 @@ class Ingest:
                     self._dead_letter(tx, item, f"{item.topic}: database error: {error}")
             except Exception:
                 log.exception("cannot store the dead letter for %s either", item.topic)
+
+    def _notify(self) -> None:
+        """Hand what the committed transaction stored to the listeners."""
+        fresh, self._fresh = self._fresh, []
+        if not fresh:
+            return
+        for listener in self.listeners:
+            try:
+                listener(fresh)
+            except Exception:  # a listener bug must not stop ingest
+                log.exception("ingest listener %r failed", listener)
 
     def _dead_letter(self, tx: Transaction, item: Incoming, reason: str) -> None:
         keep = (
@@ -283,6 +314,10 @@ class Ingest:
             # An empty retained message clears the broker's copy; nothing to store.
             self.counters.ignored += 1
             return
+        store = parse_pos_sales_topic(item.topic, self.prefix)
+        if store is not None:
+            self._handle_pos(tx, item, store)
+            return
         try:
             kind, message = decode_message(
                 item.topic, item.payload, self.prefix, self.max_payload_bytes
@@ -295,6 +330,20 @@ class Ingest:
             return
         self._store(tx, kind, message, item)
 
+    def _handle_pos(self, tx: Transaction, item: Incoming, store: str) -> None:
+        """A POS terminal's sale lines: good lines are stored, the message is dead-lettered
+        (with every bad line named) if any line was refused."""
+        result = store_pos_message(
+            tx, item.topic, store, item.payload, item.received_at, self.max_payload_bytes
+        )
+        if result.accepted:
+            self.counters.stored += 1
+            self._fresh.extend((line, item.received_at) for line in result.accepted)
+        elif result.duplicates and result.problem is None:
+            self.counters.duplicates += 1
+        if result.problem is not None:
+            self._dead_letter(tx, item, result.problem)
+
     def _store(self, tx: Transaction, kind: TopicKind, message: BaseModel, item: Incoming) -> None:
         # A retained copy may be hours old: it proves the camera was seen at its own ts,
         # never later than now.
@@ -306,6 +355,7 @@ class Ingest:
             if message.state == "online":
                 tx.touch_camera(message.store, message.camera, seen_at)
             self.counters.stored += 1
+            self._fresh.append((message, item.received_at))
             return
         assert isinstance(message, CameraMessage)
         tx.touch_camera(message.store, message.camera, seen_at)
@@ -325,3 +375,4 @@ class Ingest:
         else:  # pragma: no cover - PAYLOAD_MODELS and this chain change together
             raise TypeError(f"no store for {kind}")
         self.counters.stored += 1
+        self._fresh.append((message, item.received_at))

@@ -1,4 +1,4 @@
-"""The gateway's MQTT client: camera subscriptions and retained config publishing.
+"""The gateway's MQTT client: camera and POS subscriptions, retained config publishing.
 
 A fixed client id with a persistent session (MQTT 3.1.1, clean_session=False) makes the
 broker queue QoS 1 messages while the gateway is down (restart, upgrade) and deliver them
@@ -21,7 +21,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from edge.contract.broker import new_client
 from edge.contract.messages import SCHEMA_VERSION, NodeConfig
-from edge.contract.topics import CameraTopics, camera_subscription
+from edge.contract.topics import CameraTopics, camera_subscription, pos_sales_subscription
 from edge.layout import Layout
 from gateway.settings import MqttSettings
 
@@ -152,6 +152,7 @@ class MqttLink:
             "resumed" if flags.session_present else "new",
         )
         client.subscribe(camera_subscription(self.prefix), qos=1)
+        client.subscribe(pos_sales_subscription(self.prefix), qos=1)
         client.publish(
             gateway_availability_topic(self.prefix),
             _availability_payload("online"),

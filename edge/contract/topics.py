@@ -70,3 +70,25 @@ def parse_camera_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, s
     except ValueError:
         known = ", ".join(k.value for k in TopicKind)
         raise ValueError(f"topic {topic!r}: unknown kind {kind!r} (known: {known})") from None
+
+
+POS_SALES = "pos_sales"
+"""Last level of `{prefix}/{store}/pos_sales`, where a store's POS terminals publish sales."""
+
+
+def pos_sales_topic(store: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The topic a store's POS terminals publish sale lines on (QoS 1, not retained)."""
+    return f"{prefix}/{store}/{POS_SALES}"
+
+
+def pos_sales_subscription(prefix: str = DEFAULT_PREFIX) -> str:
+    """The wildcard the gateway subscribes to for every store's POS sales."""
+    return f"{prefix}/+/{POS_SALES}"
+
+
+def parse_pos_sales_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> str | None:
+    """The store of a POS sales topic, or None when `topic` is not one."""
+    parts = topic.split("/")
+    if len(parts) == 3 and parts[0] == prefix and parts[2] == POS_SALES and parts[1]:
+        return parts[1]
+    return None
