@@ -76,7 +76,9 @@ class HealthResponse(BaseModel):
     db_ok: bool
     counters: dict[str, int] = Field(
         description="Since start: received, stored, duplicates, stale, ignored, "
-        "dead_letters, dropped, batches, queue_depth."
+        "dead_letters, dropped, batches, queue_depth; with InfluxDB export on, also "
+        "influx_queued, influx_written, influx_dropped, influx_rejected, influx_failures, "
+        "influx_queue_depth."
     )
 
 

@@ -75,6 +75,10 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"  topics      {mqtt.topic_prefix}/<store>/<camera>/<kind>")
     print(f"  database    {settings.data_dir / 'shelfsense.db'}")
     print(f"  API         http://{settings.http.host}:{settings.http.port}/docs")
+    print(f"  POS         {mqtt.topic_prefix}/<store>/pos_sales, time zone {settings.pos.timezone}")
+    influx = settings.influx
+    exported = f"{influx.url}, org {influx.org}, bucket {influx.bucket}" if influx else "off"
+    print(f"  InfluxDB    {exported}")
     for (store, camera), layout in layouts.items():
         slots = sum(len(row.slots) for row in layout.rows)
         print(

@@ -2,7 +2,8 @@
 
 Start order makes a bad layout file fail before anything runs, and stop order loses
 nothing: MQTT stops first (no new messages; the broker queues the rest for our persistent
-session), then ingest stores what is already queued, then the database closes.
+session), then ingest stores what is already queued, then the InfluxDB exporter (when
+configured) writes what it still holds for a few seconds, then the database closes.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from fastapi import FastAPI
 from edge.layout import Layout
 from gateway.api import create_app
 from gateway.database import Database
+from gateway.influx_export import InfluxExporter
 from gateway.ingest import Ingest
 from gateway.layouts import load_layouts
 from gateway.mqtt_link import MqttLink
+from gateway.pos import SaleLine
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,9 @@ class Gateway:
             prefix=settings.mqtt.topic_prefix,
             max_payload_bytes=settings.max_payload_bytes,
         )
+        self.exporter = InfluxExporter(settings.influx) if settings.influx else None
+        if self.exporter is not None:
+            self.ingest.listeners.append(self.exporter.export_stored)
         self.link: MqttLink | None = None
         self.app: FastAPI = create_app(self, dependencies=api_dependencies)
         self._lock = threading.Lock()
@@ -58,6 +64,8 @@ class Gateway:
             configured = load_layouts(self.settings)
             self.db.open()
             try:
+                if self.exporter is not None:
+                    self.exporter.start()
                 self.ingest.start()
                 self.link = MqttLink(self.settings.mqtt, self.ingest.submit)
                 for record in self.db.layouts():
@@ -92,6 +100,8 @@ class Gateway:
         if self.link is not None:
             self.link.stop()
         self.ingest.stop()
+        if self.exporter is not None:
+            self.exporter.stop()
         self.db.close()
 
     def __enter__(self) -> Gateway:
@@ -137,7 +147,13 @@ class Gateway:
     @property
     def counters(self) -> dict[str, int]:
         """Ingest totals since start plus the current queue depth."""
-        return self.ingest.counters.as_dict() | {"queue_depth": self.ingest.queue_depth}
+        counters = self.ingest.counters.as_dict() | {"queue_depth": self.ingest.queue_depth}
+        return counters | (self.exporter.counters if self.exporter is not None else {})
+
+    def sales_stored(self, lines: Sequence[SaleLine]) -> None:
+        """Sale lines the API stored (MQTT ones come through ingest): export them."""
+        if self.exporter is not None:
+            self.exporter.export_sales(lines)
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
         return self.link is not None and self.link.wait_connected(timeout)

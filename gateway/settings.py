@@ -49,7 +49,7 @@ class InfluxSettings(_Strict):
     gateway/influx_export.py. Absent: nothing is exported."""
 
     url: str = Field(description="http(s)://host:port of the InfluxDB server.")
-    org: str = Field(default="", description="InfluxDB organisation (VictoriaMetrics ignores it).")
+    org: str = Field(min_length=1, description="InfluxDB organisation (name or id).")
     bucket: str = Field(min_length=1)
     token: SecretStr | None = Field(default=None, description="API token; use ${ENV}.")
     batch_size: int = Field(default=1000, ge=1, le=50_000, description="Points per write.")

@@ -1,4 +1,4 @@
-"""Start real servers (Mosquitto, the embedded broker) for integration tests.
+"""Start real servers (Mosquitto, VictoriaMetrics) for integration tests.
 
 A test that needs a server binary skips with a reason when it is missing, and fails
 instead when SHELFSENSE_REQUIRE_SERVICES=1 (CI sets it), so CI can never go green by
@@ -8,14 +8,18 @@ skipping the real-server tests.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shutil
 import socket
 import subprocess
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,3 +132,73 @@ def running_mosquitto(workdir: Path, config_extra: str = "") -> Iterator[Mosquit
         yield broker
     finally:
         broker.stop()
+
+
+class VictoriaMetrics:
+    """A real VictoriaMetrics on a free loopback port: it takes InfluxDB's line protocol at
+    /api/v2/write, the endpoint influxdb-client writes to. Stoppable and restartable on the
+    same port and data folder, to play an InfluxDB that goes away and comes back."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.binary = find_binary("victoria-metrics")
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.workdir / "victoria-metrics.log", "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                f"-httpListenAddr=127.0.0.1:{self.port}",
+                f"-storageDataPath={self.workdir / 'data'}",
+                "-search.latencyOffset=0s",
+                "-retentionPeriod=1y",
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            wait_for_port(self.port, timeout=30, process=self.process)
+        except (RuntimeError, TimeoutError) as error:
+            tail = (self.workdir / "victoria-metrics.log").read_text(errors="replace")[-2000:]
+            self.stop()
+            raise RuntimeError(f"victoria-metrics did not start: {error}\n{tail}") from None
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def _get(self, path: str) -> bytes:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
+            return response.read()
+
+    def series(self, match: str) -> list[dict[str, Any]]:
+        """Every stored series whose selector matches, e.g. '{__name__=~"sales_.*"}', as
+        /api/v1/export gives them: {"metric": {...}, "values": [...], "timestamps": [...]}.
+        Points become searchable about a second after they are written: poll."""
+        self._get("/internal/force_flush")
+        query = urllib.parse.urlencode({"match[]": match})
+        lines = self._get(f"/api/v1/export?{query}").decode().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+@contextmanager
+def running_victoria_metrics(workdir: Path) -> Iterator[VictoriaMetrics]:
+    server = VictoriaMetrics(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
