@@ -329,3 +329,15 @@ def write_config(folder: Path, text: str) -> Path:
     path = folder / "other.yaml"
     path.write_text(text)
     return path
+
+
+def test_the_documented_measurements_are_the_declared_ones() -> None:
+    """dashboards/README.md is what dashboard authors read: it must match MEASUREMENTS."""
+    readme = Path(__file__).resolve().parent.parent / "dashboards" / "README.md"
+    documented = {}
+    for row in readme.read_text().splitlines():
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            tags, fields = ([n.strip() for n in c.split(",")] for c in cells[1:])
+            documented[cells[0].strip("`")] = (tuple(tags), tuple(fields))
+    assert documented == {m.name: (m.tags, m.fields) for m in MEASUREMENTS.values()}
