@@ -19,6 +19,7 @@ from edge.contract import SlotStatus
 from edge.contract.config_file import ConfigError
 from edge.contract.topics import pos_sales_topic
 from edge.layout import with_check_digit
+from gateway import cli
 from gateway.influx_export import (
     CAMERA_HEALTH,
     MEASUREMENTS,
@@ -341,3 +342,20 @@ def test_the_documented_measurements_are_the_declared_ones() -> None:
             tags, fields = ([n.strip() for n in c.split(",")] for c in cells[1:])
             documented[cells[0].strip("`")] = (tuple(tags), tuple(fields))
     assert documented == {m.name: (m.tags, m.fields) for m in MEASUREMENTS.values()}
+
+
+def test_cli_import_exports_the_new_sales(victoria: VictoriaMetrics, tmp_path: Path) -> None:
+    victoria.start()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        f"data_dir: data\ninflux:\n  url: {victoria.url}\n  org: shop\n  bucket: shelfsense\n"
+    )
+    sold = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    sales_csv = tmp_path / "sales.csv"
+    sales_csv.write_text(
+        "id,time,store,sku,quantity,unit_price\n"
+        + "".join(f"CLI-{i},{sold},{STORE},{SKU},{i},0.5\n" for i in range(1, 6))
+    )
+    assert cli.main(["pos", "import", str(sales_csv), "--config", str(config)]) == 0
+    [series] = wait_series(victoria, '{__name__="sales_quantity"}', 5)
+    assert sorted(series["values"]) == [1, 2, 3, 4, 5]
