@@ -52,8 +52,9 @@ class LineError:
         return f"{prefix}: {field}{self.message}" if prefix else f"{field}{self.message}"
 
 
-class CsvFileError(ValueError):
-    """A CSV file that cannot be read at all (encoding, header); names the file."""
+class ImportFileError(ValueError):
+    """A file that cannot be read as a batch at all (encoding, CSV header, JSON shape);
+    the message names the file."""
 
 
 def _short(value: Any) -> str:
@@ -106,12 +107,12 @@ def validate_line(
 
 
 def decode_csv(data: bytes, source: str) -> str:
-    """UTF-8 text (a spreadsheet's byte order mark is dropped); CsvFileError otherwise."""
+    """UTF-8 text (a spreadsheet's byte order mark is dropped); ImportFileError otherwise."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise CsvFileError(
+        raise ImportFileError(
             f"{source} line {line}: not UTF-8 text (byte {error.start}); save the file as CSV UTF-8"
         ) from None
 
@@ -129,7 +130,7 @@ def csv_rows(
     (or uses the default of an optional column). Unknown columns are ignored, so a till's
     export with extra columns imports as is.
 
-    Raises CsvFileError when the header is missing, repeats a column or lacks a required
+    Raises ImportFileError when the header is missing, repeats a column or lacks a required
     one.
     """
     first_line = text.split("\n", 1)[0]
@@ -158,7 +159,7 @@ def csv_rows(
             },
         )
     if header is None:
-        raise CsvFileError(
+        raise ImportFileError(
             f"{source}: empty file; expected a header row with {', '.join(required)}"
         )
 
@@ -169,12 +170,12 @@ def _check_header(
     seen: set[str] = set()
     for name in header:
         if name and name in seen:
-            raise CsvFileError(f"{source} row 1: column {name!r} appears twice")
+            raise ImportFileError(f"{source} row 1: column {name!r} appears twice")
         seen.add(name)
     missing = [name for name in required if name not in seen]
     if missing:
         known = ", ".join([*required, *optional])
-        raise CsvFileError(
+        raise ImportFileError(
             f"{source} row 1: missing column(s) {', '.join(missing)} "
             f"(the header must name: {known}; found: {', '.join(header)})"
         )

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.batch_import import (
     MAX_BATCH_LINES,
-    CsvFileError,
+    ImportFileError,
     LineError,
     csv_lines,
     decode_csv,
@@ -138,7 +138,7 @@ def parse_products_batch(
 def parse_products_csv(
     data: bytes | str, source: str
 ) -> tuple[list[tuple[int, Product]], list[LineError]]:
-    """A CSV file (header required); CsvFileError if it cannot be read at all."""
+    """A CSV file (header required); ImportFileError if it cannot be read at all."""
     text = decode_csv(data, source) if isinstance(data, bytes) else data
     return csv_lines(Product, text, source, CATALOGUE_CSV_REQUIRED, CATALOGUE_CSV_OPTIONAL)
 
@@ -148,9 +148,9 @@ def json_product_items(data: Any, source: str) -> list[Any]:
     if isinstance(data, dict) and "products" in data:
         data = data["products"]
     if not isinstance(data, list):
-        raise CsvFileError(f'{source}: expected {{"products": [...]}} or a list of products')
+        raise ImportFileError(f'{source}: expected {{"products": [...]}} or a list of products')
     if len(data) > MAX_BATCH_LINES * 10:
-        raise CsvFileError(f"{source}: {len(data)} products; split the file")
+        raise ImportFileError(f"{source}: {len(data)} products; split the file")
     return data
 
 
@@ -159,15 +159,15 @@ def read_products_file(path: Path) -> tuple[list[tuple[int, Product]], list[Line
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise CsvFileError(f"{path}: cannot read: {error.strerror}") from None
+        raise ImportFileError(f"{path}: cannot read: {error.strerror}") from None
     if path.suffix.lower() != ".json":
         return parse_products_csv(data, str(path))
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as error:
-        raise CsvFileError(f"{path}: not UTF-8 text (byte {error.start})") from None
+        raise ImportFileError(f"{path}: not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
-        raise CsvFileError(
+        raise ImportFileError(
             f"{path}: line {error.lineno}, column {error.colno}: {error.msg}"
         ) from None
     good, errors = parse_products_batch(json_product_items(document, str(path)))

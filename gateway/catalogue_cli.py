@@ -28,7 +28,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from gateway.batch_import import CsvFileError
+    from gateway.batch_import import ImportFileError
     from gateway.catalogue import read_products_file, store_products
     from gateway.database import Database
     from gateway.settings import load_settings
@@ -41,7 +41,7 @@ def _import(args: argparse.Namespace) -> int:
         for path in args.files:
             try:
                 good, errors = read_products_file(path)
-            except CsvFileError as error:
+            except ImportFileError as error:
                 print(error, file=sys.stderr)
                 failed = True
                 continue

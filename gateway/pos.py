@@ -334,7 +334,7 @@ def parse_sales_batch(items: Sequence[Any]) -> tuple[list[tuple[int, SaleLine]],
 def parse_sales_csv(
     data: bytes | str, source: str
 ) -> tuple[list[tuple[int, SaleLine]], list[LineError]]:
-    """A CSV file (header required, see SALES_CSV_REQUIRED); CsvFileError if unreadable."""
+    """A CSV file (header required, see SALES_CSV_REQUIRED); ImportFileError if unreadable."""
     text = decode_csv(data, source) if isinstance(data, bytes) else data
     return csv_lines(SaleLine, text, source, SALES_CSV_REQUIRED, SALES_CSV_OPTIONAL)
 

@@ -37,7 +37,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from gateway.batch_import import CsvFileError
+    from gateway.batch_import import ImportFileError
     from gateway.database import Database
     from gateway.influx_export import InfluxExporter
     from gateway.pos import parse_sales_csv, store_lines
@@ -55,7 +55,7 @@ def _import(args: argparse.Namespace) -> int:
         for path in args.files:
             try:
                 good, errors = parse_sales_csv(_read(path), str(path))
-            except CsvFileError as error:
+            except ImportFileError as error:
                 print(error, file=sys.stderr)
                 failed = True
                 continue
@@ -85,12 +85,12 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _read(path: Path) -> bytes:
-    from gateway.batch_import import CsvFileError
+    from gateway.batch_import import ImportFileError
 
     try:
         return path.read_bytes()
     except OSError as error:
-        raise CsvFileError(f"{path}: cannot read: {error.strerror}") from None
+        raise ImportFileError(f"{path}: cannot read: {error.strerror}") from None
 
 
 def command() -> Command:

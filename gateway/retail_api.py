@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from gateway import catalogue, pos, velocity
-from gateway.batch_import import MAX_BATCH_LINES, MAX_CSV_BYTES, CsvFileError, LineError
+from gateway.batch_import import MAX_BATCH_LINES, MAX_CSV_BYTES, ImportFileError, LineError
 from gateway.database import Database
 from gateway.settings import PosSettings
 
@@ -247,7 +247,7 @@ def build_retail_router(backend: Any) -> APIRouter:
 
         try:
             report = await run_in_threadpool(run)
-        except CsvFileError as error:
+        except ImportFileError as error:
             raise HTTPException(422, str(error)) from None
         return _sales_out(report)
 
@@ -284,7 +284,7 @@ def build_retail_router(backend: Any) -> APIRouter:
 
         try:
             report = await run_in_threadpool(run)
-        except CsvFileError as error:
+        except ImportFileError as error:
             raise HTTPException(422, str(error)) from None
         return _catalogue_out(report)
 
