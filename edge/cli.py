@@ -174,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     from edge.detector import ModelError
+    from edge.outbox import OutboxError
 
     try:
         if args.command == "run":
@@ -187,6 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except ModelError as error:
         print(f"shelf-node: config error: detector.model: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OutboxError as error:
+        print(
+            f"shelf-node: config error: data_dir / outbox.path: {error}",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     parser.print_help()
     return EXIT_CONFIG

@@ -7,11 +7,13 @@ skipping the real-server tests.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,3 +130,82 @@ def running_mosquitto(workdir: Path, config_extra: str = "") -> Iterator[Mosquit
         yield broker
     finally:
         broker.stop()
+
+
+class TcpProxy:
+    """A loopback TCP forwarder that can cut the network like a pulled cable.
+
+    `cut()` turns it into a black hole: bytes in both directions are read and dropped
+    and no connection is closed, so each side only notices through its keepalive (as
+    with a dead Wi-Fi link, unlike a stopped broker that resets the connection).
+    `restore()` closes the half-dead connections and forwards new ones again.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._cut = threading.Event()
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._thread = threading.Thread(target=self._accept, name="tcp-proxy", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def cut(self) -> None:
+        self._cut.set()
+
+    def restore(self) -> None:
+        self._close_connections()
+        self._cut.clear()
+
+    def close(self) -> None:
+        self._closing.set()
+        self._server.close()
+        self._close_connections()
+        self._thread.join(5)
+
+    def _close_connections(self) -> None:
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self) -> None:
+        while not self._closing.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                client.close()  # the broker is down: refused, as it would be without us
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                with contextlib.suppress(OSError):
+                    dst.shutdown(socket.SHUT_WR)
+                return
+            if self._cut.is_set():
+                continue  # the black hole
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
