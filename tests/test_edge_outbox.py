@@ -126,9 +126,7 @@ def sent_sequence(recorder: MqttRecorder) -> list[str]:
 
 def expected_sequence(seqs: range) -> list[str]:
     return [
-        item
-        for seq in seqs
-        for item in [f"state {seq}", *(f"event {e.id}" for e in frame(seq)[1])]
+        item for seq in seqs for item in [f"state {seq}", *(f"event {e.id}" for e in frame(seq)[1])]
     ]
 
 
