@@ -22,6 +22,22 @@ from pathlib import Path
 import pytest
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
+SHIPPED_MOSQUITTO_CONF = (
+    Path(__file__).resolve().parent.parent / "firmware_config" / "mosquitto" / "mosquitto.conf"
+)
+DELIVERY_OPTIONS = (
+    "max_inflight_messages",
+    "max_queued_messages",
+    "max_queued_bytes",
+    "message_size_limit",
+)
+
+
+def shipped_delivery_options() -> str:
+    """The queue and in-flight limits of the shipped Mosquitto config: test brokers
+    deliver (and drop) exactly as a store's broker does."""
+    lines = SHIPPED_MOSQUITTO_CONF.read_text().splitlines()
+    return "\n".join(line for line in lines if line.split(" ", 1)[0] in DELIVERY_OPTIONS) + "\n"
 
 
 def services_required() -> bool:
@@ -100,6 +116,7 @@ class Mosquitto:
             f"listener {self.port} 127.0.0.1\n"
             f"{default_auth}"
             f"persistence true\npersistence_location {self.workdir}/\n"
+            f"{shipped_delivery_options()}"
             f"{self.config_extra}\n"
         )
         log = open(self.workdir / "mosquitto.log", "ab")  # noqa: SIM115 - lives as long as the process
