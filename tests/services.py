@@ -82,7 +82,8 @@ class Mosquitto:
     """A real Mosquitto broker on a free loopback port, stoppable and restartable.
 
     `extra_ports` are listeners that `config_extra` opens: `start()` waits for them too,
-    since Mosquitto opens its listeners one after another.
+    since Mosquitto opens its listeners one after another. `config` replaces the whole
+    generated config (it must open `port` and `extra_ports` itself).
     """
 
     def __init__(
@@ -91,12 +92,14 @@ class Mosquitto:
         config_extra: str = "",
         port: int | None = None,
         extra_ports: tuple[int, ...] = (),
+        config: str | None = None,
     ) -> None:
         self.binary = find_binary("mosquitto")
         self.workdir = workdir
         self.port = port or free_port()
         self.config_extra = config_extra
         self.extra_ports = extra_ports
+        self.config = config
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -110,9 +113,11 @@ class Mosquitto:
             "allow_anonymous true\n" if "allow_anonymous" not in self.config_extra else ""
         )
         conf.write_text(
+            self.config
+            if self.config is not None
             # Run as the current user: as root, Mosquitto would switch to the
             # `mosquitto` user, which cannot read the test's private temp folder.
-            f"user {getpass.getuser()}\n"
+            else f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
             f"{default_auth}"
             f"persistence true\npersistence_location {self.workdir}/\n"
