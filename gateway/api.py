@@ -14,8 +14,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol
 
-from fastapi import APIRouter, FastAPI, HTTPException, Path, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, BeforeValidator, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from edge.contract.messages import EventType, SlotStatus
 from edge.layout import Layout
@@ -27,6 +31,19 @@ StoreId = Annotated[str, Path(pattern=ID_PATTERN, description="Store id (a topic
 CameraId = Annotated[str, Path(pattern=ID_PATTERN, description="Camera id (a topic level).")]
 
 MAX_LIMIT = 1000
+
+
+def _iso_8601(value: object) -> object:
+    """Only ISO 8601 text is a time here: pydantic would read `0.5` as Unix seconds."""
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected an ISO 8601 time, e.g. 2026-03-01T08:00:00Z") from None
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_8601)]
 
 
 class ApiBackend(Protocol):
@@ -211,7 +228,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         camera: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
         type: EventType | None = None,
         since: Annotated[
-            datetime | None, Query(description="Only events at or after this time.")
+            IsoTime | None, Query(description="Only events at or after this time (ISO 8601).")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ) -> list[dict[str, Any]]:
@@ -244,7 +261,12 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
             raise HTTPException(404, f"no layout for camera {store}/{camera}")
         return record
 
-    @router.put("/layouts/{store}/{camera}", response_model=LayoutOut, tags=["layouts"])
+    @router.put(
+        "/layouts/{store}/{camera}",
+        response_model=LayoutOut,
+        responses={400: {"description": "The body is not JSON"}},
+        tags=["layouts"],
+    )
     def put_layout(store: StoreId, camera: CameraId, layout: Layout) -> dict[str, Any]:
         """Store a camera's layout and publish it as the camera's retained config."""
         backend.set_layout(store, camera, layout)
@@ -270,7 +292,23 @@ def create_app(
     )
     app.include_router(build_router(backend, dependencies))
     app.state.backend = backend
+    app.add_exception_handler(StarletteHTTPException, _with_every_allowed_method)
     return app
+
+
+async def _with_every_allowed_method(request: Request, error: Exception) -> Response:
+    """Starlette's 405 names the methods of the first route on the path only (GET for
+    /api/layouts/…, though PUT works too): list every route's, as HTTP asks."""
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 405:
+        methods = {
+            method
+            for route in request.app.routes
+            if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE
+            for method in route.methods
+        }
+        error.headers = {**(error.headers or {}), "Allow": ", ".join(sorted(methods))}
+    return await http_exception_handler(request, error)
 
 
 __all__ = ["ApiBackend", "DatabaseBackend", "build_router", "create_app"]
