@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.analysis import SlotTracker, analyse
-from edge.contract.messages import NodeConfig, ShelfEvent, ShelfState
+from edge.contract.messages import Health, NodeConfig, ShelfEvent, ShelfState
 from edge.detector import Detector, OnnxDetector
 from edge.health import HealthTracker
 from edge.layout import Layout
@@ -193,16 +193,18 @@ class CameraNode:
             return interval
         return min(max(MAX_BACKOFF_S, interval), interval * 2 ** min(n - 1, 16))
 
-    def publish_health(self) -> None:
+    def health_report(self) -> Health:
+        """The node's health now, with what waits in (and was dropped from) the outbox."""
         outbox = self.publisher.outbox
-        self.publisher.publish_health(
-            self.health.snapshot(
-                model=self.model_name,
-                software=self.software,
-                outbox_pending=outbox.pending,
-                outbox_dropped=outbox.dropped,
-            )
+        return self.health.snapshot(
+            model=self.model_name,
+            software=self.software,
+            outbox_pending=outbox.pending,
+            outbox_dropped=outbox.dropped,
         )
+
+    def publish_health(self) -> None:
+        self.publisher.publish_health(self.health_report())
 
     def run(self, stop: threading.Event) -> None:
         """Run until `stop` is set, then publish `offline` and release the camera."""

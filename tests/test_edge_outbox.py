@@ -7,15 +7,20 @@ import json
 import sqlite3
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from edge.contract.messages import EventType, Health, ShelfEvent, ShelfState
 from edge.contract.topics import CameraTopics
+from edge.node import CameraNode
 from edge.outbox import Outbox, OutboxError, OutgoingMessage
 from edge.publisher import SEND_WINDOW, NodePublisher
 from edge.settings import NodeSettings
-from tests.services import Mosquitto, TcpProxy
-from tests.test_edge_support import MqttRecorder, wait_for
+from tests.services import Mosquitto, TcpProxy, free_port
+from tests.test_edge_support import MqttRecorder, constant_model, wait_for, yolo_output
+
+REPO = Path(__file__).resolve().parent.parent
 
 TOPICS = CameraTopics("s1", "c1")
 
@@ -194,3 +199,38 @@ def test_messages_lost_in_a_network_cut_are_resent_in_order(
         publisher.stop()
         recorder.close()
         proxy.close()
+
+
+def test_a_node_cut_off_from_its_broker_reports_its_outbox_in_health(tmp_path: Path) -> None:
+    """No broker at all: every frame's state and events wait on disk, up to the bound;
+    states are dropped first, and health says how many wait and how many were dropped."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "a.png"), np.full((120, 160, 3), 90, np.uint8))
+    # A gap over the whole frame: the first frame opens a gap in every slot (events).
+    model = constant_model(tmp_path / "m.onnx", yolo_output([(96, 64, 192, 128)], [[0.9, 0.0]]))
+    settings = NodeSettings.model_validate(
+        {
+            "store": "store-1",
+            "camera": "cam-1",
+            "mqtt": {"url": f"mqtt://127.0.0.1:{free_port()}"},  # nobody listens there
+            "source": {"kind": "folder", "path": str(frames)},
+            "detector": {"model": str(model), "threads": 1, "warmup_runs": 0},
+            "analysis": {"confirm_frames": 1},
+            "layout_file": str(REPO / "firmware_config" / "layouts" / "store-1-cam-1.yaml"),
+            "data_dir": str(tmp_path / "data"),
+            "outbox": {"max_messages": 100},
+        }
+    )
+    node = CameraNode(settings)
+    assert node.tick()
+    events = node.publisher.outbox.pending - 1  # one state, the rest are events
+    assert events > 0
+    for _ in range(120):
+        assert node.tick()
+    report = node.health_report()
+    assert report.outbox_pending == 100
+    assert report.outbox_dropped == 1 + 120 + events - 100
+    kinds = [p.message.kind for p in node.publisher.outbox.after(0, 1000)]
+    assert kinds.count("event") == events  # no event was dropped while states were left
+    node.publisher.stop()
