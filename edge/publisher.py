@@ -242,8 +242,8 @@ class NodePublisher:
                     self._resending = set(self._in_flight)
             try:
                 self._apply_acks()
-                if connected and not self._resending:
-                    self._hand_over()
+                if connected and not self._resending and not self._hand_over():
+                    time.sleep(SENDER_IDLE_S)  # paho refused a message: do not spin
             except OutboxError as error:
                 log.error("%s; retrying", error)
                 time.sleep(SENDER_IDLE_S)
@@ -273,10 +273,11 @@ class NodePublisher:
             self.outbox.remove(rows)
             self.acknowledged += len(rows)
 
-    def _hand_over(self) -> None:
+    def _hand_over(self) -> bool:
+        """Publish the next unsent rows while the window has room; False if paho refused."""
         room = SEND_WINDOW - len(self._in_flight)
         if room <= 0:
-            return
+            return True
         for pending in self.outbox.after(self._handed_through, room):
             m = pending.message
             info = self.client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain)
@@ -284,11 +285,12 @@ class NodePublisher:
                 log.warning(
                     "%s: publish failed, will retry: %s", m.topic, mqtt.error_string(info.rc)
                 )
-                return
+                return False
             # NO_CONN: paho keeps the message and sends it first on reconnect.
             self._in_flight[info.mid] = pending.id
             self._handed_through = pending.id
             self.outbox.protected_through = pending.id
+        return True
 
     # -- publishing ------------------------------------------------------------------------
 
