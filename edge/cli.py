@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -124,6 +125,13 @@ def _check_config(path: Path) -> int:
             load_layout(settings.layout_file)
         except ConfigError as error:
             problems.append(f"{path}: layout_file: {error}")
+    folder = settings.outbox_path.parent
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        problems.append(
+            f"{path}: data_dir / outbox.path: cannot create the outbox in {folder} "
+            f"({existing} is not a writable folder for this user)"
+        )
     if problems:
         raise ConfigError("\n".join(problems))
     effective = settings.model_dump(mode="json")
@@ -174,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     from edge.detector import ModelError
+    from edge.outbox import OutboxError
 
     try:
         if args.command == "run":
@@ -187,6 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except ModelError as error:
         print(f"shelf-node: config error: detector.model: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OutboxError as error:
+        print(
+            f"shelf-node: config error: data_dir / outbox.path: {error}",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     parser.print_help()
     return EXIT_CONFIG

@@ -76,7 +76,14 @@ class HealthTracker:
             return None
         return round((len(times) - 1) / (times[-1] - times[0]), 3)
 
-    def snapshot(self, *, model: str | None = None, software: str | None = None) -> Health:
+    def snapshot(
+        self,
+        *,
+        model: str | None = None,
+        software: str | None = None,
+        outbox_pending: int = 0,
+        outbox_dropped: int = 0,
+    ) -> Health:
         return Health(
             store=self.store,
             camera=self.camera,
@@ -88,6 +95,8 @@ class HealthTracker:
             inference_ms=self.inference_ms,
             fps=self.fps,
             cpu_temp_c=cpu_temperature_c(),
+            outbox_pending=outbox_pending,
+            outbox_dropped=outbox_dropped,
             model=model,
             software=software,
         )

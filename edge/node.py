@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.analysis import SlotTracker, analyse
-from edge.contract.messages import NodeConfig, ShelfEvent, ShelfState
+from edge.contract.messages import Health, NodeConfig, ShelfEvent, ShelfState
 from edge.detector import Detector, OnnxDetector
 from edge.health import HealthTracker
 from edge.layout import Layout
@@ -137,10 +137,17 @@ class CameraNode:
         except Exception as error:  # one frame the detector cannot take is one failed frame
             self._failed(f"detector: {error}", camera_lost=False, error=error)
             return False
-        self.publisher.publish_state(state)
+        self.publisher.publish_frame(state, events)
         for event in events:
-            log.info("slot %s/%s: %s (%s)", event.row, event.slot, event.type.value, event.status)
-            self.publisher.publish_event(event)
+            # Logged once queued in the outbox: each id here reaches the gateway.
+            log.info(
+                "slot %s/%s: %s (%s) event %s",
+                event.row,
+                event.slot,
+                event.type.value,
+                event.status,
+                event.id,
+            )
         return True
 
     def process(self, frame: np.ndarray) -> tuple[ShelfState, list[ShelfEvent]]:
@@ -186,10 +193,18 @@ class CameraNode:
             return interval
         return min(max(MAX_BACKOFF_S, interval), interval * 2 ** min(n - 1, 16))
 
-    def publish_health(self) -> None:
-        self.publisher.publish_health(
-            self.health.snapshot(model=self.model_name, software=self.software)
+    def health_report(self) -> Health:
+        """The node's health now, with what waits in (and was dropped from) the outbox."""
+        outbox = self.publisher.outbox
+        return self.health.snapshot(
+            model=self.model_name,
+            software=self.software,
+            outbox_pending=outbox.pending,
+            outbox_dropped=outbox.dropped,
         )
+
+    def publish_health(self) -> None:
+        self.publisher.publish_health(self.health_report())
 
     def run(self, stop: threading.Event) -> None:
         """Run until `stop` is set, then publish `offline` and release the camera."""

@@ -125,6 +125,23 @@ class AnalysisSettings(_Strict):
         return self
 
 
+class OutboxSettings(_Strict):
+    """The durable outbox (edge/outbox.py): states and events wait here until the broker
+    acknowledges them, across broker outages, network cuts and restarts of the node."""
+
+    path: Path | None = Field(
+        default=None,
+        description="SQLite file; default: <data_dir>/outbox-<store>-<camera>.db.",
+    )
+    max_messages: int = Field(
+        default=10_000,
+        ge=100,
+        le=10_000_000,
+        description="Bound on waiting messages; when full, the oldest states are dropped "
+        "first, then the oldest events (each counted as outbox_dropped in health).",
+    )
+
+
 class NodeSettings(_Strict):
     """Everything one camera node needs; see firmware_config/node.example.yaml."""
 
@@ -139,10 +156,18 @@ class NodeSettings(_Strict):
     layout_file: Path | None = Field(
         default=None, description="Local layout (YAML) used until the gateway sends one."
     )
+    data_dir: Path = Field(
+        default=Path("data"), description="Where the node keeps its state (the outbox)."
+    )
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
 
     @property
     def client_id(self) -> str:
         return self.mqtt.client_id or f"shelfsense-{self.store}-{self.camera}"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.outbox.path or self.data_dir / f"outbox-{self.store}-{self.camera}.db"
 
     def resolve_paths(self, base: Path) -> NodeSettings:
         """A copy whose relative paths are taken from `base` (the config file's folder)."""
@@ -166,6 +191,8 @@ class NodeSettings(_Strict):
                 "mqtt": self.mqtt.model_copy(update={"tls": tls}),
                 "detector": self.detector.model_copy(update={"model": fix(self.detector.model)}),
                 "layout_file": fix(self.layout_file),
+                "data_dir": fix(self.data_dir),
+                "outbox": self.outbox.model_copy(update={"path": fix(self.outbox.path)}),
             }
         )
 
@@ -189,6 +216,7 @@ __all__ = [
     "MqttSettings",
     "NodeSettings",
     "OpenCVConfig",
+    "OutboxSettings",
     "Picamera2Config",
     "SimulatorConfig",
     "SourceConfig",

@@ -15,20 +15,22 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol
 
-from fastapi import APIRouter, FastAPI, HTTPException, Path, Query
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from edge.contract.messages import EventType, SlotStatus
 from edge.layout import Layout
+from gateway.api_types import BAD_BODY, ID_PATTERN, MAX_LIMIT, IsoTime
 from gateway.database import Database
 from gateway.retail_api import build_retail_router
 from gateway.version import package_version
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 StoreId = Annotated[str, Path(pattern=ID_PATTERN, description="Store id (a topic level).")]
 CameraId = Annotated[str, Path(pattern=ID_PATTERN, description="Camera id (a topic level).")]
-
-MAX_LIMIT = 1000
 
 
 class ApiBackend(Protocol):
@@ -215,7 +217,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         camera: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
         type: EventType | None = None,
         since: Annotated[
-            datetime | None, Query(description="Only events at or after this time.")
+            IsoTime | None, Query(description="Only events at or after this time (ISO 8601).")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ) -> list[dict[str, Any]]:
@@ -248,7 +250,12 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
             raise HTTPException(404, f"no layout for camera {store}/{camera}")
         return record
 
-    @router.put("/layouts/{store}/{camera}", response_model=LayoutOut, tags=["layouts"])
+    @router.put(
+        "/layouts/{store}/{camera}",
+        response_model=LayoutOut,
+        responses=BAD_BODY,
+        tags=["layouts"],
+    )
     def put_layout(store: StoreId, camera: CameraId, layout: Layout) -> dict[str, Any]:
         """Store a camera's layout and publish it as the camera's retained config."""
         backend.set_layout(store, camera, layout)
@@ -275,7 +282,23 @@ def create_app(
     )
     app.include_router(build_router(backend, dependencies))
     app.state.backend = backend
+    app.add_exception_handler(StarletteHTTPException, _with_every_allowed_method)
     return app
+
+
+async def _with_every_allowed_method(request: Request, error: Exception) -> Response:
+    """Starlette's 405 names the methods of the first route on the path only (GET for
+    /api/layouts/…, though PUT works too): list every route's, as HTTP asks."""
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 405:
+        methods = {
+            method
+            for route in request.app.routes
+            if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE
+            for method in route.methods
+        }
+        error.headers = {**(error.headers or {}), "Allow": ", ".join(sorted(methods))}
+    return await http_exception_handler(request, error)
 
 
 __all__ = ["ApiBackend", "DatabaseBackend", "build_router", "create_app"]

@@ -25,7 +25,12 @@ DEFAULT_CONFIG = Path("/etc/shelfsense/gateway.yaml")
 CONFIG_ENV = "SHELFSENSE_GATEWAY_CONFIG"
 EXIT_CONFIG = 2
 
-COMMAND_MODULES: tuple[str, ...] = ("gateway.demo", "gateway.pos_cli", "gateway.catalogue_cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "gateway.demo",
+    "gateway.pos_cli",
+    "gateway.catalogue_cli",
+    "gateway.loadtest",
+)
 """Modules that each define `command() -> Command` (e.g. "gateway.demo")."""
 
 

@@ -76,7 +76,11 @@ def _broker(url: str | None) -> Iterator[str]:
 
 
 def _camera_thread(
-    cam: DemoCamera, broker_url: str, args: argparse.Namespace, stop: threading.Event
+    cam: DemoCamera,
+    broker_url: str,
+    args: argparse.Namespace,
+    stop: threading.Event,
+    data_dir: Path,
 ) -> tuple[threading.Thread, object]:
     """Build one camera node on its own simulated shelf; returns (thread, shelf)."""
     from edge.node import CameraNode
@@ -94,6 +98,7 @@ def _camera_thread(
             "mqtt": {"url": broker_url, "keepalive_s": 10},
             "source": {"kind": "simulator", "seed": cam.seed, "speedup": args.speedup},
             "detector": {"threads": 1, "warmup_runs": 1},
+            "data_dir": str(data_dir / "nodes"),
         }
     )
     node = CameraNode(settings, source=SimulatorSource(shelf, speedup=args.speedup))
@@ -141,7 +146,7 @@ def run_demo(args: argparse.Namespace) -> int:
         gateway = stack.enter_context(Gateway(settings))
         threads = []
         for cam in cameras:
-            thread, shelf = _camera_thread(cam, broker_url, args, stop)
+            thread, shelf = _camera_thread(cam, broker_url, args, stop, data_dir)
             gateway.set_layout(cam.store, cam.camera, shelf.layout)
             threads.append(thread)
         for thread in threads:

@@ -6,6 +6,11 @@ cap ingest far below what a store of cameras sends). A malformed message becomes
 letter whose reason names the topic and the field or line at fault, and the loop goes on.
 POS terminals' sale lines (`{prefix}/{store}/pos_sales`) take the same path, so they are
 batched with camera messages and share the one writer (see gateway/pos.py).
+
+A message is acknowledged to the broker (its `ack`, a QoS 1 PUBACK) only after the
+transaction that stored or dead-lettered it has committed: if the gateway is killed with
+messages in its queue, the broker still holds them for the persistent session and sends
+them again, and de-duplication makes the second copy harmless.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class Incoming(NamedTuple):
     payload: bytes
     received_at: datetime
     retained: bool = False
+    ack: Callable[[], None] | None = None
+    """Tells the broker the message is safe (QoS 1); called after the commit."""
 
 
 StoredListener = Callable[[Sequence[tuple[BaseModel, datetime]]], None]
@@ -144,6 +151,14 @@ def decode_message(
     return kind, message
 
 
+def _acknowledge(item: Incoming) -> None:
+    if item.ack is not None:
+        try:
+            item.ack()
+        except Exception:  # a lost ack only means the broker sends the message again
+            log.exception("cannot acknowledge the message on %s", item.topic)
+
+
 class Ingest:
     """The queue and the writer thread between the MQTT client and the database."""
 
@@ -175,21 +190,26 @@ class Ingest:
         topic: str,
         payload: bytes,
         retained: bool = False,
+        ack: Callable[[], None] | None = None,
         received_at: datetime | None = None,
     ) -> None:
         """Enqueue one message (called on the MQTT network thread: never touches the disk).
 
         A full queue blocks (back-pressure on the broker connection) for a while, then
-        drops the message with an error in the log rather than block forever.
+        drops the message with an error in the log rather than block forever; a dropped
+        QoS 1 message is not acknowledged, so the broker sends it again after a reconnect.
         """
-        item = Incoming(topic, bytes(payload), received_at or datetime.now(UTC), retained)
+        item = Incoming(topic, bytes(payload), received_at or datetime.now(UTC), retained, ack)
         self.counters.received += 1
         try:
             self._queue.put(item, timeout=ENQUEUE_TIMEOUT_S)
         except queue.Full:
             self.counters.dropped += 1
             log.error(
-                "ingest queue full for %.0fs: dropped a message on %s", ENQUEUE_TIMEOUT_S, topic
+                "ingest queue full for %.0fs: dropped a message on %s%s",
+                ENQUEUE_TIMEOUT_S,
+                topic,
+                " (unacknowledged: the broker keeps it)" if ack else "",
             )
             with self._done:
                 self._processed += 1
@@ -268,25 +288,34 @@ class Ingest:
             for name in WRITER_COUNTERS:
                 setattr(self.counters, name, before[name])
             for item in batch:
-                self._write_one(item)
+                if self._write_one(item):
+                    _acknowledge(item)
+        else:
+            for item in batch:
+                _acknowledge(item)
         self.counters.batches += 1
         with self._done:
             self._processed += len(batch)
             self._done.notify_all()
 
-    def _write_one(self, item: Incoming) -> None:
+    def _write_one(self, item: Incoming) -> bool:
+        """Store one message, else its dead letter; False when neither could be committed
+        (then it stays unacknowledged and the broker sends it again after a reconnect)."""
         self._fresh = []
         try:
             with self.db.transaction() as tx:
                 self._handle(tx, item)
             self._notify()
+            return True
         except Exception as error:
             log.exception("cannot store message on %s", item.topic)
             try:
                 with self.db.transaction() as tx:
                     self._dead_letter(tx, item, f"{item.topic}: database error: {error}")
+                return True
             except Exception:
                 log.exception("cannot store the dead letter for %s either", item.topic)
+                return False
 
     def _notify(self) -> None:
         """Hand what the committed transaction stored to the listeners."""

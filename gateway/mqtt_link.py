@@ -4,12 +4,18 @@ A fixed client id with a persistent session (MQTT 3.1.1, clean_session=False) ma
 broker queue QoS 1 messages while the gateway is down (restart, upgrade) and deliver them
 on reconnect, so no event is lost. paho's network thread reconnects with backoff.
 
+Acknowledgements are manual: a message's PUBACK is sent only once ingest has committed it
+to SQLite, so a gateway killed with messages in memory loses none of them (the broker
+sends them again). An ack is sent only on the connection the message came in on: after a
+reconnect the broker redelivers what was not acknowledged, with the same packet id.
+
 The gateway's own availability lives on `{prefix}/_gateway/availability`: three levels,
 so it can never match the camera wildcard `{prefix}/+/+/+`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -27,8 +33,9 @@ from gateway.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 
-MessageHandler = Callable[[str, bytes, bool], None]
-"""(topic, payload, retained) -> None; must return quickly (it runs on paho's thread)."""
+MessageHandler = Callable[[str, bytes, bool, Callable[[], None] | None], None]
+"""(topic, payload, retained, ack) -> None; must return quickly (it runs on paho's thread).
+`ack` (None for QoS 0) must be called once the message is safely stored."""
 
 
 def gateway_availability_topic(prefix: str) -> str:
@@ -50,6 +57,8 @@ class MqttLink:
         self._configs_lock = threading.Lock()
         self._connected = threading.Event()
         self._started = False
+        self._session = 0
+        """Counts connections; an ack from an earlier one is not sent (see module doc)."""
         self.connects = 0
         self.last_error: str | None = None
         self.client = self._make_client()
@@ -58,6 +67,7 @@ class MqttLink:
         s = self.settings
         # Fixed client id and no clean session: what was queued while we were down arrives.
         client = new_client(s, s.client_id, clean_session=False)
+        client.manual_ack_set(True)
         client.will_set(
             gateway_availability_topic(self.prefix),
             _availability_payload("offline"),
@@ -145,6 +155,7 @@ class MqttLink:
             log.error("%s (%s)", self.last_error, self.settings.url)
             return
         self.connects += 1
+        self._session += 1
         self.last_error = None
         log.info(
             "connected to %s (session %s)",
@@ -180,7 +191,17 @@ class MqttLink:
             log.warning("%s; reconnecting to %s", self.last_error, self.settings.url)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        ack = (
+            functools.partial(self._ack, self._session, message.mid, message.qos)
+            if message.qos > 0
+            else None
+        )
         try:
-            self._on_message_handler(message.topic, message.payload, bool(message.retain))
+            self._on_message_handler(message.topic, message.payload, bool(message.retain), ack)
         except Exception:  # the network thread must survive any handler bug
             log.exception("message handler failed for %s", message.topic)
+
+    def _ack(self, session: int, mid: int, qos: int) -> None:
+        """PUBACK a stored message, if the connection it came on is still the current one."""
+        if session == self._session and self._connected.is_set():
+            self.client.ack(mid, qos)

@@ -19,15 +19,19 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from gateway import catalogue, pos, velocity
+from gateway.api_types import BAD_BODY, ID_PATTERN, MAX_LIMIT, IsoTime
 from gateway.batch_import import MAX_BATCH_LINES, MAX_CSV_BYTES, ImportFileError, LineError
 from gateway.database import Database
 from gateway.settings import PosSettings
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 GTIN_PATTERN = r"^(\d{8}|\d{12,14})$"
-MAX_LIMIT = 1000
 CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+_CSV_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A multipart body that cannot be parsed"},
+    422: {"description": "No CSV in the body, or the file as a whole is unreadable"},
+}
 
 _CSV_BODY = {
     "requestBody": {
@@ -224,7 +228,7 @@ def build_retail_router(backend: Any) -> APIRouter:
     db: Database = backend.db
     on_sales = getattr(backend, "sales_stored", None)
 
-    @router.post("/pos/sales", response_model=SalesImportOut, tags=["pos"])
+    @router.post("/pos/sales", response_model=SalesImportOut, tags=["pos"], responses=BAD_BODY)
     def post_sales(batch: SalesBatch) -> SalesImportOut:
         """Store a batch of sale lines; idempotent by (store, id)."""
         good, errors = pos.parse_sales_batch(batch.sales)
@@ -232,7 +236,11 @@ def build_retail_router(backend: Any) -> APIRouter:
         return _sales_out(report)
 
     @router.post(
-        "/pos/sales/csv", response_model=SalesImportOut, tags=["pos"], openapi_extra=_CSV_BODY
+        "/pos/sales/csv",
+        response_model=SalesImportOut,
+        tags=["pos"],
+        openapi_extra=_CSV_BODY,
+        responses=_CSV_ERRORS,
     )
     async def post_sales_csv(request: Request) -> SalesImportOut:
         """Import a CSV of sale lines (header: id,time,store,sku,quantity,unit_price
@@ -255,14 +263,16 @@ def build_retail_router(backend: Any) -> APIRouter:
     def get_sales(
         store: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
         sku: Annotated[str | None, Query(pattern=GTIN_PATTERN)] = None,
-        since: Annotated[datetime | None, Query(description="Sold at or after.")] = None,
-        until: Annotated[datetime | None, Query(description="Sold before.")] = None,
+        since: Annotated[IsoTime | None, Query(description="Sold at or after (ISO 8601).")] = None,
+        until: Annotated[IsoTime | None, Query(description="Sold before (ISO 8601).")] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ) -> list[dict[str, Any]]:
         """Stored sale lines, newest first."""
         return pos.sales(db, store=store, sku=sku, since=since, until=until, limit=limit)
 
-    @router.post("/catalogue", response_model=CatalogueImportOut, tags=["catalogue"])
+    @router.post(
+        "/catalogue", response_model=CatalogueImportOut, tags=["catalogue"], responses=BAD_BODY
+    )
     def post_catalogue(batch: ProductsBatch) -> CatalogueImportOut:
         """Create or update products by GTIN."""
         good, errors = catalogue.parse_products_batch(batch.products)
@@ -273,6 +283,7 @@ def build_retail_router(backend: Any) -> APIRouter:
         response_model=CatalogueImportOut,
         tags=["catalogue"],
         openapi_extra=_CSV_BODY,
+        responses=_CSV_ERRORS,
     )
     async def post_catalogue_csv(request: Request) -> CatalogueImportOut:
         """Import a CSV of products (header: gtin,name[,brand,category,pack_size])."""

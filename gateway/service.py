@@ -3,7 +3,9 @@
 Start order makes a bad layout file fail before anything runs, and stop order loses
 nothing: MQTT stops first (no new messages; the broker queues the rest for our persistent
 session), then ingest stores what is already queued, then the InfluxDB exporter (when
-configured) writes what it still holds for a few seconds, then the database closes.
+configured) writes what it still holds for a few seconds, then the database closes. Those
+last messages were not acknowledged (the connection was gone), so the broker sends them
+again after the restart and de-duplication drops them.
 """
 
 from __future__ import annotations

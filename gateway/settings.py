@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from edge.contract.broker import BrokerSettings
-from edge.contract.config_file import load_config
+from edge.contract.config_file import ConfigError, load_config
 from edge.contract.messages import Identifier
 
 
@@ -132,7 +132,10 @@ class GatewaySettings(_Strict):
         def absolute(path: Path | None) -> Path | None:
             if path is None:
                 return None
-            path = path.expanduser()
+            try:
+                path = path.expanduser()
+            except RuntimeError:
+                raise ConfigError(f"{path}: '~' names no home folder on this machine") from None
             return path if path.is_absolute() else base / path
 
         tls = self.mqtt.tls
@@ -156,4 +159,8 @@ class GatewaySettings(_Strict):
 def load_settings(path: str | Path) -> GatewaySettings:
     """Read and validate a gateway config file; ConfigError names the file and key."""
     path = Path(path)
-    return load_config(path, GatewaySettings).resolve_paths(path.resolve().parent)
+    settings = load_config(path, GatewaySettings)
+    try:
+        return settings.resolve_paths(path.resolve().parent)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

@@ -7,12 +7,14 @@ skipping the real-server tests.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -24,6 +26,22 @@ from typing import Any
 import pytest
 
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
+SHIPPED_MOSQUITTO_CONF = (
+    Path(__file__).resolve().parent.parent / "firmware_config" / "mosquitto" / "mosquitto.conf"
+)
+DELIVERY_OPTIONS = (
+    "max_inflight_messages",
+    "max_queued_messages",
+    "max_queued_bytes",
+    "message_size_limit",
+)
+
+
+def shipped_delivery_options() -> str:
+    """The queue and in-flight limits of the shipped Mosquitto config: test brokers
+    deliver (and drop) exactly as a store's broker does."""
+    lines = SHIPPED_MOSQUITTO_CONF.read_text().splitlines()
+    return "\n".join(line for line in lines if line.split(" ", 1)[0] in DELIVERY_OPTIONS) + "\n"
 
 
 def services_required() -> bool:
@@ -68,7 +86,8 @@ class Mosquitto:
     """A real Mosquitto broker on a free loopback port, stoppable and restartable.
 
     `extra_ports` are listeners that `config_extra` opens: `start()` waits for them too,
-    since Mosquitto opens its listeners one after another.
+    since Mosquitto opens its listeners one after another. `config` replaces the whole
+    generated config (it must open `port` and `extra_ports` itself).
     """
 
     def __init__(
@@ -77,12 +96,14 @@ class Mosquitto:
         config_extra: str = "",
         port: int | None = None,
         extra_ports: tuple[int, ...] = (),
+        config: str | None = None,
     ) -> None:
         self.binary = find_binary("mosquitto")
         self.workdir = workdir
         self.port = port or free_port()
         self.config_extra = config_extra
         self.extra_ports = extra_ports
+        self.config = config
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -96,12 +117,15 @@ class Mosquitto:
             "allow_anonymous true\n" if "allow_anonymous" not in self.config_extra else ""
         )
         conf.write_text(
+            self.config
+            if self.config is not None
             # Run as the current user: as root, Mosquitto would switch to the
             # `mosquitto` user, which cannot read the test's private temp folder.
-            f"user {getpass.getuser()}\n"
+            else f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
             f"{default_auth}"
             f"persistence true\npersistence_location {self.workdir}/\n"
+            f"{shipped_delivery_options()}"
             f"{self.config_extra}\n"
         )
         log = open(self.workdir / "mosquitto.log", "ab")  # noqa: SIM115 - lives as long as the process
@@ -202,3 +226,82 @@ def running_victoria_metrics(workdir: Path) -> Iterator[VictoriaMetrics]:
         yield server
     finally:
         server.stop()
+
+
+class TcpProxy:
+    """A loopback TCP forwarder that can cut the network like a pulled cable.
+
+    `cut()` turns it into a black hole: bytes in both directions are read and dropped
+    and no connection is closed, so each side only notices through its keepalive (as
+    with a dead Wi-Fi link, unlike a stopped broker that resets the connection).
+    `restore()` closes the half-dead connections and forwards new ones again.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._cut = threading.Event()
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._thread = threading.Thread(target=self._accept, name="tcp-proxy", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def cut(self) -> None:
+        self._cut.set()
+
+    def restore(self) -> None:
+        self._close_connections()
+        self._cut.clear()
+
+    def close(self) -> None:
+        self._closing.set()
+        self._server.close()
+        self._close_connections()
+        self._thread.join(5)
+
+    def _close_connections(self) -> None:
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self) -> None:
+        while not self._closing.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                client.close()  # the broker is down: refused, as it would be without us
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                with contextlib.suppress(OSError):
+                    dst.shutdown(socket.SHUT_WR)
+                return
+            if self._cut.is_set():
+                continue  # the black hole
+            try:
+                dst.sendall(data)
+            except OSError:
+                return

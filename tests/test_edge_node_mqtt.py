@@ -43,8 +43,9 @@ from tests.test_edge_support import (
 TOPICS = CameraTopics("s1", "c1")
 
 
-def node_settings(url: str, **extra) -> NodeSettings:
+def node_settings(url: str, data_dir: Path, **extra) -> NodeSettings:
     data = {
+        "data_dir": str(data_dir),
         "store": "s1",
         "camera": "c1",
         "interval_s": 0.1,
@@ -75,14 +76,14 @@ def states(recorder: MqttRecorder) -> list[ShelfState]:
 
 
 def test_node_publishes_state_events_health_and_follows_config(
-    mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture
+    mosquitto: Mosquitto, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     model = synthetic_model()
     # Some slots are sold out when the node starts: their first sight is an event.
     shelf = shelf_with_gaps(seed=5, store="s1", camera="c1")
     source = SimulatorSource(shelf, speedup=1.0)
     node = CameraNode(
-        node_settings(mosquitto.url),
+        node_settings(mosquitto.url, tmp_path / "data"),
         source=source,
         detector=OnnxDetector(model, threads=1, confidence=0.25),
     )
@@ -216,6 +217,7 @@ def test_node_reconnects_after_a_broker_restart(mosquitto: Mosquitto, tmp_path: 
     model = constant_model(tmp_path / "m.onnx", yolo_output([(5, 5, 2, 2)], [[0.0, 0.0]]))
     settings = node_settings(
         mosquitto.url,
+        tmp_path / "data",
         source={"kind": "folder", "path": str(frames)},
         detector={"model": str(model), "threads": 1, "warmup_runs": 0},
     )

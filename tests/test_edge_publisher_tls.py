@@ -100,6 +100,7 @@ def settings(port: int, ca_file: Path, password: str) -> NodeSettings:
                 "reconnect_max_s": 1,
             },
             "source": {"kind": "folder", "path": "unused"},
+            "data_dir": str(ca_file.parent.parent / "node-data"),
         }
     )
 

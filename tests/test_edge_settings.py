@@ -36,20 +36,22 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_example_config_validates(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SHELFSENSE_MQTT_PASSWORD", "from-the-env")
+def test_example_config_validates() -> None:
     settings = load_settings(EXAMPLE)
     assert settings.store == "store-1" and settings.camera == "cam-1"
-    assert settings.mqtt.password.get_secret_value() == "from-the-env"
+    # The shipped broker config: TLS with the camera's own certificate, no password.
     assert settings.mqtt.use_tls and settings.mqtt.port == 8883
+    assert settings.mqtt.tls is not None and settings.mqtt.tls.cert_file is not None
+    assert settings.mqtt.password is None
     assert settings.source.kind == "picamera2"
     assert settings.client_id == "shelfsense-store-1-cam-1"
+    assert settings.outbox_path == Path("/var/lib/shelfsense/outbox-store-1-cam-1.db")
 
 
-def test_example_config_needs_its_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SHELFSENSE_MQTT_PASSWORD", raising=False)
+def test_a_config_needs_its_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NODE_TEST_PASSWORD", raising=False)
     with pytest.raises(ConfigError, match=r"mqtt\.password: environment variable"):
-        load_settings(EXAMPLE)
+        load_settings(write(tmp_path, MINIMAL))
 
 
 def test_env_secret_substituted_and_relative_paths_resolved(
@@ -158,3 +160,15 @@ def test_help_tells_an_installer_where_to_start() -> None:
     text = cli.build_parser().format_help()
     assert "firmware_config/node.example.yaml" in text
     assert "exit codes" in text and "check-config" in text
+
+
+def test_check_config_names_an_outbox_folder_it_cannot_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from edge import cli
+
+    monkeypatch.setenv("NODE_TEST_PASSWORD", "x")
+    (tmp_path / "a-file").write_text("")
+    path = write(tmp_path, MINIMAL + "data_dir: a-file/data\n")
+    assert cli.main(["check-config", "--config", str(path)]) == 2
+    assert "data_dir / outbox.path: cannot create the outbox" in capsys.readouterr().err

@@ -135,6 +135,7 @@ def test_node_counts_a_corrupt_image_and_keeps_going(tmp_path: Path) -> None:
             "store": "s1",
             "camera": "c1",
             "mqtt": {"url": "mqtt://127.0.0.1:1"},  # never started: publishing is skipped
+            "data_dir": str(tmp_path / "data"),
             "source": {"kind": "folder", "path": str(tmp_path / "f"), "loop": False},
             "detector": {
                 "model": str(
@@ -163,6 +164,7 @@ def test_node_survives_a_vanished_camera_with_backoff(tmp_path: Path) -> None:
             "camera": "c1",
             "interval_s": 0.01,
             "mqtt": {"url": "mqtt://127.0.0.1:1"},
+            "data_dir": str(tmp_path / "data"),
             "source": {"kind": "folder", "path": str(folder)},
             "detector": {
                 "model": str(
@@ -257,6 +259,7 @@ def test_node_uses_its_local_layout_file_until_the_gateway_sends_one(tmp_path: P
             "store": "store-1",
             "camera": "cam-1",
             "mqtt": {"url": "mqtt://127.0.0.1:1"},
+            "data_dir": str(tmp_path / "data"),
             "source": {"kind": "folder", "path": str(tmp_path / "f")},
             "detector": {"model": str(constant_model(tmp_path / "m.onnx", gap_everywhere))},
             "analysis": {"confirm_frames": 1},

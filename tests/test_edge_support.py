@@ -124,7 +124,16 @@ class Received:
 class MqttRecorder:
     """Subscribe to `topic_filter` on a real broker and keep every message received."""
 
-    def __init__(self, url: str, topic_filter: str = "#", client_id: str = "recorder") -> None:
+    def __init__(
+        self,
+        url: str,
+        topic_filter: str = "#",
+        client_id: str = "recorder",
+        *,
+        clean_session: bool = True,
+    ) -> None:
+        """`clean_session=False`: a persistent session, so what is published while the
+        broker restarts reaches the recorder when paho reconnects it."""
         import paho.mqtt.client as mqtt
 
         self.messages: list[Received] = []
@@ -132,8 +141,11 @@ class MqttRecorder:
         self._subscribed = threading.Event()
         parts = urlsplit(url)
         self.client = mqtt.Client(
-            callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=client_id
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=clean_session,
         )
+        self.client.reconnect_delay_set(0.1, 0.5)
 
         def on_connect(client, userdata, flags, reason_code, properties):
             client.subscribe(topic_filter, qos=1)

@@ -174,3 +174,23 @@ def test_shelf_gateway_stops_cleanly_on_sigterm(mosquitto: Mosquitto, tmp_path: 
     assert states[-2:] == ["online", "offline"]
     assert (tmp_path / "data" / "shelfsense.db").exists()
     watcher.close()
+
+
+def test_duplicates_are_recognised_across_a_gateway_restart(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """De-duplication is by event id in SQLite, not in memory: a redelivery after a
+    restart (the node's outbox resending, the broker's session) is stored once."""
+    settings = settings_for(mosquitto.url, tmp_path / "data")
+    node = MqttClient(mosquitto.url, "test-node")
+    with running_gateway(settings) as gateway:
+        node.publish(TOPICS.events, shelf_event("evt-restart-0001"))
+        settle(gateway, 1)
+    with running_gateway(settings) as gateway:
+        node.publish(TOPICS.events, shelf_event("evt-restart-0001"))
+        node.publish(TOPICS.events, shelf_event("evt-restart-0002"))
+        settle(gateway, 2)
+        assert gateway.counters["duplicates"] == 1
+        ids = [e["id"] for e in TestClient(gateway.app).get("/api/events").json()]
+        assert sorted(ids) == ["evt-restart-0001", "evt-restart-0002"]
+    node.close()

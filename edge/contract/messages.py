@@ -23,6 +23,9 @@ Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
+MAX_COUNT = 2**63 - 1
+"""Counters and indexes fit a signed 64-bit integer, as SQLite and most consumers store them."""
+
 
 def utc_now() -> datetime:
     """Timezone-aware now; all payload times are UTC."""
@@ -56,7 +59,8 @@ class EventType(StrEnum):
 class Message(BaseModel):
     """Base of every payload: a schema version and a UTC timestamp."""
 
-    model_config = ConfigDict(extra="ignore", frozen=False)
+    # JSON has no NaN or Infinity; a parser that takes them must not pass them on.
+    model_config = ConfigDict(extra="ignore", frozen=False, allow_inf_nan=False)
 
     schema_version: int = SCHEMA_VERSION
     ts: datetime = Field(default_factory=utc_now)
@@ -72,8 +76,14 @@ class Message(BaseModel):
 
     @field_validator("ts")
     @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    def _utc(cls, value: datetime) -> datetime:
+        """Naive times are UTC; others are converted to it (stored and compared as UTC)."""
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"{value.isoformat()} is out of range in UTC") from None
 
     def to_json(self) -> bytes:
         """Compact UTF-8 JSON, the wire form of every payload."""
@@ -96,7 +106,7 @@ class Availability(CameraMessage):
 class Detection(BaseModel):
     """One detector box, normalised to the frame (0..1, x0 < x1, y0 < y1)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     label: str
     score: Fraction
@@ -106,10 +116,10 @@ class Detection(BaseModel):
 class SlotReading(BaseModel):
     """The state of one layout slot as the node currently sees it."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
-    row: int = Field(ge=0)
-    slot: int = Field(ge=0)
+    row: int = Field(ge=0, le=MAX_COUNT)
+    slot: int = Field(ge=0, le=MAX_COUNT)
     sku: str | None = None
     status: SlotStatus
     confidence: Fraction = 1.0
@@ -120,7 +130,7 @@ class SlotReading(BaseModel):
 class ShelfState(CameraMessage):
     """Retained `…/state`: the latest smoothed shelf state, one message per camera."""
 
-    seq: int = Field(ge=0, description="Frames analysed since the node started.")
+    seq: int = Field(ge=0, le=MAX_COUNT, description="Frames analysed since the node started.")
     layout_version: str | None = Field(
         default=None, description="Version hash of the layout the node runs (echo of config)."
     )
@@ -136,8 +146,8 @@ class ShelfEvent(CameraMessage):
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=8, max_length=64)
     type: EventType
-    row: int | None = Field(default=None, ge=0)
-    slot: int | None = Field(default=None, ge=0)
+    row: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    slot: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     sku: str | None = None
     previous: SlotStatus | None = None
     status: SlotStatus | None = None
@@ -149,15 +159,15 @@ class Health(CameraMessage):
     """Periodic `…/health`: is the node working, and how fast."""
 
     uptime_s: float = Field(ge=0)
-    frames_processed: int = Field(ge=0)
-    frames_failed: int = Field(default=0, ge=0)
+    frames_processed: int = Field(ge=0, le=MAX_COUNT)
+    frames_failed: int = Field(default=0, ge=0, le=MAX_COUNT)
     camera_ok: bool = True
     last_error: str | None = None
     inference_ms: float | None = Field(default=None, ge=0, description="Median over the window.")
     fps: float | None = Field(default=None, ge=0)
     cpu_temp_c: float | None = None
-    outbox_pending: int = Field(default=0, ge=0)
-    outbox_dropped: int = Field(default=0, ge=0)
+    outbox_pending: int = Field(default=0, ge=0, le=MAX_COUNT)
+    outbox_dropped: int = Field(default=0, ge=0, le=MAX_COUNT)
     model: str | None = None
     software: str | None = None
 

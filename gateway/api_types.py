@@ -1,0 +1,30 @@
+"""Request parameter types every API router shares, so each rule is written once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+"""A store or camera id: one MQTT topic level."""
+
+MAX_LIMIT = 1000
+"""Most rows one list request returns."""
+
+BAD_BODY: dict[int | str, dict[str, Any]] = {400: {"description": "The body cannot be parsed"}}
+"""FastAPI answers 400 for a body it cannot parse as JSON: routes with a body say so."""
+
+
+def _iso_8601(value: object) -> object:
+    """Only ISO 8601 text is a time here: pydantic would read `0.5` as Unix seconds."""
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected an ISO 8601 time, e.g. 2026-03-01T08:00:00Z") from None
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_8601)]
