@@ -56,6 +56,8 @@ class MqttLink:
         self._configs: dict[tuple[str, str], bytes] = {}
         self._configs_lock = threading.Lock()
         self._connected = threading.Event()
+        self._subscribed = threading.Event()  # the broker confirmed our subscriptions
+        self._subscribe_mid: int | None = None
         self._started = False
         self._session = 0
         """Counts connections; an ack from an earlier one is not sent (see module doc)."""
@@ -76,6 +78,7 @@ class MqttLink:
         )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
 
@@ -116,7 +119,8 @@ class MqttLink:
         return self._connected.is_set()
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
-        return self._connected.wait(timeout)
+        """Wait until connected and subscribed: from then on nothing sent is missed."""
+        return self._subscribed.wait(timeout)
 
     # ---- configs ---------------------------------------------------------------------
 
@@ -162,8 +166,10 @@ class MqttLink:
             self.settings.url,
             "resumed" if flags.session_present else "new",
         )
-        client.subscribe(camera_subscription(self.prefix), qos=1)
-        client.subscribe(pos_sales_subscription(self.prefix), qos=1)
+        self._subscribed.clear()
+        _, self._subscribe_mid = client.subscribe(
+            [(camera_subscription(self.prefix), 1), (pos_sales_subscription(self.prefix), 1)]
+        )
         client.publish(
             gateway_availability_topic(self.prefix),
             _availability_payload("online"),
@@ -186,9 +192,27 @@ class MqttLink:
     ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
+        self._subscribed.clear()
         if was_connected and reason_code.is_failure:
             self.last_error = f"connection lost: {reason_code}"
             log.warning("%s; reconnecting to %s", self.last_error, self.settings.url)
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[mqtt.ReasonCode],
+        properties: mqtt.Properties | None,
+    ) -> None:
+        if mid != self._subscribe_mid:
+            return
+        refused = [str(code) for code in reason_codes if code.is_failure]
+        if refused:
+            self.last_error = f"broker refused the subscriptions: {', '.join(refused)}"
+            log.error("%s (check the gateway's ACL)", self.last_error)
+            return
+        self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         ack = (
