@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from edge.contract.messages import EventType, SlotStatus
 from edge.layout import Layout
+from gateway.advice_api import build_advice_router
 from gateway.database import Database
 from gateway.retail_api import build_retail_router
 from gateway.version import package_version
@@ -257,6 +258,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         return record
 
     router.include_router(build_retail_router(backend))  # /api/pos, /catalogue, /velocity
+    router.include_router(build_advice_router(backend))  # /api/advice
     return router
 
 
