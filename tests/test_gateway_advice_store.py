@@ -1,0 +1,195 @@
+"""Advice over a real SQLite database: facts from the slot log and the sales, one advice
+per slot and kind (refreshed, not re-created), the lifecycle and its episodes, the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from edge.contract.messages import SlotStatus
+from gateway import advice_store, pos
+from gateway.advice import AdviceKind
+from gateway.advice_service import AdviceService
+from gateway.api import create_app
+from gateway.database import Database
+from gateway.settings import AdviceSettings, PosSettings
+from tests.test_gateway_support import CAMERA, STORE, sample_layout, shelf_state
+
+LAYOUT = sample_layout()
+SKU = LAYOUT.rows[0].slots[1].sku
+assert SKU is not None
+NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+STOCKED, EMPTY, OCCLUDED = SlotStatus.STOCKED, SlotStatus.EMPTY, SlotStatus.OCCLUDED
+
+
+def at(minutes: float) -> datetime:
+    return NOW + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database.in_dir(tmp_path)
+    database.open()
+    with database.transaction() as tx:
+        tx.save_layout(STORE, CAMERA, LAYOUT, at(-24 * 60))
+        tx.record_availability(STORE, CAMERA, True, at(-90))
+    # Eight complete days at 6 units an hour: the velocity the advice relies on.
+    midnight = NOW.replace(hour=0, minute=0)
+    lines = [
+        pos.SaleLine(
+            id=f"H-{h}",
+            time=midnight - timedelta(hours=h, minutes=30),
+            store=STORE,
+            sku=SKU,
+            quantity=6,
+            unit_price=1,
+        )
+        for h in range(8 * 24)
+    ]
+    pos.store_lines(database, list(enumerate(lines)), [], source="api")
+    yield database
+    database.close()
+
+
+def see(db: Database, minutes: float, slot1: SlotStatus, seq: list[int] = [0]) -> None:  # noqa: B006
+    seq[0] += 1
+    state = shelf_state(seq[0], (STOCKED, slot1), ts=at(minutes))
+    with db.transaction() as tx:
+        tx.record_state(state, at(minutes))
+
+
+def service(db: Database, **changes: object) -> AdviceService:
+    return AdviceService(
+        db, AdviceSettings.model_validate(changes), PosSettings(), prefix="shelfsense"
+    )
+
+
+def of_kind(db: Database, kind: AdviceKind, *status: str) -> list[dict]:
+    return advice_store.list_advice(
+        db, store=STORE, kind=kind.value, status=status or advice_store.STATUSES
+    )
+
+
+def test_restock_is_refreshed_acknowledged_and_verified(db: Database) -> None:
+    engine = service(db)
+    see(db, -60, STOCKED)
+    see(db, -30, EMPTY)
+    report = engine.evaluate(STORE, at(0))
+    [advice] = of_kind(db, AdviceKind.RESTOCK)
+    assert report.created == [advice["id"]] and advice["status"] == "open"
+    assert advice["evidence"]["minutes_empty"] == 30
+    assert advice["evidence"]["units_per_hour"] == pytest.approx(6, rel=0.05)
+    assert advice["evidence"]["lost_sales"] == pytest.approx(3, rel=0.05)
+    assert advice["level"] == "high" and advice["sku"] == SKU and advice["slot"] == 1
+
+    report = engine.evaluate(STORE, at(10))
+    [again] = of_kind(db, AdviceKind.RESTOCK)
+    assert report.created == [] and report.refreshed == [advice["id"]]
+    assert again["id"] == advice["id"] and again["evidence"]["minutes_empty"] == 40
+    assert again["urgency"] > advice["urgency"] and again["updated_at"] > advice["updated_at"]
+
+    acked = advice_store.acknowledge(db, advice["id"], at(11))
+    assert acked["status"] == "acknowledged" and acked["acknowledged_at"]
+    engine.evaluate(STORE, at(12))
+    assert of_kind(db, AdviceKind.RESTOCK)[0]["status"] == "acknowledged"
+
+    see(db, 14, STOCKED)
+    report = engine.evaluate(STORE, at(15))
+    assert report.resolved == [advice["id"]]
+    done = advice_store.get_advice(db, advice["id"])
+    assert done is not None and done["status"] == "resolved" and done["verified"] is True
+    assert done["resolve_minutes"] == pytest.approx(15)
+    # The restock the camera saw now feeds a prediction: 2 units left at 6/h.
+    [predicted] = of_kind(db, AdviceKind.PREDICTED_STOCKOUT, "open")
+    assert predicted["evidence"]["last_restock"].startswith(at(14).isoformat()[:16])
+    assert predicted["evidence"]["minutes_to_empty"] == pytest.approx(20, abs=1)
+
+    with pytest.raises(advice_store.AdviceStateError, match="is resolved"):
+        advice_store.acknowledge(db, advice["id"])
+
+
+def test_dismissed_advice_stays_away_for_its_episode_only(db: Database) -> None:
+    engine = service(db)
+    see(db, -60, STOCKED)
+    see(db, -30, EMPTY)
+    engine.evaluate(STORE, at(0))
+    [first] = of_kind(db, AdviceKind.RESTOCK)
+    with pytest.raises(advice_store.AdviceStateError, match="reason"):
+        advice_store.dismiss(db, first["id"], "  ")
+    gone = advice_store.dismiss(db, first["id"], "delivery due tomorrow", at(1))
+    assert gone["status"] == "dismissed" and gone["dismiss_reason"] == "delivery due tomorrow"
+
+    see(db, 2, OCCLUDED)  # a shopper in front does not end the empty period
+    see(db, 3, EMPTY)
+    engine.evaluate(STORE, at(5))
+    assert [a["id"] for a in of_kind(db, AdviceKind.RESTOCK)] == [first["id"]]
+
+    see(db, 6, STOCKED)
+    see(db, 8, EMPTY)  # a new empty period: a new episode
+    engine.evaluate(STORE, at(20))
+    restocks = of_kind(db, AdviceKind.RESTOCK)
+    assert len(restocks) == 2
+    new = next(a for a in restocks if a["id"] != first["id"])
+    assert new["status"] == "open" and new["episode_start"] > first["episode_start"]
+
+
+def test_offline_camera_neither_raises_nor_resolves(db: Database) -> None:
+    engine = service(db)
+    see(db, -60, STOCKED)
+    see(db, -30, EMPTY)
+    engine.evaluate(STORE, at(0))
+    with db.transaction() as tx:
+        tx.record_availability(STORE, CAMERA, False, at(1))
+    see(db, 2, STOCKED)  # a state from before it went away, stored late
+    engine.evaluate(STORE, at(3))
+    assert of_kind(db, AdviceKind.RESTOCK)[0]["status"] == "open"
+
+
+def test_the_api_lists_filters_and_changes_advice(db: Database) -> None:
+    engine = service(db)
+    see(db, -60, STOCKED)
+    see(db, -30, EMPTY)
+    engine.evaluate(STORE, at(0))
+    api = TestClient(create_app(db))
+    listed = api.get("/api/advice", params={"store": STORE, "status": "open"}).json()
+    assert [a["kind"] for a in listed] == ["restock"]
+    advice_id = listed[0]["id"]
+    assert api.get("/api/advice", params={"store": STORE, "kind": "tidy"}).json() == []
+    assert api.get("/api/advice", params={"store": "store-9"}).json() == []
+    one = api.get(f"/api/advice/{advice_id}").json()
+    assert one["evidence"]["minutes_empty"] == 30 and one["action"].startswith("Restock")
+    assert api.get("/api/advice/999").status_code == 404
+
+    assert api.post(f"/api/advice/{advice_id}/acknowledge").json()["status"] == "acknowledged"
+    missing = api.post(f"/api/advice/{advice_id}/dismiss", json={})
+    assert missing.status_code == 422 and "reason" in missing.text
+    done = api.post(f"/api/advice/{advice_id}/dismiss", json={"reason": "no stock in back"})
+    assert done.json()["status"] == "dismissed"
+    again = api.post(f"/api/advice/{advice_id}/acknowledge")
+    assert again.status_code == 409 and "dismissed" in again.json()["detail"]
+    assert api.post("/api/advice/999/acknowledge").status_code == 404
+    closed = api.get("/api/advice", params={"status": ["dismissed", "resolved"]}).json()
+    assert [a["id"] for a in closed] == [advice_id]
+    schema = api.get("/openapi.json").json()["components"]["schemas"]
+    assert {"AdviceOut", "Evidence", "DismissIn"} <= set(schema)
+
+
+def test_the_published_list_holds_active_advice_most_urgent_first(db: Database) -> None:
+    import json
+
+    engine = service(db)
+    see(db, -60, STOCKED)
+    see(db, -30, EMPTY)
+    engine.evaluate(STORE, at(0))
+    sent: list[tuple[str, bytes]] = []
+    engine.attach(lambda topic, payload: sent.append((topic, payload)) or True, lambda: 1)
+    engine.publish_pending(at(0))
+    [(topic, payload)] = sent
+    message = json.loads(payload)
+    assert topic == f"shelfsense/{STORE}/advice" and message["store"] == STORE
+    assert [a["kind"] for a in message["advice"]] == ["restock"]
+    assert message["advice"][0]["evidence"]["minutes_empty"] == 30
