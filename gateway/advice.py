@@ -265,6 +265,19 @@ def _minutes(start: datetime, end: datetime) -> float:
     return max(0.0, (end - start).total_seconds() / 60)
 
 
+def _span(minutes: float) -> str:
+    """Minutes as people read them: "45 s", "12 min", "3.5 h"."""
+    if minutes < 1:
+        return f"{minutes * 60:.0f} s"
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def _days(days: float) -> str:
+    if math.isinf(days):
+        return "unlimited days"
+    return f"{days:.1f} days" if days >= 1 else _span(days * 24 * 60)
+
+
 def _r(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -326,7 +339,7 @@ def restock(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Candidate 
     if s.status == SlotStatus.EMPTY:
         lost = s.demand.expected_units(since, now) if s.demand else 0.0
         urgency = lost
-        reason = f"empty for {minutes:.0f} min"
+        reason = f"empty for {_span(minutes)}"
         if s.demand:
             reason += f"; sells {rate:.1f}/h, about {lost:.1f} sales lost so far"
         evidence = Evidence(
@@ -338,7 +351,7 @@ def restock(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Candidate 
         )
     else:
         urgency = s.demand.expected_units(now, now + HOUR) if s.demand else 0.0
-        reason = f"low for {minutes:.0f} min"
+        reason = f"low for {_span(minutes)}"
         if s.demand:
             reason += f"; sells {rate:.1f}/h"
         evidence = Evidence(
@@ -389,7 +402,7 @@ def predicted_stockout(s: SlotFacts, now: datetime, settings: AdviceSettings) ->
         AdviceKind.PREDICTED_STOCKOUT,
         settings,
         cause="sales_since_restock",
-        action=f"Restock {s.product} at {s.where} within {minutes:.0f} min",
+        action=f"Restock {s.product} at {s.where} within {_span(minutes)}",
         reason=f"about {on_shelf:.0f} of {s.capacity} left after {s.units_sold_since_restock:.0f} "
         f"sold since the restock; sells {d.rate_at(now):.1f}/h",
         urgency=at_stake,
@@ -445,7 +458,7 @@ def hidden_stockout(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Ca
         cause="wrong_product" if wrong else "no_sales",
         action=f"Check the display of {s.product} at {s.where}: it may be out of stock "
         "behind what the camera sees",
-        reason=f"no sale for {minutes:.0f} min where {expected:.1f} were expected "
+        reason=f"no sale for {_span(minutes)} where {expected:.1f} were expected "
         f"(chance {p:.1%}) while the camera sees {seen}",
         urgency=expected,
         evidence=Evidence(
@@ -489,7 +502,7 @@ def fix_display(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Candid
         settings,
         cause=cause,
         action=f"Put {s.product} back at {s.where} and take away the other product{other}",
-        reason=f"{cause.replace('_', ' ')} for {minutes:.0f} min",
+        reason=f"{cause.replace('_', ' ')} for {_span(minutes)}",
         urgency=lost,
         evidence=Evidence(
             status=s.status,
@@ -517,7 +530,7 @@ def tidy(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Candidate | N
         settings,
         cause="messy",
         action=f"Tidy {s.product} at {s.where}",
-        reason=f"messy for {minutes:.0f} min",
+        reason=f"messy for {_span(minutes)}",
         urgency=0.0,
         evidence=Evidence(
             status=s.status, status_since=s.status_since, minutes_in_status=_r(minutes, 1)
@@ -534,8 +547,8 @@ def facings(bay: BayFacts, now: datetime, settings: AdviceSettings) -> Candidate
     a facing to spare. Advise when the fast one has less than `facings_max_days_supply`
     and, after the move, the slow one would still hold at least that and no less than
     the fast one. Needs `facings_min_days` of history and `facings_min_units` units
-    sold from the bay. Urgency = the fast seller's daily sales beyond what its current
-    supply covers per day of `facings_max_days_supply` (0 when it covers them).
+    sold from the bay. A facing change is a planogram decision, not a rush: urgency 0,
+    level low; days of supply say how much it matters.
     """
     slots = [
         s
@@ -569,7 +582,7 @@ def facings(bay: BayFacts, now: datetime, settings: AdviceSettings) -> Candidate
     def finite(x: float) -> float | None:
         return None if math.isinf(x) else round(x, 2)
 
-    urgency = max(0.0, daily[id(fast)] - fast.capacity / limit)
+    urgency = 0.0
     return Candidate(
         key=advice_key(AdviceKind.FACINGS, bay.store, bay.camera, None, None),
         kind=AdviceKind.FACINGS,
@@ -583,8 +596,8 @@ def facings(bay: BayFacts, now: datetime, settings: AdviceSettings) -> Candidate
         cause="days_of_supply",
         action=f"Move a facing from {slow.product} (row {slow.row} slot {slow.slot}) to "
         f"{fast.product} (row {fast.row} slot {fast.slot}) on {bay.camera}",
-        reason=f"{fast.product} has {fast_now:.1f} days of supply, {slow.product} "
-        f"{slow_now:.1f}; after the move {fast_after:.1f} and {slow_after:.1f}",
+        reason=f"{fast.product} has {_days(fast_now)} of supply, {slow.product} "
+        f"{_days(slow_now)}; after the move {_days(fast_after)} and {_days(slow_after)}",
         urgency=round(urgency, 3),
         level=level_for(urgency, settings),
         evidence=Evidence(
