@@ -1,9 +1,10 @@
-"""`Gateway`: wires the database, ingest, the MQTT link and the API together.
+"""`Gateway`: wires the database, ingest, the MQTT link, the advice engine and the API.
 
 Start order makes a bad layout file fail before anything runs, and stop order loses
-nothing: MQTT stops first (no new messages; the broker queues the rest for our persistent
-session), then ingest stores what is already queued, then the InfluxDB exporter (when
-configured) writes what it still holds for a few seconds, then the database closes.
+nothing: the advice thread stops first (it publishes through MQTT), then MQTT (no new
+messages; the broker queues the rest for our persistent session), then ingest stores
+what is already queued, then the InfluxDB exporter (when configured) writes what it
+still holds for a few seconds, then the database closes.
 """
 
 from __future__ import annotations
