@@ -30,6 +30,10 @@ from gateway.settings import AdviceSettings
 from gateway.velocity import VelocityProfile
 
 HOUR = timedelta(hours=1)
+SEEN_NOT_EMPTY = frozenset(
+    {SlotStatus.STOCKED, SlotStatus.LOW, SlotStatus.MESSY, SlotStatus.WRONG_PRODUCT}
+)
+"""Statuses that show product in the slot (unknown and occluded show nothing)."""
 
 
 class AdviceKind(StrEnum):
@@ -432,7 +436,7 @@ def hidden_stockout(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Ca
     (hidden behind others, a wrong product in front, a dummy): check the display.
     Urgency = the expected units that did not sell.
     """
-    if s.status == SlotStatus.EMPTY or s.sku is None:
+    if s.status not in SEEN_NOT_EMPTY or s.sku is None:
         return None
     d = s.demand
     if d is None or d.window_units < settings.min_window_units:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from edge.contract.messages import Availability, CameraMessage
+from edge.contract.messages import Availability, CameraMessage, Health
 from gateway import advice_store
 from gateway.advice import candidates, check_resolution
 from gateway.advice_facts import ProfileCache, build_bays
@@ -119,9 +119,12 @@ class AdviceService:
             self._cond.notify_all()
 
     def on_stored(self, stored: Sequence[tuple[BaseModel, datetime]]) -> None:
-        """Ingest listener: states, events, availability and sale lines make a store dirty."""
+        """Ingest listener: states, events, availability and sale lines (not health) make
+        their store dirty."""
         stores = set()
         for message, _ in stored:
+            if isinstance(message, Health):
+                continue  # says nothing about the shelf
             if isinstance(message, CameraMessage | Availability | SaleLine):
                 stores.add(message.store)
         for store in stores:

@@ -187,6 +187,8 @@ def test_no_hidden_stockout_when_silence_is_plausible_or_evidence_thin() -> None
     empty = slot(demand=Demand(flat(1.0)), last_sale=ago(600), status=SlotStatus.EMPTY)
     assert hidden_stockout(empty, NOW, SETTINGS) is None
     assert hidden_stockout(slot(demand=None, last_sale=ago(6000)), NOW, SETTINGS) is None
+    unseen = slot(demand=Demand(flat(1.0)), last_sale=ago(600), status=SlotStatus.UNKNOWN)
+    assert hidden_stockout(unseen, NOW, SETTINGS) is None  # the camera never reported it
 
 
 def test_hidden_stockout_behind_a_wrong_product_says_so() -> None:

@@ -193,3 +193,24 @@ def test_the_published_list_holds_active_advice_most_urgent_first(db: Database) 
     assert topic == f"shelfsense/{STORE}/advice" and message["store"] == STORE
     assert [a["kind"] for a in message["advice"]] == ["restock"]
     assert message["advice"][0]["evidence"]["minutes_empty"] == 30
+
+
+def test_advice_counts_per_kind_are_exported_when_they_change(db: Database) -> None:
+    exported: list = []
+    engine = AdviceService(
+        db, AdviceSettings(), PosSettings(), prefix="shelfsense", export=exported.extend
+    )
+    engine.attach(lambda topic, payload: True, lambda: 1)
+    see(db, -60, STOCKED)
+    see(db, -30, EMPTY)
+    engine.evaluate(STORE, at(0))
+    engine.publish_pending(at(0))
+    points = {p.tags["kind"]: p for p in exported}
+    assert set(points) == {k.value for k in AdviceKind}
+    assert points["restock"].measurement == "advice" and points["restock"].tags["store"] == STORE
+    assert dict(points["restock"].fields) == {"open": 1, "acknowledged": 0}
+    assert dict(points["tidy"].fields) == {"open": 0, "acknowledged": 0}
+    exported.clear()
+    engine.evaluate(STORE, at(1))  # refreshed, counts unchanged: nothing new to write
+    engine.publish_pending(at(1))
+    assert exported == []
