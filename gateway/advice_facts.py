@@ -80,19 +80,18 @@ def run_start(log: SlotLog, keep: Callable[[str, str | None], bool]) -> datetime
     return parse_time(start)
 
 
-def last_restock(log: SlotLog, horizon: str) -> datetime | None:
-    """Newest time the slot went from empty/low to stocked, within the read rows back
-    to `horizon` (ISO text)."""
-    newer: Row | None = None
-    for status, sku, ts in log.newest_first():
-        if ts < horizon:
-            return None
+def last_restock(recent: Sequence[Row]) -> datetime | None:
+    """Newest time the slot went from empty/low to stocked among `recent` rows (oldest
+    first, the `history_hours` read); older restocks come from the events table."""
+    previous: str | None = None
+    found: str | None = None
+    for status, _sku, ts in recent:
         if status in NEUTRAL:
             continue
-        if newer is not None and newer[0] == "stocked" and status in ("empty", "low"):
-            return parse_time(newer[2])
-        newer = (status, sku, ts)
-    return None
+        if status == "stocked" and previous in ("empty", "low"):
+            found = ts
+        previous = status
+    return parse_time(found)
 
 
 class ProfileCache:
@@ -194,9 +193,8 @@ def build_bays(
         slots = []
         for row in layout.rows:
             for spec in row.slots:
-                log = SlotLog(
-                    db, (store, camera, row.index, spec.index), history[(row.index, spec.index)]
-                )
+                recent = history[(row.index, spec.index)]
+                log = SlotLog(db, (store, camera, row.index, spec.index), recent)
                 profile = profiles.get(spec.sku) if spec.sku else None
                 demand = None
                 if profile is not None and profile.units > 0 and spec.sku:
@@ -210,7 +208,7 @@ def build_bays(
                         spec,
                         log,
                         demand,
-                        since,
+                        last_restock(recent),
                         events,
                         now,
                         names.get(spec.sku or ""),
@@ -238,7 +236,7 @@ def _slot_facts(
     spec: SlotSpec,
     log: SlotLog,
     demand: Demand | None,
-    since: datetime,
+    restock_seen: datetime | None,
     events: dict[tuple[int, int], datetime],
     now: datetime,
     catalogue_name: tuple[str | None, str | None] | None,
@@ -264,7 +262,7 @@ def _slot_facts(
     if current is None:
         return base
     status, seen_sku = current[0], current[1]
-    restocks = [t for t in (last_restock(log, db_time(since)), events.get((row, spec.index))) if t]
+    restocks = [t for t in (restock_seen, events.get((row, spec.index))) if t is not None]
     restocked = max(restocks) if restocks else None
     sold = None
     if restocked is not None and spec.sku and demand is not None:
