@@ -104,8 +104,9 @@ def test_empty_slot_gives_restock_advice_that_the_restock_resolves(
         )
         evidence = api.get(f"/api/advice/{advice['id']}").json()["evidence"]
         assert evidence["status"] == "empty" and evidence["minutes_empty"] >= 30
-        assert evidence["units_per_hour"] == pytest.approx(4, rel=0.05)
-        assert evidence["lost_sales"] >= 2
+        # 4/h (3.5/h if the test runs across midnight: today joins the window, unsold).
+        assert evidence["units_per_hour"] == pytest.approx(4, rel=0.15)
+        assert evidence["lost_sales"] >= 1.5
         sold = api.get("/api/pos/sales", params={"store": STORE, "limit": 1}).json()
         assert sold[0]["id"] == "T-1"  # the till's line came in over MQTT
 
@@ -124,6 +125,19 @@ def test_empty_slot_gives_restock_advice_that_the_restock_resolves(
             assert retained.received(ADVICE_TOPIC)[0].retain
         finally:
             retained.close()
+
+        acked = api.post(f"/api/advice/{advice['id']}/acknowledge").json()
+        assert acked["status"] == "acknowledged"
+        wait_until(
+            lambda: (
+                (m := latest(display)) is not None
+                and any(
+                    a["id"] == advice["id"] and a["status"] == "acknowledged" for a in m["advice"]
+                )
+            ),
+            20,
+            "the acknowledgement on the advice topic",
+        )
 
         node.publish(TOPICS.state, shelf_state(3, (stocked, stocked), ts=datetime.now(UTC)))
 

@@ -22,7 +22,8 @@ from tests.test_gateway_support import CAMERA, STORE, sample_layout, shelf_state
 LAYOUT = sample_layout()
 SKU = LAYOUT.rows[0].slots[1].sku
 assert SKU is not None
-NOW = datetime.now(UTC).replace(second=0, microsecond=0)
+NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+"""Noon today: every time the tests use stays within today, whenever they run."""
 STOCKED, EMPTY, OCCLUDED = SlotStatus.STOCKED, SlotStatus.EMPTY, SlotStatus.OCCLUDED
 
 
@@ -214,3 +215,36 @@ def test_advice_counts_per_kind_are_exported_when_they_change(db: Database) -> N
     engine.evaluate(STORE, at(1))  # refreshed, counts unchanged: nothing new to write
     engine.publish_pending(at(1))
     assert exported == []
+
+
+def test_hidden_stockout_from_silence_ends_with_the_next_sale(db: Database) -> None:
+    sku0 = LAYOUT.rows[0].slots[0].sku
+    assert sku0 is not None
+    # Slot 0's product sold 6 an hour for eight days, and not at all since yesterday.
+    yesterday = NOW.replace(hour=0, minute=0) - timedelta(days=1)
+    lines = [
+        pos.SaleLine(
+            id=f"S0-{h}",
+            time=yesterday - timedelta(hours=h, minutes=30),
+            store=STORE,
+            sku=sku0,
+            quantity=6,
+            unit_price=1,
+        )
+        for h in range(8 * 24)
+    ]
+    pos.store_lines(db, list(enumerate(lines)), [], source="api")
+    engine = service(db)
+    see(db, -300, EMPTY)  # slot 0 seen full for five hours (slot 1 is empty)
+    engine.evaluate(STORE, at(0))
+    [hidden] = of_kind(db, AdviceKind.HIDDEN_STOCKOUT)
+    assert (hidden["slot"], hidden["sku"], hidden["cause"]) == (0, sku0, "no_sales")
+    assert hidden["evidence"]["p_no_sale"] < 1e-6
+    assert hidden["evidence"]["minutes_without_sale"] == pytest.approx(300)
+    sale = pos.SaleLine(id="S-1", time=at(1), store=STORE, sku=sku0, quantity=1, unit_price=1)
+    pos.store_lines(db, [(0, sale)], [], source="api")
+    report = engine.evaluate(STORE, at(2))
+    assert report.resolved == [hidden["id"]]
+    done = advice_store.get_advice(db, hidden["id"])
+    assert done is not None and done["verified"] and done["resolution"] == "the product sells again"
+    assert of_kind(db, AdviceKind.HIDDEN_STOCKOUT, "open") == []
