@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -248,3 +249,64 @@ def test_hidden_stockout_from_silence_ends_with_the_next_sale(db: Database) -> N
     done = advice_store.get_advice(db, hidden["id"])
     assert done is not None and done["verified"] and done["resolution"] == "the product sells again"
     assert of_kind(db, AdviceKind.HIDDEN_STOCKOUT, "open") == []
+
+
+def test_facts_share_a_sku_by_facings_and_find_old_restocks_in_events(
+    tmp_path: Path,
+) -> None:
+    from edge.contract.messages import EventType, ShelfEvent
+    from edge.layout import Layout, RowSpec, SlotSpec
+    from gateway.advice_facts import build_bays
+
+    layout = Layout(
+        rows=[
+            RowSpec(
+                index=0,
+                y0=0.0,
+                y1=1.0,
+                slots=[
+                    SlotSpec(index=0, x0=0.0, x1=0.5, sku=SKU, facings=2, depth=3),
+                    SlotSpec(index=1, x0=0.5, x1=1.0, sku=SKU, facings=1, depth=3),
+                ],
+            )
+        ]
+    )
+    database = Database.in_dir(tmp_path / "facts")
+    database.open()
+    try:
+        old = at(-5 * 24 * 60)  # before the 72 h of slot log read
+        with database.transaction() as tx:
+            tx.save_layout(STORE, CAMERA, layout, old)
+            tx.record_availability(STORE, CAMERA, True, old)
+            tx.record_event(
+                ShelfEvent(
+                    store=STORE,
+                    camera=CAMERA,
+                    id="evt-restock-old",
+                    ts=old,
+                    type=EventType.RESTOCKED,
+                    row=0,
+                    slot=0,
+                    sku=SKU,
+                ),
+                old,
+            )
+            # Seen stocked since then: nothing in the slot log's last 72 h.
+            tx.record_state(shelf_state(1, (STOCKED, STOCKED), ts=old), old)
+        line = pos.SaleLine(
+            id="Y-1", time=at(-24 * 60), store=STORE, sku=SKU, quantity=9, unit_price=1
+        )
+        pos.store_lines(database, [(0, line)], [], source="api")
+        [bay] = build_bays(
+            database, STORE, at(0), AdviceSettings(), tz=ZoneInfo("UTC"), window_days=28
+        )
+        first, second = bay.slots
+        assert first.demand is not None and second.demand is not None
+        assert (first.demand.share, second.demand.share) == pytest.approx((2 / 3, 1 / 3))
+        assert first.last_restock == old and second.last_restock is None
+        assert first.status == SlotStatus.STOCKED and first.status_since == old
+        assert first.not_empty_since == old and first.empty_since is None
+        assert first.units_sold_since_restock == pytest.approx(6)  # its 2/3 of 9
+        assert first.capacity == 6 and bay.online
+    finally:
+        database.close()
