@@ -24,6 +24,7 @@ from starlette.routing import Match
 
 from edge.contract.messages import EventType, SlotStatus
 from edge.layout import Layout
+from gateway.advice_api import build_advice_router
 from gateway.api_types import BAD_BODY, ID_PATTERN, MAX_LIMIT, IsoTime
 from gateway.database import Database
 from gateway.retail_api import build_retail_router
@@ -264,6 +265,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         return record
 
     router.include_router(build_retail_router(backend))  # /api/pos, /catalogue, /velocity
+    router.include_router(build_advice_router(backend))  # /api/advice
     return router
 
 

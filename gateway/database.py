@@ -158,7 +158,42 @@ CREATE INDEX products_brand ON products (brand);
 """POS sale lines (gateway/pos.py; unit_price is exact decimal text) and the product
 catalogue (gateway/catalogue.py)."""
 
-MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2_POS]
+_SCHEMA_V3_ADVICE = """
+CREATE TABLE advice (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    store TEXT NOT NULL,
+    camera TEXT NOT NULL,
+    row INTEGER,
+    slot INTEGER,
+    kind TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    sku TEXT,
+    name TEXT,
+    brand TEXT,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    urgency REAL NOT NULL,
+    level TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    status TEXT NOT NULL,
+    episode_start TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    acknowledged_at TEXT,
+    resolved_at TEXT,
+    verified INTEGER,
+    resolution TEXT,
+    dismissed_at TEXT,
+    dismiss_reason TEXT
+);
+CREATE UNIQUE INDEX advice_active_key ON advice (key) WHERE status IN ('open', 'acknowledged');
+CREATE INDEX advice_key_episode ON advice (key, episode_start);
+CREATE INDEX advice_store_status ON advice (store, status, kind)
+"""
+"""Advice and its lifecycle (gateway/advice_store.py)."""
+
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2_POS, _SCHEMA_V3_ADVICE]
 """MIGRATIONS[i] takes a database from user_version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -3,6 +3,8 @@
 It starts the embedded MQTT broker (unless `--broker` names one), the gateway with its
 API, and N camera nodes that run the real node pipeline (ONNX detector, shelf analysis,
 MQTT publisher) on frames rendered from simulated shelves that sell and get restocked.
+A demo till (gateway/demo_till.py) turns what the shelves sell into POS sale lines, so
+restock and other advice appears, and the simulated staff's restocks resolve it.
 Nothing to install: this is what `make demo` runs.
 """
 
@@ -17,9 +19,11 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.cli import Command
+from gateway.demo_till import DemoTill, TillShelf, demo_advice_settings
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -115,6 +119,7 @@ def _banner(port: int, broker_url: str, data_dir: Path, cameras: list[DemoCamera
             f"    API and docs   http://127.0.0.1:{port}/docs",
             f"    cameras        http://127.0.0.1:{port}/api/cameras   ({where})",
             f"    events         http://127.0.0.1:{port}/api/events",
+            f"    advice         http://127.0.0.1:{port}/api/advice   (MQTT shelfsense/<store>/advice)",
             f"    MQTT broker    {broker_url}   (topics shelfsense/<store>/<camera>/…)",
             f"    data           {data_dir}",
             "  Press Ctrl-C to stop.",
@@ -141,14 +146,24 @@ def run_demo(args: argparse.Namespace) -> int:
                 "mqtt": {"url": broker_url, "client_id": "shelfsense-demo-gateway"},
                 "data_dir": str(data_dir),
                 "http": {"host": args.host, "port": args.port},
+                "advice": demo_advice_settings(args.speedup),
             }
         )
         gateway = stack.enter_context(Gateway(settings))
         threads = []
+        till_shelves = []
         for cam in cameras:
             thread, shelf = _camera_thread(cam, broker_url, args, stop, data_dir)
             gateway.set_layout(cam.store, cam.camera, shelf.layout)
             threads.append(thread)
+            till_shelves.append(TillShelf(cam.store, cam.camera, shelf))
+        # The till sells what the shelves sell: POS lines drive velocity and advice.
+        till = DemoTill(
+            gateway.db, till_shelves, speedup=args.speedup, on_stored=gateway.sales_stored
+        )
+        till.register_products()
+        till.seed_history(datetime.now(UTC))
+        threads.append(threading.Thread(target=till.run, args=(stop,), name="demo-till"))
         for thread in threads:
             thread.start()
 

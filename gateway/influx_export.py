@@ -127,8 +127,15 @@ SALES = Measurement(
     "offset from its line id, so two lines of one SKU in the same second stay two points). "
     "quantity is negative for a return; revenue = quantity x unit_price.",
 )
+ADVICE = Measurement(
+    "advice",
+    tags=("store", "kind"),
+    fields=("open", "acknowledged"),
+    description="Active advice per store and kind (gateway/advice_service.py): written "
+    "when the counts change and on every periodic evaluation, zeros included.",
+)
 MEASUREMENTS: dict[str, Measurement] = {
-    m.name: m for m in (CAMERA_HEALTH, SLOT_STATE, DISPLAY_SCORE, SALES)
+    m.name: m for m in (CAMERA_HEALTH, SLOT_STATE, DISPLAY_SCORE, SALES, ADVICE)
 }
 """Everything the gateway writes to InfluxDB (dashboards may query only these)."""
 

@@ -1,11 +1,12 @@
-"""`Gateway`: wires the database, ingest, the MQTT link and the API together.
+"""`Gateway`: wires the database, ingest, the MQTT link, the advice engine and the API.
 
 Start order makes a bad layout file fail before anything runs, and stop order loses
-nothing: MQTT stops first (no new messages; the broker queues the rest for our persistent
-session), then ingest stores what is already queued, then the InfluxDB exporter (when
-configured) writes what it still holds for a few seconds, then the database closes. Those
-last messages were not acknowledged (the connection was gone), so the broker sends them
-again after the restart and de-duplication drops them.
+nothing: the advice thread stops first (it publishes through MQTT), then MQTT (no new
+messages; the broker queues the rest for our persistent session), then ingest stores
+what is already queued, then the InfluxDB exporter (when configured) writes what it
+still holds for a few seconds, then the database closes. Those last messages were not
+acknowledged (the connection was gone), so the broker sends them again after the
+restart and de-duplication drops them.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from types import FrameType
 from typing import Any
 
 from fastapi import FastAPI
+from paho.mqtt.enums import MQTTErrorCode
 
 from edge.layout import Layout
+from gateway.advice_service import AdviceService
 from gateway.api import create_app
 from gateway.database import Database
 from gateway.influx_export import InfluxExporter
@@ -47,6 +50,16 @@ class Gateway:
         self.exporter = InfluxExporter(settings.influx) if settings.influx else None
         if self.exporter is not None:
             self.ingest.listeners.append(self.exporter.export_stored)
+        self.advice: AdviceService | None = None
+        if settings.advice.enabled:
+            self.advice = AdviceService(
+                self.db,
+                settings.advice,
+                settings.pos,
+                prefix=settings.mqtt.topic_prefix,
+                export=self.exporter.export_many if self.exporter is not None else None,
+            )
+            self.ingest.listeners.append(self.advice.on_stored)
         self.link: MqttLink | None = None
         self.app: FastAPI = create_app(self, dependencies=api_dependencies)
         self._lock = threading.Lock()
@@ -78,6 +91,10 @@ class Gateway:
                 for (store, camera), layout in configured.items():
                     self._apply_layout(store, camera, layout, from_config=True)
                 self.link.start()
+                if self.advice is not None:
+                    link = self.link
+                    self.advice.attach(self._publish_retained, lambda: link.connects)
+                    self.advice.start()
             except BaseException:
                 self._shutdown()
                 raise
@@ -99,6 +116,8 @@ class Gateway:
             log.info("gateway stopped")
 
     def _shutdown(self) -> None:
+        if self.advice is not None:
+            self.advice.stop()
         if self.link is not None:
             self.link.stop()
         self.ingest.stop()
@@ -153,9 +172,22 @@ class Gateway:
         return counters | (self.exporter.counters if self.exporter is not None else {})
 
     def sales_stored(self, lines: Sequence[SaleLine]) -> None:
-        """Sale lines the API stored (MQTT ones come through ingest): export them."""
+        """Sale lines the API stored (MQTT ones come through ingest): export them and
+        let the advice engine look at their store."""
         if self.exporter is not None:
             self.exporter.export_sales(lines)
+        if self.advice is not None:
+            self.advice.on_sales(lines)
+
+    def _publish_retained(self, topic: str, payload: bytes) -> bool:
+        """Hand a retained QoS 1 message to the broker (the advice list); False when
+        not connected, so the caller tries again later."""
+        link = self.link
+        if link is None or not link.connected:
+            return False
+        return link.client.publish(topic, payload, qos=1, retain=True).rc == (
+            MQTTErrorCode.MQTT_ERR_SUCCESS
+        )
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
         return self.link is not None and self.link.wait_connected(timeout)

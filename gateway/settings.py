@@ -103,6 +103,83 @@ class PosSettings(_Strict):
         return value
 
 
+class AdviceSettings(_Strict):
+    """The advice engine (gateway/advice.py): when it runs and its evidence thresholds.
+
+    Minutes and hours are wall-clock time at the store.
+    """
+
+    enabled: bool = True
+    interval_s: float = Field(
+        default=60.0, ge=0.5, le=3600, description="Re-evaluate every store this often."
+    )
+    debounce_s: float = Field(
+        default=2.0,
+        ge=0.05,
+        le=300,
+        description="After new states/events/sales, wait this long for more before evaluating.",
+    )
+    history_hours: float = Field(
+        default=72.0, gt=0, le=24 * 90, description="Slot change log read per evaluation."
+    )
+    restock_grace_min: float = Field(
+        default=2.0, ge=0, description="Minutes a slot must be empty before restock advice."
+    )
+    low_grace_min: float = Field(
+        default=10.0, ge=0, description="Minutes a slot must be low before restock advice."
+    )
+    display_grace_min: float = Field(
+        default=5.0, ge=0, description="Minutes of wrong product/misplaced before fix_display."
+    )
+    tidy_grace_min: float = Field(
+        default=15.0, ge=0, description="Minutes a slot must be messy before tidy advice."
+    )
+    horizon_h: float = Field(
+        default=2.0, gt=0, le=72, description="predicted_stockout: runs out within this."
+    )
+    min_window_units: int = Field(
+        default=5,
+        ge=1,
+        description="Units a SKU must have sold in the velocity window before advice relies "
+        "on its rate (predicted and hidden stock-outs).",
+    )
+    hidden_p_max: float = Field(
+        default=0.01,
+        gt=0,
+        lt=1,
+        description="hidden_stockout when P(no sale in the silent interval) is below this.",
+    )
+    hidden_min_minutes: float = Field(
+        default=30.0, ge=0, description="Shortest silent interval worth a hidden_stockout."
+    )
+    facings_min_units: int = Field(
+        default=50, ge=1, description="Units a bay must have sold before facing advice."
+    )
+    facings_min_days: int = Field(
+        default=7, ge=1, description="Days of sales history before facing advice."
+    )
+    facings_max_days_supply: float = Field(
+        default=2.0,
+        gt=0,
+        description="Suggest a facing for a SKU with less than this many days of supply.",
+    )
+    medium_units: float = Field(
+        default=1.0, ge=0, description="Urgency (units at stake) from which the level is medium."
+    )
+    high_units: float = Field(
+        default=3.0, ge=0, description="Urgency (units at stake) from which the level is high."
+    )
+    max_published: int = Field(
+        default=100, ge=1, le=1000, description="Most urgent items in the MQTT advice list."
+    )
+
+    @model_validator(mode="after")
+    def _level_order(self) -> AdviceSettings:
+        if self.high_units < self.medium_units:
+            raise ValueError("high_units must not be less than medium_units")
+        return self
+
+
 class GatewaySettings(_Strict):
     """The whole gateway config file."""
 
@@ -115,6 +192,7 @@ class GatewaySettings(_Strict):
     )
     pos: PosSettings = Field(default_factory=PosSettings)
     influx: InfluxSettings | None = None
+    advice: AdviceSettings = Field(default_factory=AdviceSettings)
 
     @model_validator(mode="after")
     def _one_layout_per_camera(self) -> GatewaySettings:

@@ -326,3 +326,35 @@ def last_sale(db: Database, store: str, sku: str) -> datetime | None:
             (store, sku),
         ).fetchone()[0]
     return datetime.fromisoformat(ts) if ts else None
+
+
+def velocity_profiles(
+    db: Database,
+    store: str,
+    skus: Iterable[str],
+    *,
+    tz: ZoneInfo,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    now: datetime | None = None,
+) -> dict[str, VelocityProfile]:
+    """`velocity_profile` for several SKUs of one store, reading the store's traffic once
+    (the advice engine asks for every SKU on its shelves)."""
+    now = now or datetime.now(UTC)
+    end = now.astimezone(tz).date()
+    first = first_sale_date(db, store, tz)
+    start = max(end - timedelta(days=window_days), first) if first is not None else end
+    start = min(start, end)
+    start_utc, end_utc = _local_midnight(start, tz), _local_midnight(end, tz)
+    traffic = _quarter_hours(db, store, None, start_utc, end_utc)
+    return {
+        sku: estimate_profile(
+            store,
+            sku,
+            _quarter_hours(db, store, sku, start_utc, end_utc),
+            traffic,
+            tz=tz,
+            window_start=start,
+            window_end=end,
+        )
+        for sku in dict.fromkeys(skus)
+    }

@@ -14,7 +14,12 @@ import pytest
 from tests.services import Mosquitto, find_binary
 
 ACL = Path(__file__).resolve().parent.parent / "firmware_config" / "mosquitto" / "shelfsense.acl"
-USERS = {"gateway": "gw-secret", "store-1/cam-1": "cam1-secret", "store-1/cam-2": "cam2-secret"}
+USERS = {
+    "gateway": "gw-secret",
+    "store-1/cam-1": "cam1-secret",
+    "store-1/cam-2": "cam2-secret",
+    "store-1": "store1-secret",
+}
 
 
 @pytest.fixture
@@ -90,5 +95,20 @@ def test_camera_reads_only_its_own_config(secured_broker: Mosquitto) -> None:
     time.sleep(0.5)
     assert seen == [("shelfsense/store-1/cam-1/config", b"cam-1")]
     for client in (camera, gateway):
+        client.loop_stop()
+        client.disconnect()
+
+
+def test_a_store_reads_its_own_advice_only(secured_broker: Mosquitto) -> None:
+    gateway, _ = connect(secured_broker, "gateway")
+    for store in ("store-1", "store-2"):
+        topic = f"shelfsense/{store}/advice"
+        gateway.publish(topic, store.encode(), qos=1, retain=True).wait_for_publish(5)
+    display, rc = connect(secured_broker, "store-1")
+    assert not rc.is_failure
+    seen = collect(display, "shelfsense/+/advice")
+    time.sleep(0.5)
+    assert seen == [("shelfsense/store-1/advice", b"store-1")]
+    for client in (display, gateway):
         client.loop_stop()
         client.disconnect()

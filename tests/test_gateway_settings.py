@@ -44,6 +44,9 @@ def test_defaults_match_the_documented_ones() -> None:
         ("http:\n  port: 0\n", "http.port"),
         ("max_payload_bytes: 10\n", "max_payload_bytes"),
         ("layouts:\n  - {store: 's/1', camera: c, file: x.yaml}\n", "layouts.0.store"),
+        ("advice:\n  restok_grace_min: 1\n", "advice.restok_grace_min: unknown key"),
+        ("advice:\n  interval_s: 0\n", "advice.interval_s"),
+        ("advice:\n  high_units: 0.5\n", "high_units must not be less than medium_units"),
     ],
 )
 def test_errors_name_the_file_and_key(tmp_path: Path, yaml_text: str, expected: str) -> None:

@@ -1,0 +1,139 @@
+"""HTTP routes for advice: list, one with its evidence, acknowledge, dismiss.
+
+With a running Gateway the staff actions go through its advice service, so the
+store's retained MQTT advice list is republished; over a bare database they only
+change the record.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from pydantic import BaseModel, Field
+
+from gateway import advice_store
+from gateway.advice import AdviceKind, Evidence, Level
+from gateway.database import Database
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+MAX_LIMIT = 1000
+AdviceStatus = Literal["open", "acknowledged", "resolved", "dismissed"]
+AdviceId = Annotated[int, Path(ge=1, description="Advice id.")]
+
+
+class AdviceOut(BaseModel):
+    id: int
+    store: str
+    camera: str
+    row: int | None = Field(description="Shelf row (for facings: the fast seller's).")
+    slot: int | None
+    sku: str | None
+    name: str | None = Field(description="Product name, from the layout or the catalogue.")
+    brand: str | None
+    kind: AdviceKind
+    cause: str = Field(description="e.g. empty, low, wrong_product, misplaced, no_sales.")
+    status: AdviceStatus
+    level: Level
+    urgency: float = Field(description="Units at stake (estimated lost sales, see README).")
+    action: str = Field(description="What to do, where.")
+    reason: str = Field(description="Why, in words; the figures are in `evidence`.")
+    evidence: Evidence
+    episode_start: datetime = Field(
+        description="Start of the situation (empty since, last restock, last sale, ...)."
+    )
+    created_at: datetime
+    updated_at: datetime = Field(description="Last refresh of the evidence or status.")
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    verified: bool | None = Field(
+        default=None, description="Resolved because the camera (or the till) saw the fix."
+    )
+    resolution: str | None = None
+    resolve_minutes: float | None = Field(default=None, description="resolved_at - created_at.")
+    dismissed_at: datetime | None = None
+    dismiss_reason: str | None = None
+
+
+class DismissIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="Why it is dismissed.")
+
+
+def build_advice_router(backend: Any) -> APIRouter:
+    """/advice routes over `backend.db`; `backend.advice` (the Gateway's service), when
+    present, handles acknowledge/dismiss so the MQTT list follows."""
+    router = APIRouter(tags=["advice"])
+    db: Database = backend.db
+
+    def service() -> Any:
+        return getattr(backend, "advice", None)
+
+    @router.get("/advice", response_model=list[AdviceOut])
+    def list_advice(
+        store: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+        status: Annotated[
+            list[AdviceStatus] | None,
+            Query(description="Repeat for several; default open and acknowledged."),
+        ] = None,
+        kind: AdviceKind | None = None,
+        camera: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    ) -> list[dict[str, Any]]:
+        """Advice, most urgent first."""
+        return advice_store.list_advice(
+            db,
+            store=store,
+            status=tuple(status or advice_store.ACTIVE),
+            kind=kind.value if kind else None,
+            camera=camera,
+            limit=limit,
+        )
+
+    @router.get(
+        "/advice/{advice_id}",
+        response_model=AdviceOut,
+        responses={404: {"description": "No such advice"}},
+    )
+    def get_advice(advice_id: AdviceId) -> dict[str, Any]:
+        """One advice with its evidence and lifecycle times."""
+        record = advice_store.get_advice(db, advice_id)
+        if record is None:
+            raise HTTPException(404, f"advice {advice_id} does not exist")
+        return record
+
+    def _act(advice_id: int, action: str, reason: str | None = None) -> dict[str, Any]:
+        svc = service()
+        try:
+            if action == "acknowledge":
+                if svc is not None:
+                    return svc.acknowledge(advice_id)
+                return advice_store.acknowledge(db, advice_id)
+            assert reason is not None
+            if svc is not None:
+                return svc.dismiss(advice_id, reason)
+            return advice_store.dismiss(db, advice_id, reason)
+        except advice_store.AdviceNotFound as error:
+            raise HTTPException(404, str(error)) from None
+        except advice_store.AdviceStateError as error:
+            raise HTTPException(409, str(error)) from None
+
+    @router.post(
+        "/advice/{advice_id}/acknowledge",
+        response_model=AdviceOut,
+        responses={404: {"description": "No such advice"}, 409: {"description": "Closed"}},
+    )
+    def acknowledge(advice_id: AdviceId) -> dict[str, Any]:
+        """Staff will act on it: open -> acknowledged. It is still resolved by the camera."""
+        return _act(advice_id, "acknowledge")
+
+    @router.post(
+        "/advice/{advice_id}/dismiss",
+        response_model=AdviceOut,
+        responses={404: {"description": "No such advice"}, 409: {"description": "Closed"}},
+    )
+    def dismiss(advice_id: AdviceId, body: DismissIn) -> dict[str, Any]:
+        """Not worth doing or wrong (reason required); it stays away for this episode."""
+        return _act(advice_id, "dismiss", body.reason)
+
+    return router
