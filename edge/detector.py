@@ -31,7 +31,7 @@ from edge.postprocess import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL_NAME = "shelfsense-synth.onnx"
+DEFAULT_MODEL_NAME = "shelfsense-shelf.onnx"
 PAD_VALUE = 114
 
 

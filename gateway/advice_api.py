@@ -15,12 +15,13 @@ from pydantic import BaseModel, Field
 
 from gateway import advice_store
 from gateway.advice import AdviceKind, Evidence, Level
+from gateway.api_types import BAD_BODY, MAX_ROW_ID
 from gateway.database import Database
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 MAX_LIMIT = 1000
 AdviceStatus = Literal["open", "acknowledged", "resolved", "dismissed"]
-AdviceId = Annotated[int, Path(ge=1, description="Advice id.")]
+AdviceId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Advice id.")]
 
 
 class AdviceOut(BaseModel):
@@ -130,7 +131,11 @@ def build_advice_router(backend: Any) -> APIRouter:
     @router.post(
         "/advice/{advice_id}/dismiss",
         response_model=AdviceOut,
-        responses={404: {"description": "No such advice"}, 409: {"description": "Closed"}},
+        responses={
+            **BAD_BODY,
+            404: {"description": "No such advice"},
+            409: {"description": "Closed"},
+        },
     )
     def dismiss(advice_id: AdviceId, body: DismissIn) -> dict[str, Any]:
         """Not worth doing or wrong (reason required); it stays away for this episode."""

@@ -13,6 +13,9 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 MAX_LIMIT = 1000
 """Most rows one list request returns."""
 
+MAX_ROW_ID = 2**63 - 1
+"""SQLite's largest integer: a bigger id or offset would overflow, not just miss."""
+
 BAD_BODY: dict[int | str, dict[str, Any]] = {400: {"description": "The body cannot be parsed"}}
 """FastAPI answers 400 for a body it cannot parse as JSON: routes with a body say so."""
 

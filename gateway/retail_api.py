@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from gateway import catalogue, pos, velocity
-from gateway.api_types import BAD_BODY, ID_PATTERN, MAX_LIMIT, IsoTime
+from gateway.api_types import BAD_BODY, ID_PATTERN, MAX_LIMIT, MAX_ROW_ID, IsoTime
 from gateway.batch_import import MAX_BATCH_LINES, MAX_CSV_BYTES, ImportFileError, LineError
 from gateway.database import Database
 from gateway.settings import PosSettings
@@ -305,7 +305,7 @@ def build_retail_router(backend: Any) -> APIRouter:
         category: str | None = None,
         q: Annotated[str | None, Query(description="Part of a name, brand or GTIN.")] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     ) -> list[dict[str, Any]]:
         """Catalogue entries ordered by GTIN."""
         return catalogue.products(

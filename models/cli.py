@@ -11,20 +11,24 @@ from pathlib import Path
 
 EPILOG = """\
 Everything runs on the CPU and offline: no GPU, no downloads, no pretrained weights.
-A camera node does not need this tool; it ships with models/shelfsense-synth.onnx.
+A camera node does not need this tool: it ships with models/shelfsense-shelf.onnx (real
+photos) and its int8 twin; simulated cameras run models/shelfsense-synth.onnx.
 
 Typical use:
   shelf-model render --count 1000 --out data/synth
   shelf-model train --data data/synth/data.yaml --epochs 30 --imgsz 320 --out runs/shelf
   shelf-model val --weights runs/shelf/train/weights/best.pt --data data/synth/data.yaml
   shelf-model export --weights runs/shelf/train/weights/best.pt --imgsz 320 --out my-shelf.onnx
+  shelf-model quantize --model my-shelf.onnx --data data/photos/data.yaml   # my-shelf-int8.onnx
+  shelf-model eval --model my-shelf.onnx --data data/photos/data.yaml --json
+  shelf-model bench --model my-shelf.onnx --json     # vs session.run and Ultralytics
 
 Training on a store's own photos: label them in YOLO format with the classes 0 gap,
 1 messy (one gap box per empty run within a shelf row), write a data.yaml (keys path,
 train, val, names), train (add --weights of an earlier best.pt to fine-tune), export,
 copy the .onnx to the node and set `detector.model:` in its config to that file.
 How long: on a 2-core machine one epoch over 1000 images at --imgsz 320 takes about
-3 minutes. The model card is models/README.md.
+1 minute. The model card is models/README.md.
 """
 
 
