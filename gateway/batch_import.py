@@ -202,3 +202,32 @@ def csv_lines(
         else:
             good.append((row, line))
     return good, errors
+
+
+def batch_lines(
+    model: type[ModelT], items: Sequence[Any]
+) -> tuple[list[tuple[int, ModelT]], list[LineError]]:
+    """Validate every item of a JSON batch: (index, model) for the good ones and the
+    errors of the bad, each naming its index and field."""
+    good: list[tuple[int, ModelT]] = []
+    errors: list[LineError] = []
+    for index, item in enumerate(items):
+        line, problems = validate_line(model, item, index=index)
+        if line is None:
+            errors.extend(problems)
+        else:
+            good.append((index, line))
+    return good, errors
+
+
+def file_lines(
+    model: type[ModelT],
+    data: bytes | str,
+    source: str,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+) -> tuple[list[tuple[int, ModelT]], list[LineError]]:
+    """`csv_lines` of a file's bytes (decoded as UTF-8) or text; ImportFileError if the
+    file cannot be read at all."""
+    text = decode_csv(data, source) if isinstance(data, bytes) else data
+    return csv_lines(model, text, source, required, optional)

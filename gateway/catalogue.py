@@ -21,9 +21,8 @@ from gateway.batch_import import (
     MAX_BATCH_LINES,
     ImportFileError,
     LineError,
-    csv_lines,
-    decode_csv,
-    validate_line,
+    batch_lines,
+    file_lines,
 )
 from gateway.database import Database, Transaction, db_time
 from gateway.pos import valid_gtin
@@ -124,23 +123,14 @@ def parse_products_batch(
     items: Sequence[Any],
 ) -> tuple[list[tuple[int, Product]], list[LineError]]:
     """A JSON list: (index, product) for the good ones, errors naming index and field."""
-    good: list[tuple[int, Product]] = []
-    errors: list[LineError] = []
-    for index, item in enumerate(items):
-        product, problems = validate_line(Product, item, index=index)
-        if product is None:
-            errors.extend(problems)
-        else:
-            good.append((index, product))
-    return good, errors
+    return batch_lines(Product, items)
 
 
 def parse_products_csv(
     data: bytes | str, source: str
 ) -> tuple[list[tuple[int, Product]], list[LineError]]:
     """A CSV file (header required); ImportFileError if it cannot be read at all."""
-    text = decode_csv(data, source) if isinstance(data, bytes) else data
-    return csv_lines(Product, text, source, CATALOGUE_CSV_REQUIRED, CATALOGUE_CSV_OPTIONAL)
+    return file_lines(Product, data, source, CATALOGUE_CSV_REQUIRED, CATALOGUE_CSV_OPTIONAL)
 
 
 def json_product_items(data: Any, source: str) -> list[Any]:

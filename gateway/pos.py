@@ -36,8 +36,8 @@ from edge.layout import gtin_check_digit_ok
 from gateway.batch_import import (
     MAX_BATCH_LINES,
     LineError,
-    csv_lines,
-    decode_csv,
+    batch_lines,
+    file_lines,
     validate_line,
 )
 from gateway.database import Database, Transaction, db_time
@@ -320,23 +320,14 @@ def store_lines(
 
 def parse_sales_batch(items: Sequence[Any]) -> tuple[list[tuple[int, SaleLine]], list[LineError]]:
     """A JSON batch: (index, line) for the good lines, errors naming index and field."""
-    good: list[tuple[int, SaleLine]] = []
-    errors: list[LineError] = []
-    for index, item in enumerate(items):
-        line, problems = validate_line(SaleLine, item, index=index)
-        if line is None:
-            errors.extend(problems)
-        else:
-            good.append((index, line))
-    return good, errors
+    return batch_lines(SaleLine, items)
 
 
 def parse_sales_csv(
     data: bytes | str, source: str
 ) -> tuple[list[tuple[int, SaleLine]], list[LineError]]:
     """A CSV file (header required, see SALES_CSV_REQUIRED); ImportFileError if unreadable."""
-    text = decode_csv(data, source) if isinstance(data, bytes) else data
-    return csv_lines(SaleLine, text, source, SALES_CSV_REQUIRED, SALES_CSV_OPTIONAL)
+    return file_lines(SaleLine, data, source, SALES_CSV_REQUIRED, SALES_CSV_OPTIONAL)
 
 
 class PosMessage(NamedTuple):
