@@ -1,5 +1,9 @@
 """The camera node's main loop: read frame -> detect -> analyse -> publish, forever.
 
+Analysis is `edge.pipeline.ShelfPipeline` (motion gate, slot states, wrong-product check,
+smoothing, compliance). Snapshots go out only when the gateway asks for one, the
+gateway's config enables them for this camera and the node's own config allows them.
+
 Nothing a camera or a frame can do stops the loop: failures are counted in health and
 the next read is retried after a backoff that grows while failures repeat. Several nodes
 can run as threads of one process (the demo does), each with its own detector.
@@ -10,16 +14,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from edge.analysis import SlotTracker, analyse
-from edge.contract.messages import NodeConfig, ShelfEvent, ShelfState
+from edge.contract.messages import NodeConfig, ShelfEvent, ShelfState, utc_now
 from edge.detector import Detector, OnnxDetector
 from edge.health import HealthTracker
 from edge.layout import Layout
+from edge.pipeline import FrameResult, ShelfPipeline
 from edge.publisher import NodePublisher
 from edge.settings import NodeSettings, load_layout
 from edge.sources.base import CameraUnavailable, FrameError, FrameSource, open_source
@@ -68,13 +73,13 @@ class CameraNode:
             )
         )
         self.health = HealthTracker(settings.store, settings.camera)
-        self.tracker = SlotTracker(
-            settings.store, settings.camera, confirm_frames=settings.analysis.confirm_frames
-        )
         self.publisher = NodePublisher(settings, on_config=self._on_config)
         self.software = software_version()
         self.seq = 0
         self.layout, self.layout_version = self._initial_layout()
+        self.pipeline = ShelfPipeline(settings, self.layout)
+        self.last_result: FrameResult | None = None
+        self.snapshots_enabled = False  # by the gateway's config for this camera
         self._pending: NodeConfig | None = None
         self._pending_lock = threading.Lock()
         self._finished_logged = False
@@ -98,10 +103,17 @@ class CameraNode:
         with self._pending_lock:
             self._pending = config
 
+    def configure(self, config: NodeConfig) -> None:
+        """Take a config as the gateway sends it; it applies before the next frame."""
+        self._on_config(config)
+
     def _apply_pending_config(self) -> None:
         with self._pending_lock:
             config, self._pending = self._pending, None
-        if config is None or config.version == self.layout_version:
+        if config is None:
+            return
+        self.snapshots_enabled = config.snapshots_enabled
+        if config.version == self.layout_version:
             return
         log.info(
             "switching to layout %s (%d rows, %d slots)",
@@ -110,7 +122,7 @@ class CameraNode:
             len(config.layout.slot_boxes()),
         )
         self.layout, self.layout_version = config.layout, config.version
-        self.tracker.reset()
+        self.pipeline.set_layout(config.layout)
 
     @property
     def model_name(self) -> str | None:
@@ -118,7 +130,6 @@ class CameraNode:
 
     def tick(self) -> bool:
         """One capture-detect-analyse-publish cycle; False when the frame failed."""
-        self._apply_pending_config()
         try:
             frame = self.source.read()
         except Exception as error:  # a camera can fail in any way; the loop must go on
@@ -143,27 +154,35 @@ class CameraNode:
             self.publisher.publish_event(event)
         return True
 
-    def process(self, frame: np.ndarray) -> tuple[ShelfState, list[ShelfEvent]]:
-        """Detect and analyse one BGR frame: the state to publish and the new events."""
+    def process(
+        self, frame: np.ndarray, now: datetime | None = None
+    ) -> tuple[ShelfState, list[ShelfEvent]]:
+        """Detect and analyse one BGR frame taken at `now` (default: now): the state to
+        publish and the new events. A config received meanwhile applies first."""
+        self._apply_pending_config()
+        now = now or utc_now()
         started = time.perf_counter()
         detections = self.detector.detect(frame)
         elapsed_ms = (time.perf_counter() - started) * 1e3
         timing = getattr(self.detector, "timing", None)
         inference_ms = getattr(timing, "inference_ms", elapsed_ms)
-        readings = analyse(self.layout, detections, self.settings.analysis)
-        slots, events = self.tracker.update(readings)
+        result = self.pipeline.process(frame, detections, now)
+        self.last_result = result
         self.seq += 1
         self.health.frame_ok(inference_ms)
         state = ShelfState(
             store=self.settings.store,
             camera=self.settings.camera,
+            ts=now,
             seq=self.seq,
             layout_version=self.layout_version,
-            slots=slots,
+            slots=result.slots,
             detections=detections,
+            score=result.score,
+            occluded=result.occluded,
             model=self.model_name,
         )
-        return state, events
+        return state, result.events
 
     def _failed(self, message: str, *, camera_lost: bool, error: Exception) -> None:
         self.health.frame_failed(message, camera_lost=camera_lost)

@@ -115,6 +115,18 @@ class SlotReading(BaseModel):
     confidence: Fraction = 1.0
     gap_fraction: Fraction = 0.0
     since: datetime | None = None
+    held_status: SlotStatus | None = Field(
+        default=None,
+        description="While occluded: the status last seen, which the node still assumes.",
+    )
+    appearance: Fraction | None = Field(
+        default=None,
+        description="Colour similarity (0..1) of the slot to its reference look, when checked.",
+    )
+    looks_like_sku: str | None = Field(
+        default=None,
+        description="wrong_product: the SKU of another slot whose product this one shows.",
+    )
 
 
 class ShelfState(CameraMessage):
@@ -126,8 +138,11 @@ class ShelfState(CameraMessage):
     )
     slots: list[SlotReading] = Field(default_factory=list)
     detections: list[Detection] = Field(default_factory=list)
-    score: Fraction | None = Field(default=None, description="Display compliance score.")
-    occluded: bool = False
+    score: Fraction | None = Field(
+        default=None,
+        description="Display compliance score (edge/contract/compliance.py, README).",
+    )
+    occluded: bool = Field(default=False, description="Something stands in front of the shelf.")
     model: str | None = None
 
 
