@@ -20,13 +20,21 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.contract.messages import NodeConfig, ShelfEvent, ShelfState, utc_now
+from edge.contract.messages import (
+    NodeConfig,
+    ShelfEvent,
+    ShelfState,
+    Snapshot,
+    SnapshotRequest,
+    utc_now,
+)
 from edge.detector import Detector, OnnxDetector
 from edge.health import HealthTracker
 from edge.layout import Layout
 from edge.pipeline import FrameResult, ShelfPipeline
 from edge.publisher import NodePublisher
 from edge.settings import NodeSettings, load_layout
+from edge.snapshot import refusal, take_snapshot
 from edge.sources.base import CameraUnavailable, FrameError, FrameSource, open_source
 
 log = logging.getLogger(__name__)
@@ -73,14 +81,18 @@ class CameraNode:
             )
         )
         self.health = HealthTracker(settings.store, settings.camera)
-        self.publisher = NodePublisher(settings, on_config=self._on_config)
+        self.publisher = NodePublisher(
+            settings, on_config=self._on_config, on_snapshot_request=self._on_snapshot_request
+        )
         self.software = software_version()
         self.seq = 0
         self.layout, self.layout_version = self._initial_layout()
         self.pipeline = ShelfPipeline(settings, self.layout)
         self.last_result: FrameResult | None = None
         self.snapshots_enabled = False  # by the gateway's config for this camera
+        self.last_frame: np.ndarray | None = None
         self._pending: NodeConfig | None = None
+        self._snapshot_requests: list[SnapshotRequest] = []
         self._pending_lock = threading.Lock()
         self._finished_logged = False
 
@@ -103,6 +115,46 @@ class CameraNode:
         with self._pending_lock:
             self._pending = config
 
+    def _on_snapshot_request(self, request: SnapshotRequest) -> None:
+        """Called on paho's thread: the loop answers after its next frame."""
+        with self._pending_lock:
+            self._snapshot_requests.append(request)
+
+    def answer_snapshot_requests(self) -> list[Snapshot]:
+        """Answer every pending request with the last frame (blurred), or a refusal that
+        says which switch is off; returns what was published."""
+        with self._pending_lock:
+            requests, self._snapshot_requests = self._snapshot_requests, []
+        answers = [self.snapshot_for(request) for request in requests]
+        for answer in answers:
+            self.publisher.publish_snapshot(answer)
+        return answers
+
+    def snapshot_for(self, request: SnapshotRequest) -> Snapshot:
+        """A snapshot of the last frame, if both the gateway and this node allow one."""
+        s = self.settings
+        if not s.snapshots.allowed:
+            why = "this node's config does not allow snapshots (snapshots.allowed)"
+            return refusal(s.store, s.camera, request, why)
+        if not self.snapshots_enabled:
+            why = "snapshots are not enabled for this camera at the gateway"
+            return refusal(s.store, s.camera, request, why)
+        if self.last_frame is None:
+            return refusal(s.store, s.camera, request, "no frame yet; try again in a moment")
+        result = self.last_result
+        gate = self.pipeline.gate
+        return take_snapshot(
+            s.store,
+            s.camera,
+            request,
+            self.last_frame,
+            s.snapshots,
+            motion=result.motion if result else None,
+            person_detector=gate.person_detector if gate else None,
+            layout=self.layout,
+            layout_version=self.layout_version,
+        )
+
     def configure(self, config: NodeConfig) -> None:
         """Take a config as the gateway sends it; it applies before the next frame."""
         self._on_config(config)
@@ -113,7 +165,7 @@ class CameraNode:
         if config is None:
             return
         self.snapshots_enabled = config.snapshots_enabled
-        if config.version == self.layout_version:
+        if config.layout is None or config.version == self.layout_version:
             return
         log.info(
             "switching to layout %s (%d rows, %d slots)",
@@ -152,6 +204,8 @@ class CameraNode:
         for event in events:
             log.info("slot %s/%s: %s (%s)", event.row, event.slot, event.type.value, event.status)
             self.publisher.publish_event(event)
+        if self._snapshot_requests:
+            self.answer_snapshot_requests()
         return True
 
     def process(
@@ -168,6 +222,7 @@ class CameraNode:
         inference_ms = getattr(timing, "inference_ms", elapsed_ms)
         result = self.pipeline.process(frame, detections, now)
         self.last_result = result
+        self.last_frame = frame
         self.seq += 1
         self.health.frame_ok(inference_ms)
         state = ShelfState(
@@ -206,9 +261,9 @@ class CameraNode:
         return min(max(MAX_BACKOFF_S, interval), interval * 2 ** min(n - 1, 16))
 
     def publish_health(self) -> None:
-        self.publisher.publish_health(
-            self.health.snapshot(model=self.model_name, software=self.software)
-        )
+        health = self.health.snapshot(model=self.model_name, software=self.software)
+        health.snapshots_allowed = self.settings.snapshots.allowed
+        self.publisher.publish_health(health)
 
     def run(self, stop: threading.Event) -> None:
         """Run until `stop` is set, then publish `offline` and release the camera."""

@@ -3,8 +3,8 @@
 Conventions from Frigate / zigbee2mqtt / Home Assistant: a retained `…/availability` set
 as Last Will before connecting (so a crashed node reads `offline`), `online` on every
 (re)connect, `offline` on a clean stop; a retained `…/state`; QoS 1 `…/events`, never
-retained; periodic `…/health`; and a retained `…/config` from the gateway that the node
-subscribes to. Every publish goes through `_publish`, the one place a durable outbox
+retained; periodic `…/health`; a retained `…/config` from the gateway that the node
+subscribes to; and `…/snapshot_request` from the gateway, answered on `…/snapshot`. Every publish goes through `_publish`, the one place a durable outbox
 will slot in.
 """
 
@@ -18,7 +18,16 @@ import paho.mqtt.client as mqtt
 from pydantic import ValidationError
 
 from edge.contract.broker import new_client
-from edge.contract.messages import Availability, Health, Message, NodeConfig, ShelfEvent, ShelfState
+from edge.contract.messages import (
+    Availability,
+    Health,
+    Message,
+    NodeConfig,
+    ShelfEvent,
+    ShelfState,
+    Snapshot,
+    SnapshotRequest,
+)
 from edge.contract.topics import CameraTopics
 from edge.settings import NodeSettings
 
@@ -42,9 +51,11 @@ class NodePublisher:
         self,
         settings: NodeSettings,
         on_config: Callable[[NodeConfig], None] | None = None,
+        on_snapshot_request: Callable[[SnapshotRequest], None] | None = None,
     ) -> None:
         self.settings = settings
         self.on_config = on_config
+        self.on_snapshot_request = on_snapshot_request
         self.topics = CameraTopics(settings.store, settings.camera, settings.mqtt.topic_prefix)
         self.published = 0
         self.dropped = 0
@@ -112,7 +123,7 @@ class NodePublisher:
         log.info("connected to %s", self.settings.mqtt.url)
         self._failed_attempts = 0
         client.publish(self.topics.availability, self._availability("online"), qos=1, retain=True)
-        client.subscribe(self.topics.config, qos=1)
+        client.subscribe([(self.topics.config, 1), (self.topics.snapshot_request, 1)])
         self._connected.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata) -> None:
@@ -131,6 +142,9 @@ class NodePublisher:
             log.warning("lost the broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client: mqtt.Client, userdata, message: mqtt.MQTTMessage) -> None:
+        if message.topic == self.topics.snapshot_request:
+            self._on_snapshot_request(message)
+            return
         if message.topic != self.topics.config:
             return
         if not message.payload:
@@ -152,6 +166,15 @@ class NodePublisher:
         log.info("%s: config version %s received", message.topic, config.version)
         if self.on_config is not None:
             self.on_config(config)
+
+    def _on_snapshot_request(self, message: mqtt.MQTTMessage) -> None:
+        try:
+            request = SnapshotRequest.model_validate_json(message.payload)
+        except ValidationError as error:
+            log.error("%s: invalid snapshot request ignored: %s", message.topic, error)
+            return
+        if self.on_snapshot_request is not None:
+            self.on_snapshot_request(request)
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -178,6 +201,10 @@ class NodePublisher:
     def publish_event(self, event: ShelfEvent) -> bool:
         """QoS 1, not retained, queued while offline: each transition counts."""
         return self._publish(self.topics.events, event, qos=1, retain=False, queue=True)
+
+    def publish_snapshot(self, snapshot: Snapshot) -> bool:
+        """QoS 1, not retained, not queued: an answer nobody waits for any more is useless."""
+        return self._publish(self.topics.snapshot, snapshot, qos=1, retain=False, queue=False)
 
     def publish_health(self, health: Health) -> bool:
         return self._publish(self.topics.health, health, qos=0, retain=False, queue=False)

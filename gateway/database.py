@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,7 +129,26 @@ CREATE TABLE dead_letters (
 );
 """
 
-MIGRATIONS: list[str] = [_SCHEMA_V1]
+_SCHEMA_V2 = """
+CREATE TABLE products (
+    gtin TEXT PRIMARY KEY,
+    name TEXT,
+    brand TEXT,
+    updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE camera_settings (
+    store TEXT NOT NULL,
+    camera TEXT NOT NULL,
+    snapshots_enabled INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (store, camera)
+) WITHOUT ROWID;
+"""
+"""v2 (calibration): the product catalogue the SKU picker offers, and per-camera settings
+(snapshots are off until someone enables them for a camera)."""
+
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2]
 """MIGRATIONS[i] takes a database from user_version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -330,6 +349,32 @@ class Transaction:
             "INSERT OR IGNORE INTO cameras (store, camera) VALUES (?, ?)", (store, camera)
         )
         return version
+
+    def save_products(self, products: Iterable[Mapping[str, str | None]], at: datetime) -> int:
+        """Add or update catalogue products (gtin, name, brand); a missing name or brand
+        keeps the stored one. Returns how many were written."""
+        rows = [
+            (p["gtin"], p.get("name") or None, p.get("brand") or None, db_time(at))
+            for p in products
+        ]
+        self._conn.executemany(
+            "INSERT INTO products (gtin, name, brand, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (gtin) DO UPDATE SET name = coalesce(excluded.name, products.name),"
+            " brand = coalesce(excluded.brand, products.brand), updated_at = excluded.updated_at",
+            rows,
+        )
+        return len(rows)
+
+    def set_snapshots_enabled(self, store: str, camera: str, enabled: bool, at: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO camera_settings (store, camera, snapshots_enabled, updated_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (store, camera) DO UPDATE SET"
+            " snapshots_enabled = excluded.snapshots_enabled, updated_at = excluded.updated_at",
+            (store, camera, int(enabled), db_time(at)),
+        )
+        self._conn.execute(
+            "INSERT OR IGNORE INTO cameras (store, camera) VALUES (?, ?)", (store, camera)
+        )
 
 
 class Database:
@@ -580,6 +625,35 @@ class Database:
             "layout": json.loads(row["layout"]),
             "updated_at": row["updated_at"],
         }
+
+    def products(self, query: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Catalogue products whose GTIN, name or brand contains `query`, by brand and name."""
+        sql = "SELECT gtin, name, brand FROM products"
+        params: list[Any] = []
+        if query:
+            sql += " WHERE gtin LIKE ? OR name LIKE ? OR brand LIKE ?"
+            like = f"%{query}%"
+            params += [like, like, like]
+        sql += " ORDER BY brand, name, gtin LIMIT ?"
+        params.append(limit)
+        with self.read() as conn:
+            return [dict(r) for r in conn.execute(sql, params).fetchall()]
+
+    def snapshots_enabled(self, store: str, camera: str) -> bool:
+        with self.read() as conn:
+            row = conn.execute(
+                "SELECT snapshots_enabled FROM camera_settings WHERE store = ? AND camera = ?",
+                (store, camera),
+            ).fetchone()
+        return bool(row["snapshots_enabled"]) if row else False
+
+    def camera_settings(self) -> list[dict[str, Any]]:
+        """Cameras with settings (whether snapshots are enabled), for publishing configs."""
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT store, camera, snapshots_enabled FROM camera_settings"
+            ).fetchall()
+        return [dict(r) | {"snapshots_enabled": bool(r["snapshots_enabled"])} for r in rows]
 
     def slot_history(
         self, store: str, camera: str, since: datetime | None = None

@@ -17,6 +17,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from edge.contract.messages import SnapshotRequest
+from edge.contract.topics import TopicKind, parse_camera_topic
 from edge.layout import Layout
 from gateway.api import create_app
 from gateway.database import Database
@@ -24,8 +26,18 @@ from gateway.ingest import Ingest
 from gateway.layouts import load_layouts
 from gateway.mqtt_link import MqttLink
 from gateway.settings import GatewaySettings
+from gateway.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
 
 log = logging.getLogger(__name__)
+
+
+def catalogue_of(layout: Layout) -> list[dict[str, str | None]]:
+    """The products a layout names, for the catalogue the SKU picker offers."""
+    return [
+        {"gtin": slot.sku, "name": slot.name, "brand": slot.brand}
+        for _, slot, _ in layout.slot_boxes()
+        if slot.sku
+    ]
 
 
 class Gateway:
@@ -40,6 +52,7 @@ class Gateway:
             max_payload_bytes=settings.max_payload_bytes,
         )
         self.link: MqttLink | None = None
+        self.snapshots = SnapshotStore()
         self.app: FastAPI = create_app(self, dependencies=api_dependencies)
         self._lock = threading.Lock()
         self._running = False
@@ -59,12 +72,16 @@ class Gateway:
             self.db.open()
             try:
                 self.ingest.start()
-                self.link = MqttLink(self.settings.mqtt, self.ingest.submit)
+                self.link = MqttLink(self.settings.mqtt, self._on_message)
                 for record in self.db.layouts():
                     key = (record["store"], record["camera"])
                     if key not in configured:
                         layout = Layout.model_validate(record["layout"])
-                        self.link.publish_config(*key, layout)
+                        self._publish_config(*key, layout)
+                for camera in self.db.camera_settings():
+                    key = (camera["store"], camera["camera"])
+                    if key not in configured and self.db.layout(*key) is None:
+                        self._publish_config(*key, None)
                 for (store, camera), layout in configured.items():
                     self._apply_layout(store, camera, layout, from_config=True)
                 self.link.start()
@@ -111,6 +128,22 @@ class Gateway:
         """Store a camera's layout and publish it as its retained config; returns the version."""
         return self._apply_layout(store, camera, layout, from_config=False)
 
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        """From the MQTT thread: snapshots to the snapshot store, the rest to ingest."""
+        try:
+            store, camera, kind = parse_camera_topic(topic, self.settings.mqtt.topic_prefix)
+        except ValueError:
+            kind = None
+        if kind is TopicKind.SNAPSHOT:
+            self.snapshots.receive(store, camera, payload)
+            return
+        self.ingest.submit(topic, payload, retained)
+
+    def _publish_config(self, store: str, camera: str, layout: Layout | None) -> None:
+        if self.link is not None:
+            enabled = self.db.snapshots_enabled(store, camera)
+            self.link.publish_config(store, camera, layout, snapshots_enabled=enabled)
+
     def _apply_layout(self, store: str, camera: str, layout: Layout, *, from_config: bool) -> str:
         stored = self.db.layout(store, camera)
         if stored is None or stored["version"] != layout.version:
@@ -124,9 +157,28 @@ class Gateway:
                 )
             with self.db.transaction() as tx:
                 tx.save_layout(store, camera, layout, datetime.now(UTC))
-        if self.link is not None:
-            self.link.publish_config(store, camera, layout)
+                tx.save_products(catalogue_of(layout), datetime.now(UTC))
+        self._publish_config(store, camera, layout)
         return layout.version
+
+    # ---- snapshots ---------------------------------------------------------------------
+
+    def set_snapshots_enabled(self, store: str, camera: str, enabled: bool) -> None:
+        """Allow (or stop) snapshots of one camera; the camera learns it from its config."""
+        with self.db.transaction() as tx:
+            tx.set_snapshots_enabled(store, camera, enabled, datetime.now(UTC))
+        record = self.db.layout(store, camera)
+        layout = Layout.model_validate(record["layout"]) if record else None
+        self._publish_config(store, camera, layout)
+
+    def request_snapshot(self, store: str, camera: str, timeout: float) -> StoredSnapshot | None:
+        """Ask a camera for a snapshot and wait for its answer (None after `timeout`).
+
+        Raises SnapshotUnavailable when the broker is not connected."""
+        request = SnapshotRequest()
+        if self.link is None or not self.link.publish_snapshot_request(store, camera, request):
+            raise SnapshotUnavailable("the gateway is not connected to the broker")
+        return self.snapshots.wait(store, camera, request.id, timeout)
 
     # ---- status ----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edge.layout import Layout
 
@@ -175,17 +175,56 @@ class Health(CameraMessage):
     outbox_dropped: int = Field(default=0, ge=0)
     model: str | None = None
     software: str | None = None
+    snapshots_allowed: bool | None = Field(
+        default=None,
+        description="Whether the node's own config lets a snapshot leave it when asked.",
+    )
 
 
 class NodeConfig(Message):
     """Retained `…/config`, gateway to node: the layout the camera must use.
 
     `version` is the layout's content hash; the node echoes it as
-    `ShelfState.layout_version` so anyone can see which layout a camera runs.
+    `ShelfState.layout_version` so anyone can see which layout a camera runs. A camera
+    the gateway has no layout for yet gets no `layout` (and no `version`): the config
+    then only says whether snapshots are enabled, which calibration needs first.
     """
 
-    version: str
-    layout: Layout
+    version: str | None = None
+    layout: Layout | None = None
     snapshots_enabled: bool = Field(
-        default=False, description="Images never leave the node unless this is true."
+        default=False,
+        description="Images never leave the node unless this is true (and the node's own "
+        "config allows it too).",
     )
+
+    @model_validator(mode="after")
+    def _version_matches(self) -> NodeConfig:
+        if (self.layout is None) != (self.version is None):
+            raise ValueError("version and layout come together (or both are left out)")
+        return self
+
+
+class SnapshotRequest(Message):
+    """`…/snapshot_request`, gateway to node, QoS 1, never retained: send one snapshot."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=8, max_length=64)
+
+
+class Snapshot(CameraMessage):
+    """`…/snapshot`, node to gateway, QoS 1, never retained: the answer to one request.
+
+    Sent only when asked, with people blurred, and only if both the gateway (for this
+    camera) and the node's own config allow it; otherwise `error` says which refused.
+    `proposal` is the layout calibration proposes from this very frame, carrying over
+    the SKUs of the layout the node runs where slots overlap.
+    """
+
+    request_id: str = Field(min_length=8, max_length=64)
+    jpeg_base64: str | None = Field(default=None, description="The frame as a JPEG, base64.")
+    width: int | None = Field(default=None, ge=1)
+    height: int | None = Field(default=None, ge=1)
+    people_blurred: int = Field(default=0, ge=0, description="Regions blurred as people.")
+    layout_version: str | None = None
+    proposal: Layout | None = None
+    error: str | None = None
