@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,7 @@ SlotKey = tuple[int, int]
 HUE_BINS, SAT_BINS = 18, 4
 GRID = (12, 24)  # structure grid (w, h)
 COLOURLESS_SAT = 40
+MIN_SHOWN = 0.3  # a partly empty facing must show at least this share of itself
 ADAPT_ABOVE = 0.95
 """Only a facing this similar in colour and structure is blended into its reference, so
 a slow drift of light is followed and another product never is."""
@@ -111,12 +112,28 @@ class FramePlanes:
             return None
         return slice(y0, y1), slice(x0, x1)
 
-    def signature(self, box: Box) -> Signature | None:
-        """The signature of a normalised box; None when it is too small to judge."""
+    def signature(self, box: Box, hide: Sequence[Box] = ()) -> Signature | None:
+        """The signature of a normalised box; None when it is too small to judge.
+
+        `hide`: boxes (a detector's gaps) whose pixels the colours leave out, so a facing
+        partly empty still shows the colours of what stands in it.
+        """
         where = self.pixels(box)
         if where is None:
             return None
-        hist = np.bincount(self.bins[where].ravel(), minlength=HUE_BINS * SAT_BINS)
+        bins = self.bins[where]
+        if hide:
+            keep = np.ones(bins.shape, bool)
+            h, w = self.grey.shape
+            ys, xs = where
+            for hx0, hy0, hx1, hy1 in hide:
+                y0, y1 = max(0, int(hy0 * h) - ys.start), max(0, round(hy1 * h) - ys.start)
+                x0, x1 = max(0, int(hx0 * w) - xs.start), max(0, round(hx1 * w) - xs.start)
+                keep[y0:y1, x0:x1] = False
+            if keep.mean() < MIN_SHOWN:
+                return None
+            bins = bins[keep]
+        hist = np.bincount(bins.ravel(), minlength=HUE_BINS * SAT_BINS)
         hist = hist.astype(np.float32) / max(int(hist.sum()), 1)
         grid = cv2.resize(self.grey[where], GRID, interpolation=cv2.INTER_AREA)
         return Signature(hist, _unit(grid.astype(np.float32)))
@@ -218,32 +235,44 @@ class ReferenceBook:
             ref.signature = ref.signature.blend(current, 1.0 / ref.seen)
 
     def check(
-        self, planes: FramePlanes, key: SlotKey, usable: Iterable[int], *, learn: bool = True
+        self,
+        planes: FramePlanes,
+        key: SlotKey,
+        usable: Iterable[int],
+        *,
+        partial: Mapping[int, Sequence[Box]] | None = None,
+        learn: bool = True,
     ) -> Verdict | None:
         """Compare the `usable` facings (showing product, nothing in front) with their
-        references; with `learn`, facings still being learned take this look in. None:
-        nothing to judge yet."""
+        references; with `learn`, facings still being learned take this look in.
+        `partial` facings are partly empty (facing -> its gap boxes): only their colours
+        count, from what is not empty, and nothing is learned from them. None: nothing
+        to judge yet."""
         colours, structures, looks = [], [], []
-        for f in usable:
+        facings = [(f, ()) for f in usable] + list((partial or {}).items())
+        for f, hide in facings:
             ref = self._refs[key][f]
-            current = planes.signature(self._boxes[key][f])
+            current = planes.signature(self._boxes[key][f], hide)
             if current is None:
                 continue
             if ref.seen < self.learn_frames:
-                if learn:
+                if learn and not hide:
                     self._learn(ref, current)
                 continue
             assert ref.signature is not None
             colour = colour_similarity(ref.signature, current)
-            structure = structure_similarity(ref.signature, current)
             colours.append(colour)
-            structures.append(structure)
             looks.append(current)
+            if hide:
+                continue
+            structure = structure_similarity(ref.signature, current)
+            structures.append(structure)
             if self.adapt and colour >= ADAPT_ABOVE and structure >= ADAPT_ABOVE:
                 ref.signature = ref.signature.blend(current, self.adapt)
         if not colours:
             return None
-        colour, structure = statistics.median(colours), statistics.median(structures)
+        colour = statistics.median(colours)
+        structure = statistics.median(structures) if structures else 1.0
         consistency = _consistency(looks)
         looks_like = (
             self._looks_like(key, looks, colour) if colour < self.colour_threshold else None

@@ -103,6 +103,12 @@ class PersonDetector:
         return boxes
 
 
+def _whole_frame(box: Box) -> bool:
+    """A changed region spanning the whole frame both ways is no person (two shoppers
+    side by side can span nine tenths of it)."""
+    return box[2] - box[0] >= 0.97 and box[3] - box[1] >= 0.97
+
+
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
     """A person is solid: parts of a shirt that match the shelf behind it are in front too.
 
@@ -160,13 +166,16 @@ class MotionGate:
             return empty_result(small.shape[:2], ready=False)
         assert self._age is not None
         background = self._background
-        # Lights dimmed or brightened: divide out one gain, robust to what moved.
-        gain = float(np.median(small / (background + 1.0)))
+        # Lights dimmed or brightened: divide out one gain, robust to what moved (the
+        # median over every fourth pixel).
+        gain = float(np.median(small[::2, ::2] / (background[::2, ::2] + 1.0)))
         difference = cv2.absdiff(small, background * gain).max(axis=2)
         changed = (difference > self.settings.threshold).astype(np.uint8)
         changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, self._kernel)
         fraction = float(changed.mean())
-        if fraction >= self.settings.reset_fraction:
+        in_front, boxes = self._in_front(changed, rows)
+        if fraction >= self.settings.reset_fraction or any(_whole_frame(b) for b in boxes):
+            # The camera was moved (or the scene swapped): nobody stands that wide.
             self._background, self._age = small, np.zeros(small.shape[:2], np.float32)
             return MotionResult(
                 np.zeros_like(changed),
@@ -175,7 +184,6 @@ class MotionGate:
                 relearned=True,
                 ready=False,
             )
-        in_front, boxes = self._in_front(changed, rows)
         if self.person_detector is not None and changed.any():
             people = self.person_detector.detect(frame_bgr)
             in_front, boxes = self._add_people(in_front, boxes, people, changed)
@@ -242,15 +250,15 @@ class MotionGate:
         """Background update: quiet pixels blend in, shelf changes replace at once, what
         is in front stays out until it has stayed `absorb_s`."""
         assert self._background is not None and self._age is not None
-        background = self._background * gain
-        quiet = changed == 0
-        background[quiet] += 0.5 * (small[quiet] - background[quiet])
-        shelf_change = (changed == 1) & (in_front == 0)
-        background[shelf_change] = small[shelf_change]
         front = in_front == 1
         self._age[front] += dt
         self._age[~front] = 0.0
         stale = self._age > self.settings.absorb_s
-        background[stale] = small[stale]
         self._age[stale] = 0.0
+        # How far each pixel moves towards the new frame: quiet 0.5, a shelf change 1,
+        # in front 0 (until stale: 1).
+        rate = np.where(changed == 0, np.float32(0.5), np.float32(1.0))
+        rate[front & ~stale] = 0.0
+        background = self._background * gain
+        background += rate[..., None] * (small - background)
         self._background = background

@@ -34,7 +34,10 @@ from edge.settings import NodeSettings
 log = logging.getLogger(__name__)
 
 FACING_GAP_MAX = 0.2
-"""A facing more covered by gap boxes than this shows too little product to compare."""
+"""A facing more covered by gap boxes than this is compared by colour only, on what the
+gap boxes leave (a narrower product than planned leaves gaps beside it)..."""
+FACING_PARTLY_EMPTY = 0.6
+"""... and one more covered than this shows too little product to compare."""
 FACING_MOTION_MAX = 0.05
 """A facing with more changed pixels than this is being touched: not compared."""
 PARTLY_HIDDEN = 0.05
@@ -224,13 +227,16 @@ class ShelfPipeline:
         verdicts: dict[tuple[int, int], Verdict] = {}
         for reading in candidates:
             key = (reading.row, reading.slot)
-            usable = [
-                f
-                for f, box in enumerate(self.book.facings(key))
-                if coverage(box, gaps).gap_fraction <= FACING_GAP_MAX
-                and motion.share(box, "moving") <= FACING_MOTION_MAX
-            ]
-            verdict = self.book.check(planes, key, usable, learn=learn)
+            usable, partial = [], {}
+            for f, box in enumerate(self.book.facings(key)):
+                if motion.share(box, "moving") > FACING_MOTION_MAX:
+                    continue
+                empty = coverage(box, gaps).gap_fraction
+                if empty <= FACING_GAP_MAX:
+                    usable.append(f)
+                elif empty <= FACING_PARTLY_EMPTY:
+                    partial[f] = [d.box for d in gaps]
+            verdict = self.book.check(planes, key, usable, partial=partial, learn=learn)
             if verdict is not None:
                 verdicts[key] = verdict
         self._save_references()

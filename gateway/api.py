@@ -145,6 +145,9 @@ class CameraHealthOut(BaseModel):
     outbox_dropped: int = 0
     model: str | None = None
     software: str | None = None
+    snapshots_allowed: bool | None = Field(
+        default=None, description="Whether the node's own config allows snapshots."
+    )
 
 
 class CameraOut(BaseModel):

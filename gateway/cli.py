@@ -25,7 +25,7 @@ DEFAULT_CONFIG = Path("/etc/shelfsense/gateway.yaml")
 CONFIG_ENV = "SHELFSENSE_GATEWAY_CONFIG"
 EXIT_CONFIG = 2
 
-COMMAND_MODULES: tuple[str, ...] = ("gateway.demo", "gateway.simulate")
+COMMAND_MODULES: tuple[str, ...] = ("gateway.demo", "gateway.simulate", "gateway.planogram")
 """Modules that each define `command() -> Command` (e.g. "gateway.demo")."""
 
 

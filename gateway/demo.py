@@ -18,9 +18,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.cli import Command
 from gateway.settings import GatewaySettings
+
+if TYPE_CHECKING:
+    from gateway.service import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +98,24 @@ def _camera_thread(
             "mqtt": {"url": broker_url, "keepalive_s": 10},
             "source": {"kind": "simulator", "seed": cam.seed, "speedup": args.speedup},
             "detector": {"threads": 1, "warmup_runs": 1},
+            # A demo shows calibration: its simulated cameras may send snapshots.
+            "snapshots": {"allowed": True},
         }
     )
     node = CameraNode(settings, source=SimulatorSource(shelf, speedup=args.speedup))
     thread = threading.Thread(target=node.run, args=(stop,), name=f"node-{cam.camera}")
     return thread, shelf
+
+
+def _fill_catalogue(gateway: Gateway) -> None:
+    """The simulated stores' whole catalogue, for the calibration page's SKU picker."""
+    from datetime import UTC, datetime
+
+    from models.synth.catalogue import catalogue
+
+    products = [{"gtin": p.gtin, "name": p.name, "brand": p.brand} for p in catalogue()]
+    with gateway.db.transaction() as tx:
+        tx.save_products(products, datetime.now(UTC))
 
 
 def _banner(port: int, broker_url: str, data_dir: Path, cameras: list[DemoCamera]) -> str:
@@ -110,6 +127,7 @@ def _banner(port: int, broker_url: str, data_dir: Path, cameras: list[DemoCamera
             f"    API and docs   http://127.0.0.1:{port}/docs",
             f"    cameras        http://127.0.0.1:{port}/api/cameras   ({where})",
             f"    events         http://127.0.0.1:{port}/api/events",
+            f"    calibration    http://127.0.0.1:{port}/calibrate",
             f"    MQTT broker    {broker_url}   (topics shelfsense/<store>/<camera>/…)",
             f"    data           {data_dir}",
             "  Press Ctrl-C to stop.",
@@ -139,10 +157,12 @@ def run_demo(args: argparse.Namespace) -> int:
             }
         )
         gateway = stack.enter_context(Gateway(settings))
+        _fill_catalogue(gateway)
         threads = []
         for cam in cameras:
             thread, shelf = _camera_thread(cam, broker_url, args, stop)
             gateway.set_layout(cam.store, cam.camera, shelf.layout)
+            gateway.set_snapshots_enabled(cam.store, cam.camera, True)
             threads.append(thread)
         for thread in threads:
             thread.start()

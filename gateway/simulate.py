@@ -136,7 +136,9 @@ def run_camera(
     from models.synth import SimulatedShelf
 
     camera = f"cam-{index + 1}"
-    shelf = SimulatedShelf(seed=args.seed * 1000 + index, store=STORE, camera=camera)
+    shelf = SimulatedShelf(
+        seed=args.seed * 1000 + index, store=STORE, camera=camera, size=tuple(args.size)
+    )
     DatabaseBackend(db).set_layout(STORE, camera, shelf.layout)
     record = db.layout(STORE, camera)
     config = NodeConfig(version=record["version"], layout=record["layout"])
@@ -356,6 +358,7 @@ def run_simulation(args: argparse.Namespace) -> dict[str, Any]:
         "cameras": args.cameras,
         "seed": args.seed,
         "interval_s": args.interval,
+        "size": list(args.size),
         "frames": frames,
         **report,
         "timing_ms_median": {
@@ -414,10 +417,27 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="detector threads (default 1; figures alike)"
     )
+    parser.add_argument(
+        "--size",
+        type=_size,
+        default=(640, 480),
+        metavar="WxH",
+        help="camera frame size (default 640x480; timings scale with it)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--data-dir", type=Path, help="keep the gateway database here (default: a temp folder)"
     )
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1280x960") from None
+    if not (64 <= w <= 4096 and 64 <= h <= 4096):
+        raise argparse.ArgumentTypeError(f"{text!r}: each side must be 64..4096 pixels")
+    return w, h
 
 
 def command() -> Command:

@@ -1,26 +1,11 @@
-"""The display compliance score: defined here once, computed by the node and the gateway.
+"""The display compliance score, computed by the node and the gateway alike.
 
-    score = credited facings / expected facings, over the slots of one camera's layout
-
-Each slot expects `facings` product fronts (from its layout). It is credited, by its
-status:
-
-| status | credited facings |
-|---|---|
-| stocked | all of them (the right product, tidy, every front filled) |
-| low | half of them (some fronts empty) |
-| empty, wrong_product, messy | none |
-| occluded | as the status last seen before it was hidden (`held_status`) |
-| unknown, or occluded and never seen | the slot is left out of both sums |
-
-So 1.0 is a full, tidy, correct display and 0.0 is nothing right. The score depends on
-the slot statuses and the layout only, so the gateway reproduces the node's score from
-the stored slot states (the status log and the layout the node ran).
-
-Per brand, on the same slots: share of shelf by facings (the brand's expected facings /
-all expected facings), share of linear shelf (the brand's slot widths / all slot widths,
-in frame widths, which compares like with like on one camera's shelf), and the brand's own
-compliance score.
+The definition lives in one place, README.md section "Display compliance"; this module is
+its one implementation. In short: credited facings / expected facings over a camera's
+slots (stocked counts whole, low half, empty / wrong_product / messy nothing, occluded as
+last seen, never-seen slots not at all), and per brand the share of shelf by facings and
+by slot width, and the brand's own score. It depends on slot statuses and the layout
+only, so the gateway reproduces the node's score from the stored slot states.
 """
 
 from __future__ import annotations

@@ -284,6 +284,12 @@ class SimulatedShelf:
             stay = float(self._rng.uniform(20, 150))
             self._visits.append(_Visit(Shopper.random(self._rng), self.clock_s + stay))
 
+    def plant_shopper(self, shopper: Shopper | None = None, stay_s: float = 60.0) -> Shopper:
+        """A shopper steps in front of the shelf now (tests and demos plant one)."""
+        shopper = shopper or Shopper.random(self._rng)
+        self._visits.append(_Visit(shopper, self.clock_s + stay_s))
+        return shopper
+
     def drain_sales(self) -> list[Sale]:
         """Sales since the last drain (what the till would report)."""
         sales, self._sales = self._sales, []
