@@ -109,6 +109,26 @@ def _whole_frame(box: Box) -> bool:
     return box[2] - box[0] >= 0.97 and box[3] - box[1] >= 0.97
 
 
+def _below(part: np.ndarray, person: np.ndarray) -> bool:
+    """Is a region (connected-component stats) below a person, mostly within their columns?"""
+    x, y, w = int(part[0]), int(part[1]), int(part[2])
+    px, py, pw = int(person[0]), int(person[1]), int(person[2])
+    overlap = min(x + w, px + pw) - max(x, px)
+    return y > py and overlap >= 0.5 * w
+
+
+def _fill_columns(mask: np.ndarray) -> np.ndarray:
+    """Each column filled from its first to its last marked pixel."""
+    marked = mask.any(axis=0)
+    if not marked.any():
+        return mask
+    h = mask.shape[0]
+    top = np.argmax(mask, axis=0)
+    bottom = h - 1 - np.argmax(mask[::-1], axis=0)
+    ys = np.arange(h)[:, None]
+    return ((ys >= top) & (ys <= bottom) & marked).astype(np.uint8)
+
+
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
     """A person is solid: parts of a shirt that match the shelf behind it are in front too.
 
@@ -193,10 +213,14 @@ class MotionGate:
     def _in_front(
         self, changed: np.ndarray, rows: Sequence[tuple[float, float]]
     ) -> tuple[np.ndarray, list[Box]]:
-        """Changed regions taller than a shelf row: something stands in front.
+        """Changed regions in front of the shelf: taller than a shelf row (a product that
+        sells or is put back changes pixels within its row only).
 
         Regions are grouped on a dilated copy, so a head whose neck barely differs from
-        the shelf behind it still belongs to its body.
+        the shelf behind it still belongs to its body. A person stands on the floor:
+        changed regions below one, in the same columns, are more of them (a shirt the
+        colour of the back panel shows only where it hides shelf edges and products),
+        and the columns in between are filled.
         """
         h, w = changed.shape
         row_h = (
@@ -205,19 +229,27 @@ class MotionGate:
         grouped = cv2.dilate(changed, self._group_kernel)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
         min_area = self.settings.min_area * h * w
-        in_front = np.zeros_like(changed)
-        boxes: list[Box] = []
         grown = self._group_kernel.shape[0] - 1  # the dilation added this much height
+        tall = [
+            label
+            for label in range(1, count)
+            if stats[label, 4] >= min_area and (stats[label, 3] - grown) / h > row_h
+        ]
+        if not tall:
+            return np.zeros_like(changed), []
+        members = set(tall)
         for label in range(1, count):
-            x, y, bw, bh, area = (int(v) for v in stats[label])
-            if area < min_area or (bh - grown) / h <= row_h:
-                continue
-            in_front[labels == label] = 1
+            if label not in members and any(_below(stats[label], stats[person]) for person in tall):
+                members.add(label)
+        in_front = np.isin(labels, sorted(members)).astype(np.uint8)
+        in_front = in_front & changed | cv2.erode(in_front, self._group_kernel)
+        in_front = _fill_columns(_fill_holes(in_front))
+        # Blur and shadows spill a few pixels beyond what the difference finds.
+        in_front = cv2.dilate(in_front, self._kernel, iterations=1)
+        boxes = []
+        for label in tall:
+            x, y, bw, bh = (int(v) for v in stats[label, :4])
             boxes.append((x / w, y / h, (x + bw) / w, (y + bh) / h))
-        if boxes:
-            in_front = _fill_holes(in_front & changed | cv2.erode(in_front, self._group_kernel))
-            # Blur and shadows spill a few pixels beyond what the difference finds.
-            in_front = cv2.dilate(in_front, self._kernel, iterations=1)
         return in_front, boxes
 
     def _add_people(

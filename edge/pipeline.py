@@ -251,35 +251,43 @@ class ShelfPipeline:
         what the slot was doing.
 
         Staff put a wrong product in while filling a slot: a slot that departs from its
-        reference after it was low or empty (or already wrong) holds a wrong product; one
-        that departs while it was stocked is disordered (a unit turned, a stray one
-        left), unless it now clearly shows another slot's product. Before anything is
+        reference while it fills up (confirmed empty, now showing product; confirmed
+        low, now stocked) holds a wrong product, and keeps it until its colours clearly
+        match again. A slot that departs otherwise is disordered (a unit turned, a stray
+        one left) unless it now clearly shows another slot's product. Before anything is
         confirmed, the look alone decides. When nothing could be compared this frame
         (facings hidden by gap boxes or motion), a wrong product or a mess the
         references found stands.
         """
         key = (reading.row, reading.slot)
         confirmed = self.tracker.confirmed(*key)
-        update: dict[str, object] = {}
         if verdict is None:
             assert self.book is not None
             if confirmed in _FOUND_BY_LOOK and self.book.learned(key):
-                update["status"] = confirmed
-        else:
-            update["appearance"] = round(verdict.colour, 4)
-            if verdict.departs:
-                if confirmed in _REFILLING:
-                    wrong = True
-                elif confirmed in _UNRESTOCKED:
-                    wrong = verdict.looks_like is not None
-                else:
-                    wrong = verdict.likely_wrong
-                update |= self._departure(verdict, wrong)
-        if not update:
+                return _with(reading, status=confirmed)
             return reading
-        return SlotReading.model_construct(**{**reading.__dict__, **update})
+        update: dict[str, object] = {"appearance": round(verdict.colour, 4)}
+        if confirmed == SlotStatus.WRONG_PRODUCT:
+            # Hysteresis: colours near the threshold do not flip a wrong product back.
+            threshold = self.settings.appearance.colour_threshold
+            wrong = verdict.colour < threshold + WRONG_HYSTERESIS
+            departs = wrong or verdict.departs
+        else:
+            departs = verdict.departs
+            if not departs:
+                wrong = False
+            elif _refilling(confirmed, reading.status):
+                wrong = True
+            elif confirmed is None:
+                wrong = verdict.likely_wrong
+            else:
+                wrong = verdict.looks_like is not None
+        if departs:
+            update |= self._departure(verdict, wrong)
+        return _with(reading, **update)
 
     def _departure(self, verdict: Verdict, wrong: bool) -> dict[str, object]:
+        """The status, confidence (and the SKU it looks like) of a slot that departs."""
         if not wrong:
             score = min(verdict.colour, verdict.structure)
             return {"status": SlotStatus.MESSY, "confidence": round(min(1.0, 1.3 - score), 4)}
@@ -292,12 +300,24 @@ class ShelfPipeline:
         return update
 
 
-_REFILLING = (SlotStatus.LOW, SlotStatus.EMPTY, SlotStatus.WRONG_PRODUCT)
-"""Confirmed statuses from which a new look is what staff filled in."""
-_UNRESTOCKED = (SlotStatus.STOCKED, SlotStatus.MESSY)
-"""Confirmed statuses from which a change of colours is a mess, not a restock."""
+WRONG_HYSTERESIS = 0.05
+"""A wrong product is right again only when its colours match this much above the
+threshold (colours near it would flip the status, an event each time)."""
 _FOUND_BY_LOOK = (SlotStatus.WRONG_PRODUCT, SlotStatus.MESSY)
 """Statuses the references can find, which stand while nothing can be compared."""
+
+
+def _refilling(confirmed: SlotStatus | None, now: SlotStatus) -> bool:
+    """Is the slot filling up: confirmed empty and now showing product, or confirmed low
+    and now stocked?"""
+    if confirmed == SlotStatus.EMPTY:
+        return now in (SlotStatus.LOW, SlotStatus.STOCKED)
+    return confirmed == SlotStatus.LOW and now == SlotStatus.STOCKED
+
+
+def _with(reading: SlotReading, **update: object) -> SlotReading:
+    """A copy of a reading (validated when built; this runs per slot per frame)."""
+    return SlotReading.model_construct(**{**reading.__dict__, **update})
 
 
 def _ms_since(started: float) -> float:

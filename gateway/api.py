@@ -79,10 +79,7 @@ class DatabaseBackend:
         return {}
 
     def set_layout(self, store: str, camera: str, layout: Layout) -> str:
-        from gateway.service import catalogue_of
-
         with self.db.transaction() as tx:
-            tx.save_products(catalogue_of(layout), datetime.now(UTC))
             return tx.save_layout(store, camera, layout, datetime.now(UTC))
 
     def set_snapshots_enabled(self, store: str, camera: str, enabled: bool) -> None:

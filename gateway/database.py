@@ -336,7 +336,8 @@ class Transaction:
         )
 
     def save_layout(self, store: str, camera: str, layout: Layout, at: datetime) -> str:
-        """Store a camera's layout (the camera is listed from then on); returns its version."""
+        """Store a camera's layout (the camera is listed from then on, its products join
+        the catalogue); returns its version."""
         version = layout.version
         self._conn.execute(
             "INSERT INTO layouts (store, camera, version, layout, updated_at)"
@@ -347,6 +348,15 @@ class Transaction:
         )
         self._conn.execute(
             "INSERT OR IGNORE INTO cameras (store, camera) VALUES (?, ?)", (store, camera)
+        )
+        # The products a layout names join the catalogue the calibration page offers.
+        self.save_products(
+            [
+                {"gtin": slot.sku, "name": slot.name, "brand": slot.brand}
+                for _, slot, _ in layout.slot_boxes()
+                if slot.sku
+            ],
+            at,
         )
         return version
 

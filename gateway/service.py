@@ -31,15 +31,6 @@ from gateway.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
 log = logging.getLogger(__name__)
 
 
-def catalogue_of(layout: Layout) -> list[dict[str, str | None]]:
-    """The products a layout names, for the catalogue the SKU picker offers."""
-    return [
-        {"gtin": slot.sku, "name": slot.name, "brand": slot.brand}
-        for _, slot, _ in layout.slot_boxes()
-        if slot.sku
-    ]
-
-
 class Gateway:
     """The store gateway. `start()`/`stop()` (or `with Gateway(...)`), `serve()` for HTTP."""
 
@@ -157,7 +148,6 @@ class Gateway:
                 )
             with self.db.transaction() as tx:
                 tx.save_layout(store, camera, layout, datetime.now(UTC))
-                tx.save_products(catalogue_of(layout), datetime.now(UTC))
         self._publish_config(store, camera, layout)
         return layout.version
 

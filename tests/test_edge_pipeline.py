@@ -88,3 +88,27 @@ def test_a_shopper_in_front_never_opens_a_gap_and_a_misplaced_product_is_reporte
     assert wrong.detail["appearance"] < 0.85
     assert slot_status(node, key) == SlotStatus.WRONG_PRODUCT
     assert node.last_result.score < 1.0
+
+
+def test_learned_references_are_read_back_after_a_restart(tmp_path) -> None:
+    from edge.pipeline import ShelfPipeline
+
+    shelf = SimulatedShelf(seed=52, shopper_rate=0)
+    settings = NodeSettings.model_validate(
+        {
+            "store": "s1",
+            "camera": "c1",
+            "source": {"kind": "simulator"},
+            "occlusion": {"person_detector": "none"},
+            "state_dir": str(tmp_path),
+        }
+    )
+    first = ShelfPipeline(settings, shelf.layout)
+    for i in range(5):  # no detections: every slot reads stocked, every facing is learned
+        first.process(shelf.render().image, [], T0 + timedelta(seconds=i))
+    keys = [(r.index, s.index) for r, s, _ in shelf.layout.slot_boxes()]
+    assert first.book is not None and all(first.book.learned(k) for k in keys)
+    assert (tmp_path / f"references-{shelf.layout.version}.npz").is_file()
+    again = ShelfPipeline(settings, shelf.layout)
+    assert again.book is not None
+    assert [again.book.learned(k) for k in keys] == [first.book.learned(k) for k in keys]

@@ -18,7 +18,7 @@ from edge.layout import Layout, RowSpec, SlotSpec
 from models.synth.camera_effects import CameraPose, Lighting
 from models.synth.catalogue import Product, catalogue
 from models.synth.geometry import ShelfGeometry, build_geometry, draw_background, fit_facings
-from models.synth.products import ProductLook
+from models.synth.products import ProductLook, natural_size
 from models.synth.render import CameraLook, SlotView, render_frame
 from models.synth.shopper import Shopper
 
@@ -72,6 +72,7 @@ class SlotStock:
     restock_at: float | None = None
     tidy_at: float | None = None
     shown: Product | None = None  # another product staff filled the slot with, if any
+    shown_facings: int = 0  # how many of it fit side by side in the slot
     fix_at: float | None = None  # when staff put the right product back
 
     @property
@@ -88,7 +89,14 @@ class SlotStock:
         return min(self.facings, math.ceil(self.units / self.depth))
 
     def view(self) -> SlotView:
-        present = [self.rank[f] < self.visible for f in range(self.facings)]
+        if self.shown is not None:
+            # Staff filled the slot with as many of the other product as fit; it sells
+            # down like the right one would.
+            count = self.shown_facings or self.facings
+            shown = math.ceil(count * self.visible / self.facings)
+            present = [f < shown for f in range(count)]
+        else:
+            present = [self.rank[f] < self.visible for f in range(self.facings)]
         return SlotView(self.on_shelf.look, present, self.messy, self.messy_seed, self.mix)
 
     def status(self) -> str:
@@ -240,8 +248,16 @@ class SimulatedShelf:
         neighbour = self.neighbour_product(key)
         if draw < self.misplace_chance and neighbour is not None:
             stock.shown, stock.fix_at = neighbour, self.clock_s + float(delay)
+            stock.shown_facings = self._fitting(key, neighbour)
         else:
             stock.shown = stock.fix_at = None
+
+    def _fitting(self, key: tuple[int, int], product: Product) -> int:
+        """How many units of `product` stand side by side in a slot (as fit_facings)."""
+        row = self.geometry.rows[key[0]]
+        slot = next(s for s in row.slots if s.slot == key[1])
+        width, _ = natural_size(product.look, row.clear_h)
+        return max(1, int((slot.x1 - slot.x0) // (width * 1.04)))
 
     def neighbour_product(self, key: tuple[int, int]) -> Product | None:
         """The product of the nearest slot in the same row that holds a different one."""
@@ -258,6 +274,8 @@ class SimulatedShelf:
         """Fill a slot with its neighbour's product now (tests and demos plant one)."""
         stock = self.slots[key]
         stock.shown = self.neighbour_product(key)
+        if stock.shown is not None:
+            stock.shown_facings = self._fitting(key, stock.shown)
         stock.units = stock.capacity
         stock.fix_at = None if fix_after_s is None else self.clock_s + fix_after_s
 
