@@ -10,7 +10,7 @@ between the two without changing either interface.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,6 +146,8 @@ def transition_event(previous: SlotStatus | None, status: SlotStatus) -> EventTy
         return None
     if status == SlotStatus.EMPTY:
         return EventType.GAP_OPENED
+    if status == SlotStatus.WRONG_PRODUCT:
+        return EventType.WRONG_PRODUCT
     if previous == SlotStatus.EMPTY:
         return EventType.GAP_CLOSED
     if status == SlotStatus.LOW:
@@ -156,9 +158,18 @@ def transition_event(previous: SlotStatus | None, status: SlotStatus) -> EventTy
         if previous == SlotStatus.LOW:
             return EventType.RESTOCKED
         return None if previous is None else EventType.STATUS_CHANGED
-    if status == SlotStatus.WRONG_PRODUCT:
-        return EventType.WRONG_PRODUCT
     return EventType.STATUS_CHANGED if previous is not None else None
+
+
+def transition_events(previous: SlotStatus | None, status: SlotStatus) -> list[EventType]:
+    """Every event a confirmed change is worth: a gap filled with the wrong product (or
+    left messy) closed the gap *and* needs fixing, so it is two events."""
+    kind = transition_event(previous, status)
+    if kind is None:
+        return []
+    if previous == SlotStatus.EMPTY and status in (SlotStatus.WRONG_PRODUCT, SlotStatus.MESSY):
+        return [EventType.GAP_CLOSED, EventType.MESSY if status == SlotStatus.MESSY else kind]
+    return [kind]
 
 
 @dataclass
@@ -167,26 +178,64 @@ class _Track:
     since: datetime
     candidate: SlotStatus | None = None
     candidate_frames: int = 0
+    candidate_since: datetime | None = None
 
 
 class SlotTracker:
-    """Confirmed status per slot: a new status must be seen `confirm_frames` frames in a
-    row before it replaces the old one, and each confirmed change yields one event."""
+    """Confirmed status per slot, and one event per confirmed change.
 
-    def __init__(self, store: str, camera: str, confirm_frames: int = 2) -> None:
+    Temporal smoothing: a new status replaces the confirmed one once it has been seen in
+    `confirm_frames` visible frames in a row, or (when `confirm_s` is set) for
+    `confirm_s` seconds, whichever comes first. An occluded frame neither confirms nor
+    breaks a run: the slot keeps its confirmed status (published as `occluded` with
+    `held_status`), so a shopper standing in front never opens a gap, and a change that
+    happened behind them is reported once they have gone.
+    """
+
+    def __init__(
+        self,
+        store: str,
+        camera: str,
+        confirm_frames: int = 2,
+        confirm_s: float | None = None,
+    ) -> None:
         self.store = store
         self.camera = camera
         self.confirm_frames = confirm_frames
+        self.confirm_s = confirm_s
         self._tracks: dict[tuple[int, int], _Track] = {}
 
     def reset(self) -> None:
         """Forget every slot (the layout changed, so slot numbers mean other products)."""
         self._tracks.clear()
 
+    def confirmed(self, row: int, slot: int) -> SlotStatus | None:
+        """The confirmed status of a slot; None before it was first seen."""
+        track = self._tracks.get((row, slot))
+        return track.status if track else None
+
+    def _confirms(self, track: _Track, status: SlotStatus, now: datetime) -> bool:
+        """Count one more visible frame showing `status`; True once it is confirmed."""
+        if status == track.candidate:
+            track.candidate_frames += 1
+        else:
+            track.candidate, track.candidate_frames, track.candidate_since = status, 1, now
+        if track.candidate_frames >= self.confirm_frames:
+            return True
+        since = track.candidate_since or now
+        return self.confirm_s is not None and (now - since).total_seconds() >= self.confirm_s
+
     def update(
-        self, readings: Sequence[SlotReading], now: datetime | None = None
+        self,
+        readings: Sequence[SlotReading],
+        now: datetime | None = None,
+        hold: Collection[tuple[int, int]] = (),
     ) -> tuple[list[SlotReading], list[ShelfEvent]]:
-        """Smoothed readings (status held until a change is confirmed) and new events."""
+        """Smoothed readings (status held until a change is confirmed) and new events.
+
+        Slots in `hold` (partly hidden: their reading may show only part of them) keep
+        their confirmed status this frame, like occluded ones, but are not called occluded.
+        """
         now = now or utc_now()
         smoothed: list[SlotReading] = []
         events: list[ShelfEvent] = []
@@ -195,39 +244,31 @@ class SlotTracker:
             key = (reading.row, reading.slot)
             seen.add(key)
             track = self._tracks.get(key)
+            if reading.status == SlotStatus.OCCLUDED:
+                smoothed.append(self._occluded(reading, track))
+                continue
+            if key in hold and track is not None:
+                smoothed.append(
+                    SlotReading.model_construct(
+                        **{**reading.__dict__, "status": track.status, "since": track.since}
+                    )
+                )
+                continue
             previous: SlotStatus | None = None
             if track is None:
                 track = self._tracks[key] = _Track(reading.status, now)
                 changed = True
             elif reading.status == track.status:
-                track.candidate, track.candidate_frames = None, 0
+                track.candidate, track.candidate_frames, track.candidate_since = None, 0, None
                 changed = False
             else:
-                if reading.status == track.candidate:
-                    track.candidate_frames += 1
-                else:
-                    track.candidate, track.candidate_frames = reading.status, 1
-                changed = track.candidate_frames >= self.confirm_frames
+                changed = self._confirms(track, reading.status, now)
                 if changed:
                     previous = track.status
                     track.status, track.since = reading.status, now
-                    track.candidate, track.candidate_frames = None, 0
-            if changed and (kind := transition_event(previous, track.status)) is not None:
-                events.append(
-                    ShelfEvent(
-                        store=self.store,
-                        camera=self.camera,
-                        ts=now,
-                        type=kind,
-                        row=reading.row,
-                        slot=reading.slot,
-                        sku=reading.sku,
-                        previous=previous,
-                        status=track.status,
-                        confidence=reading.confidence,
-                        detail={"gap_fraction": reading.gap_fraction},
-                    )
-                )
+                    track.candidate, track.candidate_frames, track.candidate_since = None, 0, None
+            if changed:
+                events.extend(self._events(reading, previous, track.status, now))
             # An unconfirmed change keeps reporting the confirmed status. model_construct:
             # the values were validated when `reading` was built; this runs per slot per frame.
             smoothed.append(
@@ -238,3 +279,40 @@ class SlotTracker:
         for key in set(self._tracks) - seen:
             del self._tracks[key]
         return smoothed, events
+
+    @staticmethod
+    def _occluded(reading: SlotReading, track: _Track | None) -> SlotReading:
+        if track is None:
+            return reading
+        return SlotReading.model_construct(
+            **{**reading.__dict__, "held_status": track.status, "since": track.since}
+        )
+
+    def _events(
+        self,
+        reading: SlotReading,
+        previous: SlotStatus | None,
+        status: SlotStatus,
+        now: datetime,
+    ) -> list[ShelfEvent]:
+        detail: dict[str, float | str] = {"gap_fraction": reading.gap_fraction}
+        if reading.appearance is not None:
+            detail["appearance"] = reading.appearance
+        if reading.looks_like_sku is not None and status == SlotStatus.WRONG_PRODUCT:
+            detail["looks_like_sku"] = reading.looks_like_sku
+        return [
+            ShelfEvent(
+                store=self.store,
+                camera=self.camera,
+                ts=now,
+                type=kind,
+                row=reading.row,
+                slot=reading.slot,
+                sku=reading.sku,
+                previous=previous,
+                status=status,
+                confidence=reading.confidence,
+                detail=detail,
+            )
+            for kind in transition_events(previous, status)
+        ]

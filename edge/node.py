@@ -1,5 +1,9 @@
 """The camera node's main loop: read frame -> detect -> analyse -> publish, forever.
 
+Analysis is `edge.pipeline.ShelfPipeline` (motion gate, slot states, wrong-product check,
+smoothing, compliance). Snapshots go out only when the gateway asks for one, the
+gateway's config enables them for this camera and the node's own config allows them.
+
 Nothing a camera or a frame can do stops the loop: failures are counted in health and
 the next read is retried after a backoff that grows while failures repeat. Several nodes
 can run as threads of one process (the demo does), each with its own detector.
@@ -10,18 +14,28 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from edge.analysis import SlotTracker, analyse
-from edge.contract.messages import Health, NodeConfig, ShelfEvent, ShelfState
+from edge.contract.messages import (
+    Health,
+    NodeConfig,
+    ShelfEvent,
+    ShelfState,
+    Snapshot,
+    SnapshotRequest,
+    utc_now,
+)
 from edge.detector import Detector, OnnxDetector
 from edge.health import HealthTracker
 from edge.layout import Layout
+from edge.pipeline import FrameResult, ShelfPipeline
 from edge.publisher import NodePublisher
 from edge.settings import NodeSettings, load_layout
+from edge.snapshot import refusal, take_snapshot
 from edge.sources.base import CameraUnavailable, FrameError, FrameSource, open_source
 
 log = logging.getLogger(__name__)
@@ -68,14 +82,18 @@ class CameraNode:
             )
         )
         self.health = HealthTracker(settings.store, settings.camera)
-        self.tracker = SlotTracker(
-            settings.store, settings.camera, confirm_frames=settings.analysis.confirm_frames
+        self.publisher = NodePublisher(
+            settings, on_config=self._on_config, on_snapshot_request=self._on_snapshot_request
         )
-        self.publisher = NodePublisher(settings, on_config=self._on_config)
         self.software = software_version()
         self.seq = 0
         self.layout, self.layout_version = self._initial_layout()
+        self.pipeline = ShelfPipeline(settings, self.layout)
+        self.last_result: FrameResult | None = None
+        self.snapshots_enabled = False  # by the gateway's config for this camera
+        self.last_frame: np.ndarray | None = None
         self._pending: NodeConfig | None = None
+        self._snapshot_requests: list[SnapshotRequest] = []
         self._pending_lock = threading.Lock()
         self._finished_logged = False
 
@@ -98,10 +116,57 @@ class CameraNode:
         with self._pending_lock:
             self._pending = config
 
+    def _on_snapshot_request(self, request: SnapshotRequest) -> None:
+        """Called on paho's thread: the loop answers after its next frame."""
+        with self._pending_lock:
+            self._snapshot_requests.append(request)
+
+    def answer_snapshot_requests(self) -> list[Snapshot]:
+        """Answer every pending request with the last frame (blurred), or a refusal that
+        says which switch is off; returns what was published."""
+        with self._pending_lock:
+            requests, self._snapshot_requests = self._snapshot_requests, []
+        answers = [self.snapshot_for(request) for request in requests]
+        for answer in answers:
+            self.publisher.publish_snapshot(answer)
+        return answers
+
+    def snapshot_for(self, request: SnapshotRequest) -> Snapshot:
+        """A snapshot of the last frame, if both the gateway and this node allow one."""
+        s = self.settings
+        if not s.snapshots.allowed:
+            why = "this node's config does not allow snapshots (snapshots.allowed)"
+            return refusal(s.store, s.camera, request, why)
+        if not self.snapshots_enabled:
+            why = "snapshots are not enabled for this camera at the gateway"
+            return refusal(s.store, s.camera, request, why)
+        if self.last_frame is None:
+            return refusal(s.store, s.camera, request, "no frame yet; try again in a moment")
+        result = self.last_result
+        gate = self.pipeline.gate
+        return take_snapshot(
+            s.store,
+            s.camera,
+            request,
+            self.last_frame,
+            s.snapshots,
+            motion=result.motion if result else None,
+            person_detector=gate.person_detector if gate else None,
+            layout=self.layout,
+            layout_version=self.layout_version,
+        )
+
+    def configure(self, config: NodeConfig) -> None:
+        """Take a config as the gateway sends it; it applies before the next frame."""
+        self._on_config(config)
+
     def _apply_pending_config(self) -> None:
         with self._pending_lock:
             config, self._pending = self._pending, None
-        if config is None or config.version == self.layout_version:
+        if config is None:
+            return
+        self.snapshots_enabled = config.snapshots_enabled
+        if config.layout is None or config.version == self.layout_version:
             return
         log.info(
             "switching to layout %s (%d rows, %d slots)",
@@ -110,7 +175,7 @@ class CameraNode:
             len(config.layout.slot_boxes()),
         )
         self.layout, self.layout_version = config.layout, config.version
-        self.tracker.reset()
+        self.pipeline.set_layout(config.layout)
 
     @property
     def model_name(self) -> str | None:
@@ -118,7 +183,6 @@ class CameraNode:
 
     def tick(self) -> bool:
         """One capture-detect-analyse-publish cycle; False when the frame failed."""
-        self._apply_pending_config()
         try:
             frame = self.source.read()
         except Exception as error:  # a camera can fail in any way; the loop must go on
@@ -148,29 +212,40 @@ class CameraNode:
                 event.status,
                 event.id,
             )
+        if self._snapshot_requests:
+            self.answer_snapshot_requests()
         return True
 
-    def process(self, frame: np.ndarray) -> tuple[ShelfState, list[ShelfEvent]]:
-        """Detect and analyse one BGR frame: the state to publish and the new events."""
+    def process(
+        self, frame: np.ndarray, now: datetime | None = None
+    ) -> tuple[ShelfState, list[ShelfEvent]]:
+        """Detect and analyse one BGR frame taken at `now` (default: now): the state to
+        publish and the new events. A config received meanwhile applies first."""
+        self._apply_pending_config()
+        now = now or utc_now()
         started = time.perf_counter()
         detections = self.detector.detect(frame)
         elapsed_ms = (time.perf_counter() - started) * 1e3
         timing = getattr(self.detector, "timing", None)
         inference_ms = getattr(timing, "inference_ms", elapsed_ms)
-        readings = analyse(self.layout, detections, self.settings.analysis)
-        slots, events = self.tracker.update(readings)
+        result = self.pipeline.process(frame, detections, now)
+        self.last_result = result
+        self.last_frame = frame
         self.seq += 1
         self.health.frame_ok(inference_ms)
         state = ShelfState(
             store=self.settings.store,
             camera=self.settings.camera,
+            ts=now,
             seq=self.seq,
             layout_version=self.layout_version,
-            slots=slots,
+            slots=result.slots,
             detections=detections,
+            score=result.score,
+            occluded=result.occluded,
             model=self.model_name,
         )
-        return state, events
+        return state, result.events
 
     def _failed(self, message: str, *, camera_lost: bool, error: Exception) -> None:
         self.health.frame_failed(message, camera_lost=camera_lost)
@@ -196,12 +271,14 @@ class CameraNode:
     def health_report(self) -> Health:
         """The node's health now, with what waits in (and was dropped from) the outbox."""
         outbox = self.publisher.outbox
-        return self.health.snapshot(
+        health = self.health.snapshot(
             model=self.model_name,
             software=self.software,
             outbox_pending=outbox.pending,
             outbox_dropped=outbox.dropped,
         )
+        health.snapshots_allowed = self.settings.snapshots.allowed
+        return health
 
     def publish_health(self) -> None:
         self.publisher.publish_health(self.health_report())

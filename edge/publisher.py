@@ -3,8 +3,8 @@
 Conventions from Frigate / zigbee2mqtt / Home Assistant: a retained `…/availability` set
 as Last Will before connecting (so a crashed node reads `offline`), `online` on every
 (re)connect, `offline` on a clean stop; a retained `…/state`; QoS 1 `…/events`, never
-retained; periodic `…/health`; and a retained `…/config` from the gateway that the node
-subscribes to.
+retained; periodic `…/health`; a retained `…/config` from the gateway that the node
+subscribes to; and `…/snapshot_request` from the gateway, answered on `…/snapshot`.
 
 States and events go through the durable outbox (`edge/outbox.py`): committed to SQLite
 first, handed to paho by one sender thread in row order, a window at a time, and deleted
@@ -27,7 +27,15 @@ import paho.mqtt.client as mqtt
 from pydantic import ValidationError
 
 from edge.contract.broker import new_client
-from edge.contract.messages import Availability, Health, NodeConfig, ShelfEvent, ShelfState
+from edge.contract.messages import (
+    Availability,
+    Health,
+    NodeConfig,
+    ShelfEvent,
+    ShelfState,
+    Snapshot,
+    SnapshotRequest,
+)
 from edge.contract.topics import CameraTopics
 from edge.outbox import Outbox, OutboxError, OutgoingMessage
 from edge.settings import NodeSettings
@@ -54,9 +62,11 @@ class NodePublisher:
         self,
         settings: NodeSettings,
         on_config: Callable[[NodeConfig], None] | None = None,
+        on_snapshot_request: Callable[[SnapshotRequest], None] | None = None,
     ) -> None:
         self.settings = settings
         self.on_config = on_config
+        self.on_snapshot_request = on_snapshot_request
         self.topics = CameraTopics(settings.store, settings.camera, settings.mqtt.topic_prefix)
         self.outbox = Outbox(settings.outbox_path, settings.outbox.max_messages)
         self.acknowledged = 0
@@ -171,7 +181,7 @@ class NodePublisher:
         log.info("connected to %s", self.settings.mqtt.url)
         self._failed_attempts = 0
         client.publish(self.topics.availability, self._availability("online"), qos=1, retain=True)
-        client.subscribe(self.topics.config, qos=1)
+        client.subscribe([(self.topics.config, 1), (self.topics.snapshot_request, 1)])
         with self._wake:
             self._generation += 1
             self._connected.set()
@@ -199,6 +209,9 @@ class NodePublisher:
             self._wake.notify_all()
 
     def _on_message(self, client: mqtt.Client, userdata, message: mqtt.MQTTMessage) -> None:
+        if message.topic == self.topics.snapshot_request:
+            self._on_snapshot_request(message)
+            return
         if message.topic != self.topics.config:
             return
         if not message.payload:
@@ -220,6 +233,15 @@ class NodePublisher:
         log.info("%s: config version %s received", message.topic, config.version)
         if self.on_config is not None:
             self.on_config(config)
+
+    def _on_snapshot_request(self, message: mqtt.MQTTMessage) -> None:
+        try:
+            request = SnapshotRequest.model_validate_json(message.payload)
+        except ValidationError as error:
+            log.error("%s: invalid snapshot request ignored: %s", message.topic, error)
+            return
+        if self.on_snapshot_request is not None:
+            self.on_snapshot_request(request)
 
     # -- the sender thread ------------------------------------------------------------
 
@@ -328,6 +350,14 @@ class NodePublisher:
         with self._wake:
             self._wake.notify_all()
         return True
+
+    def publish_snapshot(self, snapshot: Snapshot) -> bool:
+        """QoS 1, not retained, and not kept in the outbox: an answer nobody waits for any
+        more is useless, so it goes only while connected."""
+        if not self._connected.is_set():
+            return False
+        info = self.client.publish(self.topics.snapshot, snapshot.to_json(), qos=1)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     def publish_health(self, health: Health) -> bool:
         """QoS 0, only while connected: a stale health report is worth nothing."""

@@ -114,6 +114,13 @@ class AnalysisSettings(_Strict):
     confirm_frames: int = Field(
         default=2, ge=1, le=100, description="Frames a new slot status must persist to count."
     )
+    confirm_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="Or: seconds a new slot status must persist to count (whichever comes "
+        "first); unset: frames only.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> AnalysisSettings:
@@ -142,6 +149,89 @@ class OutboxSettings(_Strict):
     )
 
 
+class OcclusionSettings(_Strict):
+    """The motion gate: slots hidden by something in front keep their last status.
+
+    Frame differencing against a background model on a small grey copy of the frame, as
+    Frigate does; a moving or newly arrived region taller than a shelf row is a shopper
+    (products change inside one row), and the slots it covers are `occluded`.
+    """
+
+    enabled: bool = True
+    width: int = Field(default=160, ge=32, le=1280, description="Width of the grey copy.")
+    threshold: int = Field(
+        default=22, ge=1, le=255, description="Grey-level difference that counts as change."
+    )
+    min_area: Fraction = Field(
+        default=0.002, description="Smallest changed region that counts, share of the frame."
+    )
+    occluder_rows: float = Field(
+        default=1.0,
+        gt=0,
+        le=10,
+        description="A changed region taller than this many (mean) shelf rows is in front.",
+    )
+    occluded_fraction: Fraction = Field(
+        default=0.3, description="Share of a slot covered by what is in front that hides it."
+    )
+    absorb_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86400,
+        description="Something in front that stays longer is taken as part of the scene.",
+    )
+    reset_fraction: Fraction = Field(
+        default=0.7,
+        description="When this share of the frame changes at once (camera moved), the "
+        "background is learned again instead of hiding every slot.",
+    )
+    person_detector: Literal["hog", "none"] = Field(
+        default="hog",
+        description="OpenCV's HOG people detector also marks people as in front; it runs "
+        "only on frames with motion.",
+    )
+
+
+class AppearanceSettings(_Strict):
+    """Wrong-product check: each facing's look against its reference (learned from the
+    first clear frames after a new layout, when the shelf is full and correct)."""
+
+    enabled: bool = True
+    learn_frames: int = Field(
+        default=3, ge=1, le=100, description="Clear frames averaged into a facing's reference."
+    )
+    colour_threshold: Fraction = Field(
+        default=0.85,
+        description="Colour similarity (0..1) to the reference below which a slot holds "
+        "another product (wrong_product).",
+    )
+    structure_threshold: Fraction = Field(
+        default=0.65,
+        description="Structure similarity (0..1) below which a slot with the right colours "
+        "is untidy (messy): units turned, tilted or fallen. 0 turns this off.",
+    )
+    adapt: Fraction = Field(
+        default=0.05,
+        description="Share of a well-matching look blended into the reference each frame "
+        "(follows slow light changes); 0 keeps the reference fixed.",
+    )
+
+
+class SnapshotSettings(_Strict):
+    """Snapshots (for calibration) are sent only when the gateway asks and this allows."""
+
+    allowed: bool = Field(
+        default=False,
+        description="Images leave the node only if true here and enabled for the camera at "
+        "the gateway.",
+    )
+    blur_people: bool = Field(
+        default=True, description="Blur shoppers, people and faces before sending."
+    )
+    jpeg_quality: int = Field(default=80, ge=20, le=100)
+    max_width: int = Field(default=1280, ge=160, le=4096, description="Larger frames shrink.")
+
+
 class NodeSettings(_Strict):
     """Everything one camera node needs; see firmware_config/node.example.yaml."""
 
@@ -153,6 +243,14 @@ class NodeSettings(_Strict):
     source: SourceConfig
     detector: DetectorSettings = Field(default_factory=DetectorSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    occlusion: OcclusionSettings = Field(default_factory=OcclusionSettings)
+    appearance: AppearanceSettings = Field(default_factory=AppearanceSettings)
+    snapshots: SnapshotSettings = Field(default_factory=SnapshotSettings)
+    state_dir: Path | None = Field(
+        default=None,
+        description="Where the node keeps learned product references across restarts; "
+        "unset: memory only (learned again after a restart).",
+    )
     layout_file: Path | None = Field(
         default=None, description="Local layout (YAML) used until the gateway sends one."
     )
@@ -193,6 +291,7 @@ class NodeSettings(_Strict):
                 "layout_file": fix(self.layout_file),
                 "data_dir": fix(self.data_dir),
                 "outbox": self.outbox.model_copy(update={"path": fix(self.outbox.path)}),
+                "state_dir": fix(self.state_dir),
             }
         )
 
@@ -210,15 +309,18 @@ def load_layout(path: str | Path) -> Layout:
 
 __all__ = [
     "AnalysisSettings",
+    "AppearanceSettings",
     "ConfigError",
     "DetectorSettings",
     "FolderConfig",
     "MqttSettings",
     "NodeSettings",
+    "OcclusionSettings",
     "OpenCVConfig",
     "OutboxSettings",
     "Picamera2Config",
     "SimulatorConfig",
+    "SnapshotSettings",
     "SourceConfig",
     "VideoConfig",
     "load_layout",

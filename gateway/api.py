@@ -1,5 +1,6 @@
-"""The HTTP API (FastAPI): cameras, events, dead letters, layouts and health; POS sales,
-the catalogue and sales velocity come from gateway/retail_api.py.
+"""The HTTP API (FastAPI): cameras, events, dead letters, layouts, health, and calibration
+(snapshots, planogram import, compliance) with its web page; POS sales, the catalogue and
+sales velocity come from gateway/retail_api.py, advice from gateway/advice_api.py.
 
 Every route returns a pydantic response model, so `/openapi.json` (and `/docs`) describe
 the exact shapes. The routes live on one `APIRouter`; `create_app(..., dependencies=[...])`
@@ -13,23 +14,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from edge.contract.compliance import Compliance
 from edge.contract.messages import EventType, SlotStatus
 from edge.layout import Layout
+from gateway import planogram
 from gateway.advice_api import build_advice_router
 from gateway.api_types import BAD_BODY, ID_PATTERN, MAX_LIMIT, IsoTime
+from gateway.compliance import camera_compliance
 from gateway.database import Database
 from gateway.retail_api import build_retail_router
+from gateway.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
 from gateway.version import package_version
 
+STATIC_DIR = FilePath(__file__).resolve().parent / "static"
+SNAPSHOT_TIMEOUT_S = 10.0
 StoreId = Annotated[str, Path(pattern=ID_PATTERN, description="Store id (a topic level).")]
 CameraId = Annotated[str, Path(pattern=ID_PATTERN, description="Camera id (a topic level).")]
 
@@ -47,12 +57,22 @@ class ApiBackend(Protocol):
 
     def set_layout(self, store: str, camera: str, layout: Layout) -> str: ...
 
+    snapshots: SnapshotStore
+
+    def set_snapshots_enabled(self, store: str, camera: str, enabled: bool) -> None: ...
+
+    def request_snapshot(
+        self, store: str, camera: str, timeout: float
+    ) -> StoredSnapshot | None: ...
+
 
 class DatabaseBackend:
-    """A read-mostly backend over a bare database: layouts are stored, not published."""
+    """A read-mostly backend over a bare database: layouts are stored, not published, and
+    there is no camera to ask for a snapshot."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.snapshots = SnapshotStore()
 
     @property
     def broker_connected(self) -> bool:
@@ -65,6 +85,13 @@ class DatabaseBackend:
     def set_layout(self, store: str, camera: str, layout: Layout) -> str:
         with self.db.transaction() as tx:
             return tx.save_layout(store, camera, layout, datetime.now(UTC))
+
+    def set_snapshots_enabled(self, store: str, camera: str, enabled: bool) -> None:
+        with self.db.transaction() as tx:
+            tx.set_snapshots_enabled(store, camera, enabled, datetime.now(UTC))
+
+    def request_snapshot(self, store: str, camera: str, timeout: float) -> StoredSnapshot | None:
+        raise SnapshotUnavailable("this API has no broker connection (read-only database)")
 
 
 # ---- response models -----------------------------------------------------------------
@@ -121,6 +148,9 @@ class CameraHealthOut(BaseModel):
     outbox_dropped: int = 0
     model: str | None = None
     software: str | None = None
+    snapshots_allowed: bool | None = Field(
+        default=None, description="Whether the node's own config allows snapshots."
+    )
 
 
 class CameraOut(BaseModel):
@@ -171,6 +201,64 @@ class LayoutOut(BaseModel):
     version: str
     layout: Layout
     updated_at: datetime
+
+
+class SnapshotSettingOut(BaseModel):
+    store: str
+    camera: str
+    snapshots_enabled: bool
+
+
+class SnapshotSettingIn(BaseModel):
+    enabled: bool = Field(strict=True, description="true or false (not 0/1 or text).")
+
+
+class SnapshotOut(BaseModel):
+    """A camera's answer to a snapshot request (the image is at `image_url`)."""
+
+    store: str
+    camera: str
+    request_id: str
+    ts: datetime = Field(description="When the node took it (node clock, UTC).")
+    received_at: datetime
+    image_url: str | None = Field(description="The JPEG, people blurred; None if refused.")
+    width: int | None = None
+    height: int | None = None
+    people_blurred: int = 0
+    layout_version: str | None = None
+    proposal: Layout | None = Field(
+        default=None, description="Rows and slots calibration proposes from this frame."
+    )
+    error: str | None = Field(default=None, description="Why the camera refused.")
+
+
+class ComplianceOut(Compliance):
+    store: str
+    camera: str
+    at: datetime | None = Field(description="The moment scored; None: the latest states.")
+    layout_version: str
+
+
+def _snapshot_out(stored: StoredSnapshot) -> dict[str, Any]:
+    snap = stored.snapshot
+    return {
+        "store": snap.store,
+        "camera": snap.camera,
+        "request_id": snap.request_id,
+        "ts": snap.ts,
+        "received_at": stored.received_at,
+        "image_url": (
+            f"/api/cameras/{snap.store}/{snap.camera}/snapshot.jpg?r={snap.request_id}"
+            if stored.jpeg
+            else None
+        ),
+        "width": snap.width,
+        "height": snap.height,
+        "people_blurred": snap.people_blurred,
+        "layout_version": snap.layout_version,
+        "proposal": snap.proposal,
+        "error": snap.error,
+    }
 
 
 # ---- routes --------------------------------------------------------------------------
@@ -266,7 +354,147 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
 
     router.include_router(build_retail_router(backend))  # /api/pos, /catalogue, /velocity
     router.include_router(build_advice_router(backend))  # /api/advice
+
+    @router.post(
+        "/layouts/{store}/{camera}/planogram",
+        response_model=LayoutOut,
+        responses={422: {"description": "The planogram is wrong; the detail names lines"}},
+        tags=["layouts"],
+    )
+    async def import_planogram(
+        store: StoreId, camera: CameraId, request: Request
+    ) -> dict[str, Any]:
+        """Import a planogram (CSV, or JSON with Content-Type application/json) as the
+        camera's layout; without picture coordinates the current layout's geometry is kept."""
+        text = (await request.body()).decode("utf-8", errors="replace")
+        kind = "json" if "json" in request.headers.get("content-type", "") else None
+        record = db.layout(store, camera)
+        current = Layout.model_validate(record["layout"]) if record else None
+        try:
+            layout = planogram.to_layout(planogram.parse(text, "planogram", kind), current)
+        except planogram.PlanogramError as error:
+            raise HTTPException(422, str(error)) from None
+        backend.set_layout(store, camera, layout)
+        stored = db.layout(store, camera)
+        assert stored is not None
+        return stored
+
+    @router.get(
+        "/cameras/{store}/{camera}/compliance",
+        response_model=ComplianceOut,
+        responses={404: {"description": "No layout for this camera"}},
+        tags=["cameras"],
+    )
+    def compliance(
+        store: StoreId,
+        camera: CameraId,
+        at: Annotated[
+            IsoTime | None, Query(description="Score this moment (ISO 8601; default now).")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Display compliance (README: Display compliance) from the stored slot states,
+        overall and per brand with share of shelf."""
+        result = camera_compliance(db, store, camera, at)
+        record = db.layout(store, camera)
+        if result is None or record is None:
+            raise HTTPException(404, f"no layout for camera {store}/{camera}")
+        return result.model_dump() | {
+            "store": store,
+            "camera": camera,
+            "at": at,
+            "layout_version": record["version"],
+        }
+
+    @router.get(
+        "/cameras/{store}/{camera}/snapshots",
+        response_model=SnapshotSettingOut,
+        tags=["calibration"],
+    )
+    def get_snapshot_setting(store: StoreId, camera: CameraId) -> dict[str, Any]:
+        """Whether the gateway lets this camera send snapshots (off until enabled)."""
+        return {
+            "store": store,
+            "camera": camera,
+            "snapshots_enabled": db.snapshots_enabled(store, camera),
+        }
+
+    @router.put(
+        "/cameras/{store}/{camera}/snapshots",
+        response_model=SnapshotSettingOut,
+        responses=BAD_BODY,
+        tags=["calibration"],
+    )
+    def put_snapshot_setting(
+        store: StoreId, camera: CameraId, setting: SnapshotSettingIn
+    ) -> dict[str, Any]:
+        """Enable or disable snapshots of this camera (the node's own config must allow
+        them too); the camera learns it from its retained config."""
+        backend.set_snapshots_enabled(store, camera, setting.enabled)
+        return {"store": store, "camera": camera, "snapshots_enabled": setting.enabled}
+
+    @router.post(
+        "/cameras/{store}/{camera}/snapshot",
+        response_model=SnapshotOut,
+        responses={
+            503: {"description": "No broker connection"},
+            504: {"description": "The camera did not answer in time"},
+        },
+        tags=["calibration"],
+    )
+    def take_snapshot(
+        store: StoreId,
+        camera: CameraId,
+        timeout: Annotated[float, Query(gt=0, le=60)] = SNAPSHOT_TIMEOUT_S,
+    ) -> dict[str, Any]:
+        """Ask the camera for a snapshot (people blurred) and its layout proposal. A
+        refusal comes back with `error` saying which switch is off."""
+        try:
+            stored = backend.request_snapshot(store, camera, timeout)
+        except SnapshotUnavailable as error:
+            raise HTTPException(503, str(error)) from None
+        if stored is None:
+            raise HTTPException(
+                504, f"camera {store}/{camera} did not answer within {timeout:g} s (is it online?)"
+            )
+        return _snapshot_out(stored)
+
+    @router.get(
+        "/cameras/{store}/{camera}/snapshot",
+        response_model=SnapshotOut,
+        responses={404: {"description": "No snapshot since the gateway started"}},
+        tags=["calibration"],
+    )
+    def last_snapshot(store: StoreId, camera: CameraId) -> dict[str, Any]:
+        """The last snapshot answer (kept in memory only)."""
+        stored = backend.snapshots.latest(store, camera)
+        if stored is None:
+            raise HTTPException(404, f"no snapshot of {store}/{camera} since the gateway started")
+        return _snapshot_out(stored)
+
+    @router.get(
+        "/cameras/{store}/{camera}/snapshot.jpg",
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "No image"}},
+        tags=["calibration"],
+    )
+    def snapshot_image(store: StoreId, camera: CameraId) -> Response:
+        """The last snapshot's JPEG (people blurred); never cached."""
+        stored = backend.snapshots.latest(store, camera)
+        if stored is None or stored.jpeg is None:
+            raise HTTPException(404, f"no snapshot image of {store}/{camera}")
+        return Response(stored.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
     return router
+
+
+def add_calibration_page(app: FastAPI) -> None:
+    """The calibration page (`/calibrate?store=S&camera=C`) and its vendored assets."""
+
+    @app.get("/calibrate", include_in_schema=False)
+    def calibrate_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "calibrate.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
 def create_app(
@@ -283,6 +511,7 @@ def create_app(
         description="Shelf state, events and layouts of the store's camera nodes.",
     )
     app.include_router(build_router(backend, dependencies))
+    add_calibration_page(app)
     app.state.backend = backend
     app.add_exception_handler(StarletteHTTPException, _with_every_allowed_method)
     return app

@@ -27,6 +27,8 @@ EXIT_CONFIG = 2
 
 COMMAND_MODULES: tuple[str, ...] = (
     "gateway.demo",
+    "gateway.simulate",
+    "gateway.planogram",
     "gateway.pos_cli",
     "gateway.catalogue_cli",
     "gateway.loadtest",

@@ -193,7 +193,18 @@ CREATE INDEX advice_store_status ON advice (store, status, kind)
 """
 """Advice and its lifecycle (gateway/advice_store.py)."""
 
-MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2_POS, _SCHEMA_V3_ADVICE]
+_SCHEMA_V4_CALIBRATION = """
+CREATE TABLE camera_settings (
+    store TEXT NOT NULL,
+    camera TEXT NOT NULL,
+    snapshots_enabled INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (store, camera)
+) WITHOUT ROWID;
+"""
+"""Per-camera settings: snapshots are off until someone enables them for a camera."""
+
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2_POS, _SCHEMA_V3_ADVICE, _SCHEMA_V4_CALIBRATION]
 """MIGRATIONS[i] takes a database from user_version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -386,7 +397,8 @@ class Transaction:
         )
 
     def save_layout(self, store: str, camera: str, layout: Layout, at: datetime) -> str:
-        """Store a camera's layout (the camera is listed from then on); returns its version."""
+        """Store a camera's layout (the camera is listed from then on, its products join
+        the catalogue); returns its version."""
         version = layout.version
         self._conn.execute(
             "INSERT INTO layouts (store, camera, version, layout, updated_at)"
@@ -398,7 +410,29 @@ class Transaction:
         self._conn.execute(
             "INSERT OR IGNORE INTO cameras (store, camera) VALUES (?, ?)", (store, camera)
         )
+        # Named products of a layout join the catalogue the calibration page offers; the
+        # catalogue import (gateway/catalogue.py) stays authoritative for what it knows.
+        self._conn.executemany(
+            "INSERT INTO products (gtin, name, brand, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (gtin) DO NOTHING",
+            [
+                (slot.sku, slot.name, slot.brand, db_time(at))
+                for _, slot, _ in layout.slot_boxes()
+                if slot.sku and slot.name
+            ],
+        )
         return version
+
+    def set_snapshots_enabled(self, store: str, camera: str, enabled: bool, at: datetime) -> None:
+        self._conn.execute(
+            "INSERT INTO camera_settings (store, camera, snapshots_enabled, updated_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (store, camera) DO UPDATE SET"
+            " snapshots_enabled = excluded.snapshots_enabled, updated_at = excluded.updated_at",
+            (store, camera, int(enabled), db_time(at)),
+        )
+        self._conn.execute(
+            "INSERT OR IGNORE INTO cameras (store, camera) VALUES (?, ?)", (store, camera)
+        )
 
 
 class Database:
@@ -649,6 +683,22 @@ class Database:
             "layout": json.loads(row["layout"]),
             "updated_at": row["updated_at"],
         }
+
+    def snapshots_enabled(self, store: str, camera: str) -> bool:
+        with self.read() as conn:
+            row = conn.execute(
+                "SELECT snapshots_enabled FROM camera_settings WHERE store = ? AND camera = ?",
+                (store, camera),
+            ).fetchone()
+        return bool(row["snapshots_enabled"]) if row else False
+
+    def camera_settings(self) -> list[dict[str, Any]]:
+        """Cameras with settings (whether snapshots are enabled), for publishing configs."""
+        with self.read() as conn:
+            rows = conn.execute(
+                "SELECT store, camera, snapshots_enabled FROM camera_settings"
+            ).fetchall()
+        return [dict(r) | {"snapshots_enabled": bool(r["snapshots_enabled"])} for r in rows]
 
     def slot_history(
         self, store: str, camera: str, since: datetime | None = None

@@ -21,10 +21,14 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.cli import Command
 from gateway.demo_till import DemoTill, TillShelf, demo_advice_settings
 from gateway.settings import GatewaySettings
+
+if TYPE_CHECKING:
+    from gateway.service import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +107,22 @@ def _camera_thread(
             "source": {"kind": "simulator", "seed": cam.seed, "speedup": args.speedup},
             "detector": {"threads": 1, "warmup_runs": 1},
             "data_dir": str(data_dir / "nodes"),
+            # A demo shows calibration: its simulated cameras may send snapshots.
+            "snapshots": {"allowed": True},
         }
     )
     node = CameraNode(settings, source=SimulatorSource(shelf, speedup=args.speedup))
     thread = threading.Thread(target=node.run, args=(stop,), name=f"node-{cam.camera}")
     return thread, shelf
+
+
+def _fill_catalogue(gateway: Gateway) -> None:
+    """The simulated stores' whole catalogue, for the calibration page's SKU picker."""
+    from gateway.catalogue import Product, store_products
+    from models.synth.catalogue import catalogue
+
+    products = [Product(gtin=p.gtin, name=p.name, brand=p.brand) for p in catalogue()]
+    store_products(gateway.db, list(enumerate(products)), [])
 
 
 def _banner(port: int, broker_url: str, data_dir: Path, cameras: list[DemoCamera]) -> str:
@@ -120,6 +135,7 @@ def _banner(port: int, broker_url: str, data_dir: Path, cameras: list[DemoCamera
             f"    cameras        http://127.0.0.1:{port}/api/cameras   ({where})",
             f"    events         http://127.0.0.1:{port}/api/events",
             f"    advice         http://127.0.0.1:{port}/api/advice   (MQTT shelfsense/<store>/advice)",
+            f"    calibration    http://127.0.0.1:{port}/calibrate",
             f"    MQTT broker    {broker_url}   (topics shelfsense/<store>/<camera>/…)",
             f"    data           {data_dir}",
             "  Press Ctrl-C to stop.",
@@ -150,11 +166,13 @@ def run_demo(args: argparse.Namespace) -> int:
             }
         )
         gateway = stack.enter_context(Gateway(settings))
+        _fill_catalogue(gateway)
         threads = []
         till_shelves = []
         for cam in cameras:
             thread, shelf = _camera_thread(cam, broker_url, args, stop, data_dir)
             gateway.set_layout(cam.store, cam.camera, shelf.layout)
+            gateway.set_snapshots_enabled(cam.store, cam.camera, True)
             threads.append(thread)
             till_shelves.append(TillShelf(cam.store, cam.camera, shelf))
         # The till sells what the shelves sell: POS lines drive velocity and advice.

@@ -44,7 +44,7 @@ PAYLOAD_MODELS: dict[TopicKind, type[CameraMessage]] = {
     TopicKind.EVENTS: ShelfEvent,
     TopicKind.HEALTH: Health,
 }
-"""What the gateway accepts per topic kind; `config` is the gateway's own publication."""
+"""What ingest stores per topic kind; other kinds are not its business (see decode_message)."""
 
 BATCH_MAX = 1000
 QUEUE_MAX = 100_000
@@ -116,13 +116,15 @@ def decode_message(
 ) -> tuple[TopicKind, CameraMessage | None]:
     """Parse and validate one message; raises Rejected naming the topic and the fault.
 
-    Returns (kind, None) for topics the gateway ignores (its own config publications).
+    Returns (kind, None) for topics ingest does not store: the gateway's own
+    publications (config, snapshot requests) and snapshots, which the gateway keeps in
+    memory (gateway.snapshots).
     """
     try:
         store, camera, kind = parse_camera_topic(topic, prefix)
     except ValueError as error:
         raise Rejected(f"{topic}: {str(error).removeprefix(f'topic {topic!r}: ')}") from None
-    if kind is TopicKind.CONFIG:
+    if kind not in PAYLOAD_MODELS:
         return kind, None
     if len(payload) > max_payload_bytes:
         raise Rejected(

@@ -26,7 +26,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
 from edge.contract.broker import new_client
-from edge.contract.messages import SCHEMA_VERSION, NodeConfig
+from edge.contract.messages import SCHEMA_VERSION, NodeConfig, SnapshotRequest
 from edge.contract.topics import CameraTopics, camera_subscription, pos_sales_subscription
 from edge.layout import Layout
 from gateway.settings import MqttSettings
@@ -124,19 +124,39 @@ class MqttLink:
 
     # ---- configs ---------------------------------------------------------------------
 
-    def publish_config(self, store: str, camera: str, layout: Layout) -> str:
-        """Publish a camera's layout as its retained config; returns the version sent.
+    def publish_config(
+        self,
+        store: str,
+        camera: str,
+        layout: Layout | None,
+        *,
+        snapshots_enabled: bool = False,
+    ) -> str | None:
+        """Publish a camera's layout (None: none yet) as its retained config; returns the
+        version sent.
 
         Kept and sent again on every connect, so a broker that lost its retained
         messages still hands every camera its layout.
         """
-        config = NodeConfig(version=layout.version, layout=layout)
+        config = NodeConfig(
+            version=layout.version if layout is not None else None,
+            layout=layout,
+            snapshots_enabled=snapshots_enabled,
+        )
         payload = config.to_json()
         with self._configs_lock:
             self._configs[(store, camera)] = payload
         if self._connected.is_set():
             self._publish_config(store, camera, payload)
         return config.version
+
+    def publish_snapshot_request(self, store: str, camera: str, request: SnapshotRequest) -> bool:
+        """Ask a camera for one snapshot (QoS 1, not retained); False when offline."""
+        if not self._connected.is_set():
+            return False
+        topic = CameraTopics(store, camera, self.prefix).snapshot_request
+        info = self.client.publish(topic, request.to_json(), qos=1, retain=False)
+        return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _publish_config(self, store: str, camera: str, payload: bytes) -> None:
         topic = CameraTopics(store, camera, self.prefix).config

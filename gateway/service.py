@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
@@ -22,6 +22,8 @@ from typing import Any
 from fastapi import FastAPI
 from paho.mqtt.enums import MQTTErrorCode
 
+from edge.contract.messages import SnapshotRequest
+from edge.contract.topics import TopicKind, parse_camera_topic
 from edge.layout import Layout
 from gateway.advice_service import AdviceService
 from gateway.api import create_app
@@ -32,6 +34,7 @@ from gateway.layouts import load_layouts
 from gateway.mqtt_link import MqttLink
 from gateway.pos import SaleLine
 from gateway.settings import GatewaySettings
+from gateway.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ class Gateway:
             )
             self.ingest.listeners.append(self.advice.on_stored)
         self.link: MqttLink | None = None
+        self.snapshots = SnapshotStore()
         self.app: FastAPI = create_app(self, dependencies=api_dependencies)
         self._lock = threading.Lock()
         self._running = False
@@ -82,12 +86,16 @@ class Gateway:
                 if self.exporter is not None:
                     self.exporter.start()
                 self.ingest.start()
-                self.link = MqttLink(self.settings.mqtt, self.ingest.submit)
+                self.link = MqttLink(self.settings.mqtt, self._on_message)
                 for record in self.db.layouts():
                     key = (record["store"], record["camera"])
                     if key not in configured:
                         layout = Layout.model_validate(record["layout"])
-                        self.link.publish_config(*key, layout)
+                        self._publish_config(*key, layout)
+                for camera in self.db.camera_settings():
+                    key = (camera["store"], camera["camera"])
+                    if key not in configured and self.db.layout(*key) is None:
+                        self._publish_config(*key, None)
                 for (store, camera), layout in configured.items():
                     self._apply_layout(store, camera, layout, from_config=True)
                 self.link.start()
@@ -142,6 +150,31 @@ class Gateway:
         """Store a camera's layout and publish it as its retained config; returns the version."""
         return self._apply_layout(store, camera, layout, from_config=False)
 
+    def _on_message(
+        self,
+        topic: str,
+        payload: bytes,
+        retained: bool,
+        ack: Callable[[], None] | None = None,
+    ) -> None:
+        """From the MQTT thread: snapshots to the snapshot store (in memory, acknowledged at
+        once), the rest to ingest (acknowledged once stored)."""
+        try:
+            store, camera, kind = parse_camera_topic(topic, self.settings.mqtt.topic_prefix)
+        except ValueError:
+            kind = None
+        if kind is TopicKind.SNAPSHOT:
+            self.snapshots.receive(store, camera, payload)
+            if ack is not None:
+                ack()
+            return
+        self.ingest.submit(topic, payload, retained, ack)
+
+    def _publish_config(self, store: str, camera: str, layout: Layout | None) -> None:
+        if self.link is not None:
+            enabled = self.db.snapshots_enabled(store, camera)
+            self.link.publish_config(store, camera, layout, snapshots_enabled=enabled)
+
     def _apply_layout(self, store: str, camera: str, layout: Layout, *, from_config: bool) -> str:
         stored = self.db.layout(store, camera)
         if stored is None or stored["version"] != layout.version:
@@ -155,9 +188,27 @@ class Gateway:
                 )
             with self.db.transaction() as tx:
                 tx.save_layout(store, camera, layout, datetime.now(UTC))
-        if self.link is not None:
-            self.link.publish_config(store, camera, layout)
+        self._publish_config(store, camera, layout)
         return layout.version
+
+    # ---- snapshots ---------------------------------------------------------------------
+
+    def set_snapshots_enabled(self, store: str, camera: str, enabled: bool) -> None:
+        """Allow (or stop) snapshots of one camera; the camera learns it from its config."""
+        with self.db.transaction() as tx:
+            tx.set_snapshots_enabled(store, camera, enabled, datetime.now(UTC))
+        record = self.db.layout(store, camera)
+        layout = Layout.model_validate(record["layout"]) if record else None
+        self._publish_config(store, camera, layout)
+
+    def request_snapshot(self, store: str, camera: str, timeout: float) -> StoredSnapshot | None:
+        """Ask a camera for a snapshot and wait for its answer (None after `timeout`).
+
+        Raises SnapshotUnavailable when the broker is not connected."""
+        request = SnapshotRequest()
+        if self.link is None or not self.link.publish_snapshot_request(store, camera, request):
+            raise SnapshotUnavailable("the gateway is not connected to the broker")
+        return self.snapshots.wait(store, camera, request.id, timeout)
 
     # ---- status ----------------------------------------------------------------------
 

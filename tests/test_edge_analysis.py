@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edge.analysis import SlotTracker, analyse, transition_event, union_area
+from edge.analysis import SlotTracker, analyse, transition_event, transition_events, union_area
 from edge.contract.messages import Detection, EventType, SlotReading, SlotStatus
 from edge.layout import Layout, RowSpec, SlotSpec, with_check_digit
 from edge.settings import AnalysisSettings
@@ -168,3 +168,70 @@ def test_tracker_reports_a_shelf_that_is_already_empty_at_start() -> None:
     tracker.reset()
     _, events = tracker.update(analyse(layout, [gap(0.0, 0.5, 1 / 3, 1.0)], SETTINGS))
     assert len(events) == 1
+
+
+def as_status(readings: list[SlotReading], key: tuple[int, int], status: SlotStatus):
+    return [
+        r.model_copy(update={"status": status}) if (r.row, r.slot) == key else r for r in readings
+    ]
+
+
+def test_an_occluded_slot_keeps_its_status_and_a_gap_behind_the_shopper_is_reported_after() -> None:
+    layout = two_by_three()
+    tracker = SlotTracker("s1", "c1", confirm_frames=2)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    full = analyse(layout, [], SETTINGS)
+    hole = analyse(layout, [gap(0.0, 0.0, 1 / 3, 0.5)], SETTINGS)
+    hidden = as_status(full, (0, 0), SlotStatus.OCCLUDED)
+    tracker.update(full, t0)
+    for i in range(1, 6):  # a shopper stands in front: never a gap, the status is held
+        slots, events = tracker.update(hidden, t0 + timedelta(seconds=i))
+        first = statuses(slots)[(0, 0)]
+        assert events == [] and first == SlotStatus.OCCLUDED
+        assert slots[0].held_status == SlotStatus.STOCKED
+    # Behind them the slot sold out: seen in two visible frames, reported once.
+    assert tracker.update(hole, t0 + timedelta(seconds=6))[1] == []
+    _, events = tracker.update(hole, t0 + timedelta(seconds=7))
+    assert [(e.type, e.previous) for e in events] == [(EventType.GAP_OPENED, SlotStatus.STOCKED)]
+    # An occluded frame between two frames of a change neither confirms nor breaks it.
+    tracker.update(full, t0 + timedelta(seconds=8))
+    tracker.update(as_status(full, (0, 0), SlotStatus.OCCLUDED), t0 + timedelta(seconds=9))
+    _, events = tracker.update(full, t0 + timedelta(seconds=10))
+    assert [e.type for e in events] == [EventType.GAP_CLOSED]
+
+
+def test_partly_hidden_slots_hold_without_being_called_occluded() -> None:
+    layout = two_by_three()
+    tracker = SlotTracker("s1", "c1", confirm_frames=1)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    tracker.update(analyse(layout, [], SETTINGS), t0)
+    hole = analyse(layout, [gap(0.0, 0.0, 1 / 3, 0.5)], SETTINGS)
+    slots, events = tracker.update(hole, t0 + timedelta(seconds=1), hold={(0, 0)})
+    assert events == [] and statuses(slots)[(0, 0)] == SlotStatus.STOCKED
+    assert [e.type for e in tracker.update(hole, t0 + timedelta(seconds=2))[1]] == [
+        EventType.GAP_OPENED
+    ]
+
+
+def test_confirm_seconds_confirm_a_change_before_confirm_frames_do() -> None:
+    layout = two_by_three()
+    tracker = SlotTracker("s1", "c1", confirm_frames=10, confirm_s=30)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    full = analyse(layout, [], SETTINGS)
+    hole = analyse(layout, [gap(0.0, 0.0, 1 / 3, 0.5)], SETTINGS)
+    tracker.update(full, t0)
+    for s in (10, 20, 39):
+        assert tracker.update(hole, t0 + timedelta(seconds=s))[1] == []
+    _, events = tracker.update(hole, t0 + timedelta(seconds=40))
+    assert [e.type for e in events] == [EventType.GAP_OPENED]
+
+
+def test_a_gap_filled_with_the_wrong_product_closes_the_gap_and_says_so() -> None:
+    s = SlotStatus
+    assert transition_events(s.EMPTY, s.WRONG_PRODUCT) == [
+        EventType.GAP_CLOSED,
+        EventType.WRONG_PRODUCT,
+    ]
+    assert transition_events(s.LOW, s.WRONG_PRODUCT) == [EventType.WRONG_PRODUCT]
+    assert transition_events(s.WRONG_PRODUCT, s.STOCKED) == [EventType.STATUS_CHANGED]
+    assert transition_events(s.STOCKED, s.STOCKED) == []

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.settings import SimulatorConfig
 from tests.faults import GatewayProcess, Node, Program, simulated_node
 from tests.services import Mosquitto, TcpProxy
 from tests.test_edge_support import constant_model, yolo_output
@@ -31,8 +32,14 @@ def programs() -> Iterator[list[Program]]:
         program.cleanup()
 
 
-def assert_exactly_once(nodes: list[Node], gateway: GatewayProcess, timeout: float = 60) -> None:
-    """Each node's logged events are all stored, once each, and nothing else is."""
+def assert_exactly_once(
+    nodes: list[Node], gateway: GatewayProcess, timeout: float = 60, unlogged_at_most: int = 0
+) -> None:
+    """Each node's logged events are all stored, once each, and nothing else is.
+
+    A node logs an event right after committing it to its outbox: one SIGKILLed between
+    the two sends (and the gateway stores) events it never logged. `unlogged_at_most`
+    allows that many for nodes that were killed."""
 
     def missing() -> dict[str, int]:
         stored = gateway.stored_events()
@@ -52,7 +59,8 @@ def assert_exactly_once(nodes: list[Node], gateway: GatewayProcess, timeout: flo
         assert len(logged) == len(set(logged)), f"{node.camera}: an event id logged twice"
         ids = stored.get(node.camera, [])
         assert len(ids) == len(set(ids))  # the primary key; stated for the reader
-        assert sorted(ids) == sorted(logged), f"{node.camera}: stored events nobody logged"
+        unlogged = set(ids) - set(logged)
+        assert len(unlogged) <= unlogged_at_most, f"{node.camera}: stored events nobody logged"
 
 
 @pytest.mark.slow
@@ -118,7 +126,11 @@ def test_node_killed_mid_burst_and_during_a_network_cut_loses_nothing(
         assert node.stop() == 0, node.output()[-3000:]
         stored = gateway.stored_events()["cam-1"]
         assert set(stuck) <= set(stored), "events left in the killed node's outbox were lost"
-        assert_exactly_once([node], gateway)
+        # Two kills: at most one frame's events each (a frame has one per slot at most).
+        slots = (
+            SimulatorConfig(kind="simulator").rows * SimulatorConfig(kind="simulator").slots_per_row
+        )
+        assert_exactly_once([node], gateway, unlogged_at_most=2 * slots)
         assert "message(s) from before the restart will be sent first" in node.output()
     finally:
         proxy.close()

@@ -112,3 +112,26 @@ def test_a_store_reads_its_own_advice_only(secured_broker: Mosquitto) -> None:
     for client in (display, gateway):
         client.loop_stop()
         client.disconnect()
+
+
+def test_snapshots_go_only_between_the_gateway_and_their_own_camera(
+    secured_broker: Mosquitto,
+) -> None:
+    gateway, _ = connect(secured_broker, "gateway")
+    from_cameras = collect(gateway, "shelfsense/+/+/snapshot")
+    camera, _ = connect(secured_broker, "store-1/cam-1")
+    requests = collect(camera, "shelfsense/store-1/+/snapshot_request")
+    for cam in ("cam-1", "cam-2"):
+        topic = f"shelfsense/store-1/{cam}/snapshot_request"
+        gateway.publish(topic, cam.encode(), qos=1).wait_for_publish(5)
+    camera.publish("shelfsense/store-1/cam-1/snapshot", b"own", qos=1).wait_for_publish(5)
+    camera.publish("shelfsense/store-1/cam-2/snapshot", b"spoof", qos=1).wait_for_publish(5)
+    camera.publish(
+        "shelfsense/store-1/cam-2/snapshot_request", b"self-request", qos=1
+    ).wait_for_publish(5)
+    time.sleep(0.5)
+    assert requests == [("shelfsense/store-1/cam-1/snapshot_request", b"cam-1")]
+    assert from_cameras == [("shelfsense/store-1/cam-1/snapshot", b"own")]
+    for client in (camera, gateway):
+        client.loop_stop()
+        client.disconnect()

@@ -130,7 +130,7 @@ def test_bad_messages_become_dead_letters_and_ingest_goes_on(
         (TOPICS.events, b'{"type": "gap_opened"}', "store: Field required"),
         (TOPICS.events, json.dumps(no_id).encode(), "id: required"),
         (TOPICS.health, b"x" * 5000, "exceeds max_payload_bytes"),
-        (f"shelfsense/{STORE}/{CAMERA}/snapshot", b"{}", "unknown kind 'snapshot'"),
+        (f"shelfsense/{STORE}/{CAMERA}/video", b"{}", "unknown kind 'video'"),
     ]
     for topic, payload, _ in bad:
         node.publish(topic, payload)

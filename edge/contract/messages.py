@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edge.layout import Layout
 
@@ -125,6 +125,18 @@ class SlotReading(BaseModel):
     confidence: Fraction = 1.0
     gap_fraction: Fraction = 0.0
     since: datetime | None = None
+    held_status: SlotStatus | None = Field(
+        default=None,
+        description="While occluded: the status last seen, which the node still assumes.",
+    )
+    appearance: Fraction | None = Field(
+        default=None,
+        description="Colour similarity (0..1) of the slot to its reference look, when checked.",
+    )
+    looks_like_sku: str | None = Field(
+        default=None,
+        description="wrong_product: the SKU of another slot whose product this one shows.",
+    )
 
 
 class ShelfState(CameraMessage):
@@ -136,8 +148,11 @@ class ShelfState(CameraMessage):
     )
     slots: list[SlotReading] = Field(default_factory=list)
     detections: list[Detection] = Field(default_factory=list)
-    score: Fraction | None = Field(default=None, description="Display compliance score.")
-    occluded: bool = False
+    score: Fraction | None = Field(
+        default=None,
+        description="Display compliance score (edge/contract/compliance.py, README).",
+    )
+    occluded: bool = Field(default=False, description="Something stands in front of the shelf.")
     model: str | None = None
 
 
@@ -170,17 +185,56 @@ class Health(CameraMessage):
     outbox_dropped: int = Field(default=0, ge=0, le=MAX_COUNT)
     model: str | None = None
     software: str | None = None
+    snapshots_allowed: bool | None = Field(
+        default=None,
+        description="Whether the node's own config lets a snapshot leave it when asked.",
+    )
 
 
 class NodeConfig(Message):
     """Retained `…/config`, gateway to node: the layout the camera must use.
 
     `version` is the layout's content hash; the node echoes it as
-    `ShelfState.layout_version` so anyone can see which layout a camera runs.
+    `ShelfState.layout_version` so anyone can see which layout a camera runs. A camera
+    the gateway has no layout for yet gets no `layout` (and no `version`): the config
+    then only says whether snapshots are enabled, which calibration needs first.
     """
 
-    version: str
-    layout: Layout
+    version: str | None = None
+    layout: Layout | None = None
     snapshots_enabled: bool = Field(
-        default=False, description="Images never leave the node unless this is true."
+        default=False,
+        description="Images never leave the node unless this is true (and the node's own "
+        "config allows it too).",
     )
+
+    @model_validator(mode="after")
+    def _version_matches(self) -> NodeConfig:
+        if (self.layout is None) != (self.version is None):
+            raise ValueError("version and layout come together (or both are left out)")
+        return self
+
+
+class SnapshotRequest(Message):
+    """`…/snapshot_request`, gateway to node, QoS 1, never retained: send one snapshot."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=8, max_length=64)
+
+
+class Snapshot(CameraMessage):
+    """`…/snapshot`, node to gateway, QoS 1, never retained: the answer to one request.
+
+    Sent only when asked, with people blurred, and only if both the gateway (for this
+    camera) and the node's own config allow it; otherwise `error` says which refused.
+    `proposal` is the layout calibration proposes from this very frame, carrying over
+    the SKUs of the layout the node runs where slots overlap.
+    """
+
+    request_id: str = Field(min_length=8, max_length=64)
+    jpeg_base64: str | None = Field(default=None, description="The frame as a JPEG, base64.")
+    width: int | None = Field(default=None, ge=1)
+    height: int | None = Field(default=None, ge=1)
+    people_blurred: int = Field(default=0, ge=0, description="Regions blurred as people.")
+    layout_version: str | None = None
+    proposal: Layout | None = None
+    error: str | None = None

@@ -11,7 +11,15 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from edge.contract.messages import Availability, Health, NodeConfig, ShelfEvent, ShelfState
+from edge.contract.messages import (
+    Availability,
+    Health,
+    NodeConfig,
+    ShelfEvent,
+    ShelfState,
+    Snapshot,
+    SnapshotRequest,
+)
 from edge.contract.topics import TopicKind
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -22,6 +30,8 @@ PAYLOADS: dict[TopicKind, type[BaseModel]] = {
     TopicKind.EVENTS: ShelfEvent,
     TopicKind.HEALTH: Health,
     TopicKind.CONFIG: NodeConfig,
+    TopicKind.SNAPSHOT: Snapshot,
+    TopicKind.SNAPSHOT_REQUEST: SnapshotRequest,
 }
 
 

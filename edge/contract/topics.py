@@ -20,6 +20,8 @@ class TopicKind(StrEnum):
     EVENTS = "events"  # node, QoS 1, not retained
     HEALTH = "health"  # node
     CONFIG = "config"  # gateway, retained
+    SNAPSHOT = "snapshot"  # node, only when asked (calibration)
+    SNAPSHOT_REQUEST = "snapshot_request"  # gateway
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,14 @@ class CameraTopics:
     @property
     def config(self) -> str:
         return self.topic(TopicKind.CONFIG)
+
+    @property
+    def snapshot(self) -> str:
+        return self.topic(TopicKind.SNAPSHOT)
+
+    @property
+    def snapshot_request(self) -> str:
+        return self.topic(TopicKind.SNAPSHOT_REQUEST)
 
 
 def camera_subscription(prefix: str = DEFAULT_PREFIX) -> str:

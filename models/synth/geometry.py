@@ -30,8 +30,9 @@ class SlotGeometry:
     x1: int
     facings: int
 
-    def facing_span(self, f: int) -> tuple[int, int]:
-        width = (self.x1 - self.x0) / self.facings
+    def facing_span(self, f: int, count: int | None = None) -> tuple[int, int]:
+        """Pixel span of facing `f` of `count` (default: the slot's facings)."""
+        width = (self.x1 - self.x0) / (count or self.facings)
         return int(self.x0 + f * width), int(self.x0 + (f + 1) * width)
 
 

@@ -116,7 +116,7 @@ def _draw_slot(canvas: np.ndarray, row: RowGeometry, slot, view: SlotView) -> Pi
     for f, present in enumerate(view.present):
         if not present:
             continue
-        fx0, fx1 = slot.facing_span(f)
+        fx0, fx1 = slot.facing_span(f, len(view.present))
         fw = fx1 - fx0
         w, h = _facing_size(view.look, row, fw)
         image, mask = sprite(view.look, w, h)
@@ -183,7 +183,7 @@ def _row_boxes(
     for slot in row.slots:
         view = views[(row.index, slot.slot)]
         for f, present in enumerate(view.present):
-            spans.append(slot.facing_span(f))
+            spans.append(slot.facing_span(f, len(view.present)))
             empty.append(not present)
     for a, b in _runs(empty):
         boxes.append(("gap", (spans[a][0], y0, spans[b - 1][1], row.floor)))

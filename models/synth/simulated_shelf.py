@@ -1,7 +1,9 @@
 """A shelf section that lives on: shoppers buy, slots run empty, staff restock and tidy.
 
 It renders what a camera on it would see, with the truth known exactly, so the demo, the
-end-to-end measurements and the training data share one source of frames.
+end-to-end measurements and the training data share one source of frames. Staff now and
+then restock a slot with its neighbour's product (a misplaced product, truth
+`wrong_product`) and put it right later.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from edge.layout import Layout, RowSpec, SlotSpec
 from models.synth.camera_effects import CameraPose, Lighting
 from models.synth.catalogue import Product, catalogue
 from models.synth.geometry import ShelfGeometry, build_geometry, draw_background, fit_facings
-from models.synth.products import ProductLook
+from models.synth.products import ProductLook, natural_size
 from models.synth.render import CameraLook, SlotView, render_frame
 from models.synth.shopper import Shopper
 
@@ -69,6 +71,14 @@ class SlotStock:
     mix: ProductLook | None = None  # a stray product a shopper left here, if any
     restock_at: float | None = None
     tidy_at: float | None = None
+    shown: Product | None = None  # another product staff filled the slot with, if any
+    shown_facings: int = 0  # how many of it fit side by side in the slot
+    fix_at: float | None = None  # when staff put the right product back
+
+    @property
+    def on_shelf(self) -> Product:
+        """The product actually standing in the slot."""
+        return self.shown or self.product
 
     @property
     def capacity(self) -> int:
@@ -79,14 +89,24 @@ class SlotStock:
         return min(self.facings, math.ceil(self.units / self.depth))
 
     def view(self) -> SlotView:
-        present = [self.rank[f] < self.visible for f in range(self.facings)]
-        return SlotView(self.product.look, present, self.messy, self.messy_seed, self.mix)
+        if self.shown is not None:
+            # Staff filled the slot with as many of the other product as fit; it sells
+            # down like the right one would.
+            count = self.shown_facings or self.facings
+            shown = math.ceil(count * self.visible / self.facings)
+            present = [f < shown for f in range(count)]
+        else:
+            present = [self.rank[f] < self.visible for f in range(self.facings)]
+        return SlotView(self.on_shelf.look, present, self.messy, self.messy_seed, self.mix)
 
     def status(self) -> str:
+        """The truth, in the node's order: empty > messy > wrong_product > low > stocked."""
         if self.visible == 0:
             return "empty"
         if self.messy:
             return "messy"
+        if self.shown is not None:
+            return "wrong_product"
         return "low" if self.visible < self.facings else "stocked"
 
 
@@ -109,6 +129,8 @@ class SimulatedShelf:
     shopper_rate: float = 0.15  # arrivals per simulated minute
     restock_delay_s: tuple[float, float] = (1200.0, 5400.0)
     messy_per_hour: float = 0.03
+    misplace_chance: float = 0.25  # share of restocks done with the neighbour's product
+    fix_delay_s: tuple[float, float] = (1800.0, 5400.0)
     clock_s: float = 0.0
     geometry: ShelfGeometry = field(init=False)
     slots: dict[tuple[int, int], SlotStock] = field(init=False)
@@ -116,6 +138,8 @@ class SimulatedShelf:
     def __post_init__(self) -> None:
         rng = np.random.default_rng(self.seed)
         self._rng = np.random.default_rng([self.seed, 1])
+        # Its own stream, so misplacements leave sales, shoppers and mess as they were.
+        self._staff_rng = np.random.default_rng([self.seed, 2])
         self.geometry = build_geometry(rng, self.size, self.rows, self.slots_per_row)
         products = catalogue()
         count = self.rows * self.slots_per_row
@@ -199,21 +223,61 @@ class SimulatedShelf:
             sold = min(wanted, stock.units)
             if sold:
                 stock.units -= sold
-                sales.append(
-                    Sale(stock.product.gtin, sold, stock.product.price, self.clock_s, row, slot)
-                )
+                product = stock.on_shelf
+                sales.append(Sale(product.gtin, sold, product.price, self.clock_s, row, slot))
         return sales
 
     def _staff(self) -> None:
         lo, hi = self.restock_delay_s
-        for stock in self.slots.values():
+        for key, stock in self.slots.items():
             if stock.visible < stock.facings and stock.restock_at is None:
                 stock.restock_at = self.clock_s + float(self._rng.uniform(lo, hi))
             if stock.restock_at is not None and self.clock_s >= stock.restock_at:
                 stock.units, stock.messy = stock.capacity, False
                 stock.restock_at = stock.tidy_at = None
+                self._restock_with(key, stock)
             if stock.tidy_at is not None and self.clock_s >= stock.tidy_at:
                 stock.messy, stock.tidy_at = False, None
+            if stock.fix_at is not None and self.clock_s >= stock.fix_at:
+                stock.shown = stock.fix_at = None  # staff swap in the right product, full
+                stock.units, stock.messy, stock.tidy_at = stock.capacity, False, None
+
+    def _restock_with(self, key: tuple[int, int], stock: SlotStock) -> None:
+        """Usually the right product; now and then the neighbour's (fixed later)."""
+        draw, delay = self._staff_rng.random(), self._staff_rng.uniform(*self.fix_delay_s)
+        neighbour = self.neighbour_product(key)
+        if draw < self.misplace_chance and neighbour is not None:
+            stock.shown, stock.fix_at = neighbour, self.clock_s + float(delay)
+            stock.shown_facings = self._fitting(key, neighbour)
+        else:
+            stock.shown = stock.fix_at = None
+
+    def _fitting(self, key: tuple[int, int], product: Product) -> int:
+        """How many units of `product` stand side by side in a slot (as fit_facings)."""
+        row = self.geometry.rows[key[0]]
+        slot = next(s for s in row.slots if s.slot == key[1])
+        width, _ = natural_size(product.look, row.clear_h)
+        return max(1, int((slot.x1 - slot.x0) // (width * 1.04)))
+
+    def neighbour_product(self, key: tuple[int, int]) -> Product | None:
+        """The product of the nearest slot in the same row that holds a different one."""
+        row, slot = key
+        own = self.slots[key].product.gtin
+        for distance in range(1, self.slots_per_row):
+            for other in (slot + distance, slot - distance):
+                stock = self.slots.get((row, other))
+                if stock is not None and stock.product.gtin != own:
+                    return stock.product
+        return None
+
+    def misplace(self, key: tuple[int, int], fix_after_s: float | None = None) -> None:
+        """Fill a slot with its neighbour's product now (tests and demos plant one)."""
+        stock = self.slots[key]
+        stock.shown = self.neighbour_product(key)
+        if stock.shown is not None:
+            stock.shown_facings = self._fitting(key, stock.shown)
+        stock.units = stock.capacity
+        stock.fix_at = None if fix_after_s is None else self.clock_s + fix_after_s
 
     def _mess(self, dt: float) -> None:
         chance = self.messy_per_hour * dt / 3600.0
@@ -237,6 +301,12 @@ class SimulatedShelf:
         for _ in range(int(self._rng.poisson(self.shopper_rate * dt / 60.0))):
             stay = float(self._rng.uniform(20, 150))
             self._visits.append(_Visit(Shopper.random(self._rng), self.clock_s + stay))
+
+    def plant_shopper(self, shopper: Shopper | None = None, stay_s: float = 60.0) -> Shopper:
+        """A shopper steps in front of the shelf now (tests and demos plant one)."""
+        shopper = shopper or Shopper.random(self._rng)
+        self._visits.append(_Visit(shopper, self.clock_s + stay_s))
+        return shopper
 
     def drain_sales(self) -> list[Sale]:
         """Sales since the last drain (what the till would report)."""

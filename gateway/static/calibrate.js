@@ -1,0 +1,481 @@
+// shelfsense calibration page: drag shelf rows and slot edges over the camera's
+// snapshot, assign products from the catalogue, save the layout through the API.
+// Coordinates are fractions of the picture (0..1), as in edge/layout.py; the SVG
+// overlay works in thousandths (viewBox 0 0 1000 1000).
+"use strict";
+
+const MIN_SIZE = 0.01;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  store: null,
+  camera: null,
+  layout: { rows: [] },
+  saved: null, // the layout as stored at the gateway
+  proposal: null, // the camera's proposal from the latest snapshot
+  selected: null, // [rowPosition, slotPosition]
+  catalogue: new Map(), // gtin -> {gtin, name, brand}
+};
+
+// ---- helpers ----------------------------------------------------------------------
+
+function status(text, kind = "") {
+  const el = $("status");
+  el.textContent = text;
+  el.className = kind;
+}
+
+async function api(method, path, body, contentType = "application/json") {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = contentType;
+    init.body = contentType === "application/json" ? JSON.stringify(body) : body;
+  }
+  const response = await fetch(path, init);
+  let data = null;
+  try { data = await response.json(); } catch (_) { data = null; }
+  if (!response.ok) {
+    const detail = data && data.detail;
+    const text = Array.isArray(detail)
+      ? detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("\n")
+      : (detail || response.statusText);
+    const error = new Error(text);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+const cameraPath = () => `/api/cameras/${encodeURIComponent(state.store)}/${encodeURIComponent(state.camera)}`;
+const layoutPath = () => `/api/layouts/${encodeURIComponent(state.store)}/${encodeURIComponent(state.camera)}`;
+const clone = (value) => JSON.parse(JSON.stringify(value));
+const round = (v) => Math.round(v * 10000) / 10000;
+
+function svg(tag, attrs, parent) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  if (parent) parent.appendChild(el);
+  return el;
+}
+
+// ---- drawing ----------------------------------------------------------------------
+
+function draw() {
+  const overlay = $("overlay");
+  overlay.replaceChildren();
+  const labels = $("labels");
+  labels.replaceChildren();
+  state.layout.rows.forEach((row, r) => {
+    row.slots.forEach((slot, s) => {
+      const selected = state.selected && state.selected[0] === r && state.selected[1] === s;
+      const rect = svg("rect", {
+        x: slot.x0 * 1000, y: row.y0 * 1000,
+        width: (slot.x1 - slot.x0) * 1000, height: (row.y1 - row.y0) * 1000,
+        class: `slot-rect${slot.sku ? "" : " unassigned"}${selected ? " selected" : ""}`,
+        "data-slot": `${r}-${s}`,
+      }, overlay);
+      rect.addEventListener("click", () => select(r, s));
+      // Labels are HTML over the picture: SVG text would stretch with the picture.
+      const label = document.createElement("span");
+      label.className = `slot-label${slot.sku ? "" : " unassigned"}${selected ? " selected" : ""}`;
+      label.style.left = `${slot.x0 * 100}%`;
+      label.style.top = `${row.y0 * 100}%`;
+      label.style.width = `${(slot.x1 - slot.x0) * 100}%`;
+      label.textContent = slotLabel(slot);
+      label.title = slotLabel(slot);
+      labels.appendChild(label);
+    });
+    svg("rect", {
+      x: 0, y: row.y0 * 1000, width: 1000, height: (row.y1 - row.y0) * 1000, class: "row-band",
+    }, overlay);
+  });
+  // Slot edges first, row edges last: where they cross, the row edge is on top.
+  state.layout.rows.forEach((row, r) => {
+    row.slots.forEach((slot, s) => {
+      const y1 = row.y0 * 1000, y2 = row.y1 * 1000;
+      if (s === 0) {
+        handle(overlay, "slot", `slot-${r}-${s}-x0`, { x1: slot.x0 * 1000, x2: slot.x0 * 1000, y1, y2 },
+          (point) => moveSlotEdge(r, s, "x0", point.x));
+      }
+      handle(overlay, "slot", `slot-${r}-${s}-x1`, { x1: slot.x1 * 1000, x2: slot.x1 * 1000, y1, y2 },
+        (point) => moveSlotEdge(r, s, "x1", point.x));
+    });
+  });
+  state.layout.rows.forEach((row, r) => {
+    for (const edge of ["y0", "y1"]) {
+      handle(overlay, "row", `row-${r}-${edge}`,
+        { x1: 0, x2: 1000, y1: row[edge] * 1000, y2: row[edge] * 1000 },
+        (point) => moveRowEdge(r, edge, point.y));
+    }
+  });
+  drawPanel();
+}
+
+function slotLabel(slot) {
+  if (!slot.sku) return `${slot.facings}× ?`;
+  const product = state.catalogue.get(slot.sku);
+  const name = slot.name || (product && product.name) || slot.sku;
+  return `${slot.facings}× ${name}`;
+}
+
+function handle(parent, kind, name, line, onDrag) {
+  const hit = svg("line", { ...line, class: `handle-hit ${kind}`, "data-handle": name }, parent);
+  svg("line", { ...line, class: kind === "row" ? "handle-row" : "handle-slot" }, parent);
+  hit.addEventListener("pointerdown", (event) => {
+    event.preventDefault();
+    // Listen on the window: every redraw replaces the element under the pointer.
+    const move = (e) => { onDrag(toLayout(e)); draw(); };
+    const up = () => {
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", up);
+      window.removeEventListener("pointercancel", up);
+      status("Moved. Save to keep it.");
+    };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", up);
+    window.addEventListener("pointercancel", up);
+  });
+}
+
+function toLayout(event) {
+  const box = $("overlay").getBoundingClientRect();
+  return {
+    x: Math.min(1, Math.max(0, (event.clientX - box.left) / box.width)),
+    y: Math.min(1, Math.max(0, (event.clientY - box.top) / box.height)),
+  };
+}
+
+// ---- editing ----------------------------------------------------------------------
+
+function moveRowEdge(r, edge, y) {
+  const row = state.layout.rows[r];
+  if (edge === "y0") row.y0 = round(Math.min(y, row.y1 - MIN_SIZE));
+  else row.y1 = round(Math.max(y, row.y0 + MIN_SIZE));
+}
+
+function moveSlotEdge(r, s, edge, x) {
+  const slots = state.layout.rows[r].slots;
+  const slot = slots[s];
+  if (edge === "x0") {
+    slot.x0 = round(Math.min(x, slot.x1 - MIN_SIZE));
+    return;
+  }
+  const next = slots[s + 1];
+  const touching = next && Math.abs(next.x0 - slot.x1) < 0.004;
+  const limit = next ? next.x1 - MIN_SIZE : 1;
+  slot.x1 = round(Math.min(Math.max(x, slot.x0 + MIN_SIZE), limit));
+  // An edge two slots share moves both; a slot never overlaps the next one.
+  if (next && (touching || next.x0 < slot.x1)) next.x0 = slot.x1;
+}
+
+function reindex() {
+  state.layout.rows.sort((a, b) => a.y0 - b.y0);
+  state.layout.rows.forEach((row, r) => {
+    row.index = r;
+    row.slots.sort((a, b) => a.x0 - b.x0);
+    row.slots.forEach((slot, s) => { slot.index = s; });
+  });
+}
+
+function select(r, s) {
+  state.selected = [r, s];
+  draw();
+}
+
+function selectedSlot() {
+  if (!state.selected) return null;
+  const row = state.layout.rows[state.selected[0]];
+  return row ? row.slots[state.selected[1]] || null : null;
+}
+
+function drawPanel() {
+  const slot = selectedSlot();
+  const fields = ["sku-input", "facings", "depth", "clear-sku", "split-slot", "delete-slot", "delete-row"];
+  for (const id of fields) $(id).disabled = !slot;
+  if (!slot) {
+    $("slot-title").textContent = "No slot selected";
+    $("product-line").textContent = "Tap a slot on the picture.";
+    return;
+  }
+  const [r, s] = state.selected;
+  $("slot-title").textContent = `Row ${r + 1}, slot ${s + 1}`;
+  if (document.activeElement !== $("sku-input")) $("sku-input").value = slot.sku || "";
+  if (document.activeElement !== $("facings")) $("facings").value = slot.facings;
+  if (document.activeElement !== $("depth")) $("depth").value = slot.depth;
+  $("product-line").textContent = slot.sku
+    ? `${slot.name || "(no name)"} · ${slot.brand || "(no brand)"} · ${slot.sku}`
+    : "No product assigned";
+}
+
+function assignProduct(text) {
+  const slot = selectedSlot();
+  if (!slot) return;
+  const gtin = (text.match(/\d{8,14}/) || [text.trim()])[0];
+  const product = state.catalogue.get(gtin);
+  if (!product) {
+    status(`${gtin || "(empty)"} is not in the catalogue: pick a product from the list.`, "error");
+    return;
+  }
+  slot.sku = product.gtin;
+  slot.name = product.name;
+  slot.brand = product.brand;
+  status(`Slot holds ${product.name || product.gtin}. Save to keep it.`);
+  draw();
+}
+
+async function searchCatalogue(query) {
+  const products = await api("GET", `/api/catalogue?limit=50${query ? `&q=${encodeURIComponent(query)}` : ""}`);
+  const list = $("catalogue");
+  list.replaceChildren();
+  for (const p of products) {
+    state.catalogue.set(p.gtin, p);
+    const option = document.createElement("option");
+    option.value = p.gtin;
+    option.label = `${p.name || ""} · ${p.brand || ""}`;
+    option.textContent = `${p.name || ""} · ${p.brand || ""}`;
+    list.appendChild(option);
+  }
+}
+
+function addRow() {
+  const rows = state.layout.rows;
+  const last = rows[rows.length - 1];
+  const y0 = last ? Math.min(last.y1 + 0.02, 0.9) : 0.05;
+  const y1 = Math.min(1, y0 + 0.2);
+  rows.push({ index: rows.length, y0: round(y0), y1: round(y1),
+    slots: [{ index: 0, x0: 0.02, x1: 0.98, sku: null, name: null, brand: null, facings: 1, depth: 1 }] });
+  reindex();
+  state.selected = [rows.length - 1, 0];
+  draw();
+}
+
+function deleteRow() {
+  if (!state.selected) return;
+  state.layout.rows.splice(state.selected[0], 1);
+  state.selected = null;
+  reindex();
+  draw();
+}
+
+function splitSlot() {
+  const slot = selectedSlot();
+  if (!slot) return;
+  const [r, s] = state.selected;
+  const middle = round((slot.x0 + slot.x1) / 2);
+  const right = { ...clone(slot), x0: middle, sku: null, name: null, brand: null, facings: 1 };
+  slot.x1 = middle;
+  state.layout.rows[r].slots.splice(s + 1, 0, right);
+  reindex();
+  draw();
+}
+
+function deleteSlot() {
+  if (!state.selected) return;
+  const [r, s] = state.selected;
+  const slots = state.layout.rows[r].slots;
+  const gone = slots.splice(s, 1)[0];
+  if (slots.length && s > 0) slots[s - 1].x1 = gone.x1; // the left neighbour takes the space
+  else if (slots.length) slots[0].x0 = gone.x0;
+  state.selected = null;
+  reindex();
+  draw();
+}
+
+// ---- talking to the gateway --------------------------------------------------------
+
+async function loadCameras() {
+  const params = new URLSearchParams(location.search);
+  const cameras = await api("GET", "/api/cameras");
+  const select = $("camera");
+  select.replaceChildren();
+  const keys = cameras.map((c) => `${c.store}/${c.camera}`);
+  const wanted = params.get("store") && params.get("camera") ? `${params.get("store")}/${params.get("camera")}` : keys[0];
+  if (wanted && !keys.includes(wanted)) keys.unshift(wanted);
+  for (const key of keys) {
+    const option = document.createElement("option");
+    option.value = option.textContent = key;
+    select.appendChild(option);
+  }
+  if (!wanted) {
+    status("No camera known yet: start a camera node first.", "error");
+    return false;
+  }
+  select.value = wanted;
+  [state.store, state.camera] = wanted.split("/");
+  return true;
+}
+
+async function loadLayout() {
+  try {
+    const record = await api("GET", layoutPath());
+    state.saved = record.layout;
+    $("version").textContent = `Saved version: ${record.version}`;
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    state.saved = { rows: [] };
+    $("version").textContent = "Saved version: none yet";
+  }
+  state.layout = clone(state.saved);
+  state.selected = null;
+}
+
+async function loadSnapshotSetting() {
+  const setting = await api("GET", `${cameraPath()}/snapshots`);
+  $("snapshots-enabled").checked = setting.snapshots_enabled;
+}
+
+function showSnapshot(snap) {
+  if (snap.error) {
+    status(`The camera refused: ${snap.error}`, "error");
+    return;
+  }
+  const img = $("shot");
+  img.onload = () => {
+    $("stage").style.aspectRatio = `${img.naturalWidth} / ${img.naturalHeight}`;
+    img.hidden = false;
+    $("placeholder").hidden = true;
+  };
+  img.src = snap.image_url;
+  state.proposal = snap.proposal;
+  $("use-proposal").disabled = !snap.proposal || !snap.proposal.rows.length;
+}
+
+async function loadLastSnapshot() {
+  try {
+    showSnapshot(await api("GET", `${cameraPath()}/snapshot`));
+  } catch (error) {
+    if (error.status !== 404) throw error;
+  }
+}
+
+async function takeSnapshot() {
+  status("Asking the camera for a snapshot…");
+  try {
+    const snap = await api("POST", `${cameraPath()}/snapshot`);
+    showSnapshot(snap);
+    if (!snap.error) {
+      status(`Snapshot taken${snap.people_blurred ? `, ${snap.people_blurred} person region(s) blurred` : ""}.` +
+        (state.layout.rows.length ? "" : " Use the proposal to start."), "ok");
+      if (!state.layout.rows.length && snap.proposal) useProposal();
+    }
+  } catch (error) {
+    status(`No snapshot: ${error.message}`, "error");
+  }
+}
+
+function useProposal() {
+  if (!state.proposal) return;
+  state.layout = clone(state.proposal);
+  state.selected = null;
+  reindex();
+  draw();
+  status("Proposal loaded: correct the lines, assign products, then save.");
+}
+
+async function save() {
+  reindex();
+  try {
+    const record = await api("PUT", layoutPath(), state.layout);
+    state.saved = record.layout;
+    state.layout = clone(record.layout);
+    $("version").textContent = `Saved version: ${record.version}`;
+    status(`Saved. The camera switches to version ${record.version}.`, "ok");
+    draw();
+  } catch (error) {
+    status(`Not saved:\n${error.message}`, "error");
+  }
+}
+
+async function importPlanogram(file) {
+  const text = await file.text();
+  const type = file.name.toLowerCase().endsWith(".json") ? "application/json" : "text/csv";
+  try {
+    const record = await api("POST", `${layoutPath()}/planogram`, text, type);
+    state.saved = record.layout;
+    state.layout = clone(record.layout);
+    state.selected = null;
+    $("version").textContent = `Saved version: ${record.version}`;
+    await searchCatalogue("");
+    status(`Planogram imported and saved (version ${record.version}).`, "ok");
+    draw();
+  } catch (error) {
+    status(`Planogram not imported:\n${error.message}`, "error");
+  }
+}
+
+async function setSnapshots(enabled) {
+  try {
+    await api("PUT", `${cameraPath()}/snapshots`, { enabled });
+    status(enabled ? "Snapshots allowed for this camera." : "Snapshots off for this camera.", "ok");
+  } catch (error) {
+    status(error.message, "error");
+  }
+}
+
+async function openCamera() {
+  await loadLayout();
+  await loadSnapshotSetting();
+  $("shot").hidden = true;
+  $("placeholder").hidden = false;
+  state.proposal = null;
+  $("use-proposal").disabled = true;
+  await loadLastSnapshot();
+  draw();
+}
+
+// ---- wiring -----------------------------------------------------------------------
+
+function wire() {
+  $("snapshot").addEventListener("click", takeSnapshot);
+  $("use-proposal").addEventListener("click", useProposal);
+  $("reset").addEventListener("click", () => {
+    state.layout = clone(state.saved || { rows: [] });
+    state.selected = null;
+    draw();
+    status("Back to the saved layout.");
+  });
+  $("snapshots-enabled").addEventListener("change", (e) => setSnapshots(e.target.checked));
+  $("add-row").addEventListener("click", addRow);
+  $("delete-row").addEventListener("click", deleteRow);
+  $("split-slot").addEventListener("click", splitSlot);
+  $("delete-slot").addEventListener("click", deleteSlot);
+  $("save").addEventListener("click", save);
+  $("planogram").addEventListener("change", (e) => {
+    if (e.target.files.length) importPlanogram(e.target.files[0]);
+    e.target.value = "";
+  });
+  $("sku-input").addEventListener("input", (e) => searchCatalogue(e.target.value).catch(() => {}));
+  $("sku-input").addEventListener("change", (e) => assignProduct(e.target.value));
+  $("slot-form").addEventListener("submit", (e) => { e.preventDefault(); assignProduct($("sku-input").value); });
+  $("clear-sku").addEventListener("click", () => {
+    const slot = selectedSlot();
+    if (!slot) return;
+    slot.sku = slot.name = slot.brand = null;
+    draw();
+  });
+  for (const id of ["facings", "depth"]) {
+    $(id).addEventListener("change", (e) => {
+      const slot = selectedSlot();
+      const value = parseInt(e.target.value, 10);
+      if (slot && value >= 1) { slot[id] = value; draw(); }
+    });
+  }
+  $("camera").addEventListener("change", async (e) => {
+    [state.store, state.camera] = e.target.value.split("/");
+    history.replaceState(null, "", `?store=${encodeURIComponent(state.store)}&camera=${encodeURIComponent(state.camera)}`);
+    await openCamera();
+  });
+}
+
+async function main() {
+  wire();
+  try {
+    await searchCatalogue("");
+    if (await loadCameras()) await openCamera();
+    document.body.dataset.ready = "1";
+  } catch (error) {
+    status(`Cannot load: ${error.message}`, "error");
+  }
+}
+
+main();

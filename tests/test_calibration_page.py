@@ -1,0 +1,139 @@
+"""The calibration page in a real Chromium: snapshot from a real node, drag a line, pick a
+product, save; the stored layout changes and the camera switches to it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from models.synth.catalogue import catalogue
+from tests.live_store import CAMERA, STORE, LiveStore, live_store
+from tests.services import Mosquitto
+from tests.test_gateway_support import wait_until
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not os.path.exists(CHROMIUM):
+        from tests.services import find_binary
+
+        find_binary("chromium")  # skips, or fails under SHELFSENSE_REQUIRE_SERVICES=1
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--headless"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def store(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[LiveStore]:
+    with live_store(mosquitto, tmp_path / "data") as live:
+        products = [{"gtin": p.gtin, "name": p.name, "brand": p.brand} for p in catalogue()]
+        import httpx
+
+        httpx.post(
+            f"{live.base_url}/api/catalogue", json={"products": products}, timeout=10
+        ).raise_for_status()
+        yield live
+
+
+def screenshot(page, tmp_path: Path, name: str) -> Path:
+    """Save under the test's tmp dir and, for people to look at, under artifacts/."""
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / name).write_bytes(path.read_bytes())
+    return path
+
+
+def test_calibrate_from_a_snapshot_drag_assign_and_save(
+    browser, store: LiveStore, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{store.base_url}/calibrate?store={STORE}&camera={CAMERA}")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.locator("#version").inner_text().endswith("none yet")
+
+    # Snapshots are off until allowed for the camera; the camera says which switch is off.
+    page.click("#snapshot")
+    page.wait_for_function("document.getElementById('status').textContent.includes('refused')")
+    assert "not enabled for this camera" in page.locator("#status").inner_text()
+
+    page.check("#snapshots-enabled")
+    page.wait_for_function("document.getElementById('status').textContent.includes('allowed')")
+    wait_until(lambda: store.node.snapshots_enabled, 10, "the node to learn snapshots are on")
+    page.click("#snapshot")
+    page.wait_for_selector("#shot:not([hidden])", timeout=30_000)
+    # With no layout yet the page starts from the camera's proposal.
+    page.wait_for_selector("[data-handle='row-0-y1']", state="attached")
+    rows = page.locator("[data-handle$='-y1']").count()
+    assert rows >= 2
+
+    # Drag the bottom line of the first row down by 5% of the picture, from a point
+    # where that line is what the pointer meets.
+    box = page.locator("#overlay").bounding_box()
+    before = page.evaluate("state.layout.rows[0].y1")
+    y = box["y"] + before * box["height"]
+    x = next(
+        box["x"] + f * box["width"]
+        for f in (0.5, 0.45, 0.55, 0.4, 0.6, 0.35, 0.65, 0.3, 0.7)
+        if page.evaluate(
+            f"document.elementFromPoint({box['x'] + f * box['width']}, {y}).dataset.handle"
+        )
+        == "row-0-y1"
+    )
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y + 0.03 * box["height"], steps=4)
+    page.mouse.move(x, y + 0.05 * box["height"], steps=4)
+    page.mouse.up()
+    moved = page.evaluate("state.layout.rows[0].y1")
+    assert moved == pytest.approx(before + 0.05, abs=0.01)
+
+    # Pick a product for the first slot from the catalogue.
+    product = catalogue()[3]
+    page.click("[data-slot='0-0']")
+    page.fill("#sku-input", product.brand)
+    page.wait_for_function(f"state.catalogue.has('{product.gtin}')", timeout=5_000)
+    page.fill("#sku-input", product.gtin)
+    page.dispatch_event("#sku-input", "change")
+    assert product.name in page.locator("#product-line").inner_text()
+    page.fill("#facings", "3")
+    page.dispatch_event("#facings", "change")
+
+    screenshot(page, tmp_path, "calibration-desktop.png")
+    page.click("#save")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Saved')")
+
+    record = store.get(f"/api/layouts/{STORE}/{CAMERA}")
+    first = record["layout"]["rows"][0]
+    assert first["y1"] == pytest.approx(moved, abs=1e-4)
+    assert first["slots"][0]["sku"] == product.gtin
+    assert first["slots"][0]["facings"] == 3
+    # The camera runs the saved layout (it echoes the version in its state).
+    wait_until(
+        lambda: (
+            (store.get(f"/api/cameras/{STORE}/{CAMERA}")["state"] or {}).get("layout_version")
+            == record["version"]
+        ),
+        30,
+        "the node to run the saved layout",
+    )
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    phone.goto(f"{store.base_url}/calibrate?store={STORE}&camera={CAMERA}")
+    phone.wait_for_selector("body[data-ready='1']")
+    phone.wait_for_selector("#shot:not([hidden])")
+    phone.click("[data-slot='0-0']")
+    path = screenshot(phone, tmp_path, "calibration-phone.png")
+    assert path.stat().st_size > 10_000
