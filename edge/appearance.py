@@ -43,6 +43,8 @@ HUE_BINS, SAT_BINS = 18, 4
 GRID = (12, 24)  # structure grid (w, h)
 COLOURLESS_SAT = 40
 MIN_SHOWN = 0.3  # a partly empty facing must show at least this share of itself
+WORK_WIDTH = 640  # frames are compared at this width at most
+ADAPT_EVERY = 10  # a well-matching facing is blended into its reference every this many checks
 ADAPT_ABOVE = 0.95
 """Only a facing this similar in colour and structure is blended into its reference, so
 a slow drift of light is followed and another product never is."""
@@ -94,7 +96,13 @@ class FramePlanes:
 
     @classmethod
     def of(cls, frame_bgr: np.ndarray, ignore: np.ndarray | None = None) -> FramePlanes:
-        """Convert a frame; `ignore` marks what moves (see `grey_world`)."""
+        """Convert a frame (shrunk to WORK_WIDTH: facings stay tens of pixels wide, and a
+        Pi camera's 1280-pixel frame costs no more than a 640 one); `ignore` marks what
+        moves (see `grey_world`)."""
+        h, w = frame_bgr.shape[:2]
+        if w > WORK_WIDTH:
+            size = (WORK_WIDTH, max(1, round(h * WORK_WIDTH / w)))
+            frame_bgr = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
         hsv = cv2.cvtColor(grey_world(frame_bgr, ignore), cv2.COLOR_BGR2HSV)
         hue, sat = hsv[..., 0], hsv[..., 1]
         hue_bin = (hue.astype(np.uint16) * HUE_BINS // 180).astype(np.uint8)
@@ -166,6 +174,7 @@ def facing_boxes(slot_box: Box, facings: int) -> list[Box]:
 class _Reference:
     signature: Signature | None = None
     seen: int = 0  # clear looks averaged in while learning
+    matched: int = 0  # checks that matched well enough to adapt to
 
 
 @dataclass(frozen=True)
@@ -268,7 +277,9 @@ class ReferenceBook:
             structure = structure_similarity(ref.signature, current)
             structures.append(structure)
             if self.adapt and colour >= ADAPT_ABOVE and structure >= ADAPT_ABOVE:
-                ref.signature = ref.signature.blend(current, self.adapt)
+                ref.matched += 1
+                if ref.matched % ADAPT_EVERY == 0:  # light drifts slowly; blending is not free
+                    ref.signature = ref.signature.blend(current, self.adapt)
         if not colours:
             return None
         colour = statistics.median(colours)

@@ -212,8 +212,8 @@ class AppearanceSettings(_Strict):
     )
     adapt: Fraction = Field(
         default=0.05,
-        description="Share of a well-matching look blended into the reference each frame "
-        "(follows slow light changes); 0 keeps the reference fixed.",
+        description="Share of a well-matching look blended into the reference every tenth "
+        "match (follows slow light changes); 0 keeps the reference fixed.",
     )
 
 
