@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -330,7 +331,7 @@ def build_retail_router(backend: Any) -> APIRouter:
         store: Annotated[str, Query(pattern=ID_PATTERN)],
         sku: Annotated[str, Query(pattern=GTIN_PATTERN)],
         at: Annotated[
-            datetime | None, Query(description="Moment of interest (default now).")
+            IsoTime | None, Query(description="Moment of interest (ISO 8601; default now).")
         ] = None,
         window_days: Annotated[int | None, Query(ge=1, le=366)] = None,
     ) -> VelocityOut:
@@ -342,6 +343,16 @@ def build_retail_router(backend: Any) -> APIRouter:
             at = datetime.now(UTC)
         elif at.tzinfo is None:
             raise HTTPException(422, "at: needs a UTC offset, e.g. 2024-05-03T09:00:00Z")
+        elif not 1970 < at.year < 9999:  # the window before `at` must be a real date range
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("query", "at"),
+                        "msg": f"{at.isoformat()} is outside the years 1971-9998",
+                        "type": "value_error",
+                    }
+                ]
+            )
         profile = velocity.velocity_profile(
             db,
             store,

@@ -80,6 +80,10 @@ def test_the_api_keeps_its_openapi_promises(case: schemathesis.Case) -> None:
         # This API runs on a bare database: with no broker to ask a camera, its documented
         # answer is 503, which the server-error check would count as a crash.
         excluded.append(not_a_server_error)
+    if case.method == "GET" and case.path == "/api/velocity":
+        # Any date-time is schema-valid; a moment before 1971 has no sales window behind
+        # it and is refused with a 422 naming `at`.
+        excluded.append(positive_data_acceptance)
     if case.method == "POST" and case.path.endswith(("/csv", "/planogram")):
         # Any bytes are a schema-valid file; only a UTF-8 CSV (or planogram JSON) of the
         # right shape is importable, and anything else is refused with a 422 that says why.
