@@ -39,7 +39,7 @@ from gateway.users import SessionPolicy, User, Users
 
 SESSION_COOKIE = "shelfsense_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-EVERYONE: tuple[Kind, ...] = KINDS  # type: ignore[assignment]
+EVERYONE: tuple[Kind, ...] = KINDS
 """Every kind of signed-in user (for routes any user may read, like /api/auth/me)."""
 
 
