@@ -175,6 +175,14 @@ def test_every_variable_a_query_uses_is_defined() -> None:
         assert not names_in(query).variables, f"{where} uses a dashboard variable"
 
 
+def test_every_query_reads_the_bucket_the_datasource_names() -> None:
+    """The bucket is configured once (INFLUX_BUCKET); a bucket written into a query would
+    silently show nothing in a store whose bucket has another name."""
+    for where, query in all_queries():
+        assert "bucket: v.defaultBucket" in query, where
+        assert not re.search(r'bucket\s*:\s*"', query), f"{where} names a bucket"
+
+
 def test_the_store_and_camera_variables_list_tag_values() -> None:
     for name, dashboard in dashboards().items():
         by_name = {v["name"]: v for v in variables(dashboard)}
@@ -341,6 +349,9 @@ def test_the_dashboard_provider_points_at_the_dashboards_folder() -> None:
     path = expand(provider["options"]["path"], {"SHELFSENSE_DASHBOARDS": str(DASHBOARDS)})
     assert Path(path).resolve() == DASHBOARDS
     assert {p.name for p in Path(path).rglob("*.json")} == set(dashboards())
+    # One folder holds dashboards and alert rules; both find it by its title.
+    alerting = load_yaml(PROVISIONING / "alerting" / "shelfsense.yaml")["groups"]
+    assert {group["folder"] for group in alerting} == {provider["folder"]}
 
 
 def test_every_environment_variable_the_provisioning_reads_is_documented() -> None:
