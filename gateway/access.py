@@ -261,6 +261,14 @@ def _api_routes(app: FastAPI) -> Iterator[Any]:
             yield route
 
 
+def api_routes(app: FastAPI) -> Iterator[APIRoute]:
+    """Every APIRoute of the app as a route object (with `matches`), however included."""
+    for route in _api_routes(app):
+        concrete = getattr(route, "route", route)
+        if isinstance(concrete, APIRoute):
+            yield concrete
+
+
 def declared_rule(route: Any) -> AccessRule | None:
     """The access rule a route declares (its own or its router's), if any."""
     for dependency in route.dependencies or ():

@@ -22,7 +22,6 @@ from typing import Annotated, Any, Literal, Protocol
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -38,6 +37,7 @@ from gateway.access import (
     CurrentPrincipal,
     allow,
     allow_page,
+    api_routes,
     install_access,
     public,
     require_declared_access,
@@ -608,8 +608,8 @@ async def _with_every_allowed_method(request: Request, error: Exception) -> Resp
     if error.status_code == 405:
         methods = {
             method
-            for route in request.app.routes
-            if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE
+            for route in api_routes(request.app)
+            if route.matches(request.scope)[0] != Match.NONE
             for method in route.methods
         }
         error.headers = {**(error.headers or {}), "Allow": ", ".join(sorted(methods))}

@@ -148,3 +148,9 @@ def test_availability_and_stale_data_do_not_mix(db: Database) -> None:
     camera = admin_client(create_app(db)).get(f"/api/cameras/{STORE}/{CAMERA}").json()
     assert camera["online"] is False
     assert camera["state"]["seq"] == 3
+
+
+def test_a_wrong_method_answers_405_naming_every_method_of_the_path(api: TestClient) -> None:
+    response = api.delete("/api/layouts/s1/c1")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, PUT"  # both routes on the path, not the first
