@@ -22,7 +22,7 @@ from edge.contract.messages import SlotStatus
 from edge.layout import Layout, SlotSpec
 from gateway import velocity
 from gateway.advice import BayFacts, Demand, SlotFacts
-from gateway.catalogue import product
+from gateway.catalogue import names as catalogue_names
 from gateway.database import Database, db_time, parse_time
 from gateway.settings import AdviceSettings
 from gateway.velocity import VelocityProfile
@@ -37,11 +37,14 @@ Row = tuple[str, str | None, str]  # (status, sku, ts)
 class SlotLog:
     """One slot's log rows, newest first, reading older rows only when asked."""
 
-    def __init__(self, db: Database, key: tuple[str, str, int, int], recent: list[Row]) -> None:
+    def __init__(
+        self, db: Database, key: tuple[str, str, int, int], recent: list[Row], whole: bool = False
+    ) -> None:
+        """`whole`: `recent` is the slot's whole log (nothing older to read)."""
         self._db = db
         self._key = key
         self._rows = list(reversed(recent))  # newest first
-        self._complete = False
+        self._complete = whole
 
     def newest_first(self) -> Iterator[Row]:
         i = 0
@@ -146,13 +149,12 @@ def _online(db: Database, store: str) -> dict[str, bool]:
         return {r["camera"]: bool(r["online"]) for r in rows.fetchall()}
 
 
-def _names(db: Database, skus: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
-    found = {}
-    for sku in dict.fromkeys(skus):
-        record = product(db, sku)
-        if record is not None:
-            found[sku] = (record["name"], record["brand"])
-    return found
+def _oldest_row(db: Database, store: str, camera: str) -> datetime | None:
+    with db.read() as conn:
+        ts = conn.execute(
+            "SELECT min(ts) FROM slot_states WHERE store = ? AND camera = ?", (store, camera)
+        ).fetchone()[0]
+    return parse_time(ts)
 
 
 def build_bays(
@@ -179,8 +181,8 @@ def build_bays(
     profiles = (cache or ProfileCache()).profiles(
         db, store, skus, tz=tz, window_days=window_days, now=now
     )
-    names = _names(db, skus)
-    last_sales = {sku: velocity.last_sale(db, store, sku) for sku in dict.fromkeys(skus)}
+    names = catalogue_names(db, skus)
+    last_sales = velocity.last_sales(db, store, skus)
     since = now - timedelta(hours=settings.history_hours)
     bays = []
     for record in layouts:
@@ -190,11 +192,14 @@ def build_bays(
         for h in db.slot_history(store, camera, since=since):
             history[(h["row"], h["slot"])].append((h["status"], h["sku"], h["ts"]))
         events = _restock_events(db, store, camera)
+        # A log younger than the read window is whole: no slot needs its older rows.
+        oldest = _oldest_row(db, store, camera)
+        whole = oldest is None or oldest >= since
         slots = []
         for row in layout.rows:
             for spec in row.slots:
                 recent = history[(row.index, spec.index)]
-                log = SlotLog(db, (store, camera, row.index, spec.index), recent)
+                log = SlotLog(db, (store, camera, row.index, spec.index), recent, whole)
                 profile = profiles.get(spec.sku) if spec.sku else None
                 demand = None
                 if profile is not None and profile.units > 0 and spec.sku:
