@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.simulate import AdviceCadence
 from gateway.simulate_advice import (
     StoredAdvice,
     TimedEpisode,
@@ -15,6 +14,7 @@ from gateway.simulate_advice import (
     restock_scores,
 )
 from gateway.simulate_cases import FAST_UNITS_PER_HOUR, eligible_slots, plan_hidden_cases
+from gateway.simulate_store import AdviceCadence
 from models.synth import SimulatedShelf
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
