@@ -29,6 +29,10 @@ from gateway.velocity import VelocityProfile
 
 NEUTRAL = frozenset({SlotStatus.OCCLUDED.value, SlotStatus.UNKNOWN.value})
 """Statuses that say nothing about the shelf: runs are looked through them."""
+HIDES_STOCK = NEUTRAL | {SlotStatus.MESSY.value}
+"""Statuses that say nothing about how full the slot is: the node reports `messy` before
+`low`, so a low slot that looks messy for a while is still low. The restock episode
+(`not_stocked_since`) is looked through them: only a slot seen stocked ends it."""
 OLDER_PAGE = 200
 
 Row = tuple[str, str | None, str]  # (status, sku, ts)
@@ -70,12 +74,14 @@ class SlotLog:
         return bool(older)
 
 
-def run_start(log: SlotLog, keep: Callable[[str, str | None], bool]) -> datetime | None:
-    """Start of the newest run of rows that `keep` (neutral rows looked through);
-    None when the newest real row is not kept."""
+def run_start(
+    log: SlotLog, keep: Callable[[str, str | None], bool], through: frozenset[str] = NEUTRAL
+) -> datetime | None:
+    """Start of the newest run of rows that `keep` (rows of a `through` status looked
+    through); None when the newest row of another status is not kept."""
     start: str | None = None
     for status, sku, ts in log.newest_first():
-        if status in NEUTRAL:
+        if status in through:
             continue
         if not keep(status, sku):
             break
@@ -279,7 +285,9 @@ def _slot_facts(
             "seen_sku": seen_sku,
             "status_since": run_start(log, lambda st, sk: st == status and sk == seen_sku),
             "empty_since": run_start(log, lambda st, sk: st == "empty"),
-            "not_stocked_since": run_start(log, lambda st, sk: st in ("empty", "low")),
+            "not_stocked_since": run_start(
+                log, lambda st, sk: st in ("empty", "low"), through=HIDES_STOCK
+            ),
             "not_empty_since": run_start(log, lambda st, sk: st != "empty"),
             "last_restock": restocked,
             "units_sold_since_restock": sold,

@@ -48,7 +48,8 @@ Every figure is computed from what the gateway stored, against the simulator's t
   closed before it began (a `low` advice still open when the slot runs empty covers
   it; staff were told). median_delay_min = advice creation - the episode's first frame
   (0 when the advice was already open), over covered episodes; the target of two
-  capture intervals is 2 x `--interval`. `advice` and `episodes` are the counts.
+  capture intervals is 2 x `--interval`. `advice` and `episodes` are the counts;
+  false_by_truth: the slot's truth when each false restock advice was created.
 - advice.hidden_stockout: planted cases (`gateway/simulate_cases.py`: the slot looks
   stocked, the product cannot be bought). recall = cases covered (as above) by a
   `hidden_stockout` advice of the slot; median_delay_min from the case's start;
@@ -67,6 +68,7 @@ Every figure is computed from what the gateway stored, against the simulator's t
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import logging
 import statistics
@@ -293,12 +295,21 @@ def stored_advice(db: Any, runs: list[CameraRun]) -> tuple[list[dict[str, Any]],
     return records, found
 
 
+def _truth_at(runs: list[CameraRun], slot: SlotKey, at: datetime) -> str:
+    """The slot's truth in the last frame at or before `at` (what the advice saw)."""
+    n, *key = slot
+    run = runs[n]
+    i = bisect.bisect_right(run.times, at) - 1
+    return run.truth[i].get(tuple(key), "missing") if i >= 0 else "before the first frame"
+
+
 def measure_advice(
     db: Any, store_run: StoreRun, interval_s: float, lost_without: int
 ) -> dict[str, Any]:
     """The advice figures of the module docstring."""
     from gateway.simulate_advice import (
         hidden_scores,
+        imprecise,
         lifecycle,
         lost_sales_avoided_pct,
         restock_scores,
@@ -314,9 +325,12 @@ def measure_advice(
     window = timedelta(seconds=MATCH_AFTER_FRAMES * interval_s)
     lost_with = sum(cam.shelf.lost_units for cam in store_run.cameras)
     staff = store_run.staff
+    restock = restock_scores(advice, empty, short, window)
+    false = imprecise([a for a in advice if a.kind == "restock"], short, window)
+    restock["false_by_truth"] = dict(Counter(_truth_at(runs, a.slot, a.created) for a in false))
     return {
         "advice": {
-            "restock": restock_scores(advice, empty, short, window),
+            "restock": restock,
             "hidden_stockout": hidden_scores(advice, cases, window),
             **lifecycle(records),
             "acknowledged": staff.acknowledged,

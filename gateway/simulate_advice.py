@@ -93,6 +93,14 @@ def precise(
     return [a for a in advice if any(created_within(a, e, window) for e in by_slot.get(a.slot, []))]
 
 
+def imprecise(
+    advice: Sequence[StoredAdvice], episodes: Sequence[TimedEpisode], window: timedelta
+) -> list[StoredAdvice]:
+    """The advice created outside every episode of its slot: false alarms."""
+    right = {id(a) for a in precise(advice, episodes, window)}
+    return [a for a in advice if id(a) not in right]
+
+
 def restock_scores(
     advice: Sequence[StoredAdvice],
     empty: Sequence[TimedEpisode],
