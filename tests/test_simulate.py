@@ -42,7 +42,7 @@ def test_simulate_prints_the_measurements_as_json(tmp_path: Path) -> None:
 
     advice = report["advice"]
     restock = advice["restock"]
-    assert set(restock) == {"precision", "recall", "median_delay_min", "advice", "episodes"}
+    assert set(restock) >= {"precision", "recall", "median_delay_min", "advice", "episodes"}
     # An hour is enough for shelves to run empty and for the advice to follow them.
     assert restock["episodes"] > 0 and restock["advice"] > 0
     assert restock["recall"] is not None and restock["recall"] >= 0.5
