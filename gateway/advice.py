@@ -167,7 +167,7 @@ class SlotFacts:
     seen_sku: str | None = None
     empty_since: datetime | None = None
     not_stocked_since: datetime | None = None
-    """Start of the current run of empty/low: the restock episode."""
+    """Start of the current run of empty/low (messy looked through): the restock episode."""
     not_empty_since: datetime | None = None
     """Start of the current run of anything but empty (or when the camera first saw it)."""
     last_restock: datetime | None = None

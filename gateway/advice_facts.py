@@ -22,13 +22,17 @@ from edge.contract.messages import SlotStatus
 from edge.layout import Layout, SlotSpec
 from gateway import velocity
 from gateway.advice import BayFacts, Demand, SlotFacts
-from gateway.catalogue import product
+from gateway.catalogue import names as catalogue_names
 from gateway.database import Database, db_time, parse_time
 from gateway.settings import AdviceSettings
 from gateway.velocity import VelocityProfile
 
 NEUTRAL = frozenset({SlotStatus.OCCLUDED.value, SlotStatus.UNKNOWN.value})
 """Statuses that say nothing about the shelf: runs are looked through them."""
+HIDES_STOCK = NEUTRAL | {SlotStatus.MESSY.value}
+"""Statuses that say nothing about how full the slot is: the node reports `messy` before
+`low`, so a low slot that looks messy for a while is still low. The restock episode
+(`not_stocked_since`) is looked through them: only a slot seen stocked ends it."""
 OLDER_PAGE = 200
 
 Row = tuple[str, str | None, str]  # (status, sku, ts)
@@ -37,11 +41,14 @@ Row = tuple[str, str | None, str]  # (status, sku, ts)
 class SlotLog:
     """One slot's log rows, newest first, reading older rows only when asked."""
 
-    def __init__(self, db: Database, key: tuple[str, str, int, int], recent: list[Row]) -> None:
+    def __init__(
+        self, db: Database, key: tuple[str, str, int, int], recent: list[Row], whole: bool = False
+    ) -> None:
+        """`whole`: `recent` is the slot's whole log (nothing older to read)."""
         self._db = db
         self._key = key
         self._rows = list(reversed(recent))  # newest first
-        self._complete = False
+        self._complete = whole
 
     def newest_first(self) -> Iterator[Row]:
         i = 0
@@ -67,12 +74,14 @@ class SlotLog:
         return bool(older)
 
 
-def run_start(log: SlotLog, keep: Callable[[str, str | None], bool]) -> datetime | None:
-    """Start of the newest run of rows that `keep` (neutral rows looked through);
-    None when the newest real row is not kept."""
+def run_start(
+    log: SlotLog, keep: Callable[[str, str | None], bool], through: frozenset[str] = NEUTRAL
+) -> datetime | None:
+    """Start of the newest run of rows that `keep` (rows of a `through` status looked
+    through); None when the newest row of another status is not kept."""
     start: str | None = None
     for status, sku, ts in log.newest_first():
-        if status in NEUTRAL:
+        if status in through:
             continue
         if not keep(status, sku):
             break
@@ -146,13 +155,12 @@ def _online(db: Database, store: str) -> dict[str, bool]:
         return {r["camera"]: bool(r["online"]) for r in rows.fetchall()}
 
 
-def _names(db: Database, skus: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
-    found = {}
-    for sku in dict.fromkeys(skus):
-        record = product(db, sku)
-        if record is not None:
-            found[sku] = (record["name"], record["brand"])
-    return found
+def _oldest_row(db: Database, store: str, camera: str) -> datetime | None:
+    with db.read() as conn:
+        ts = conn.execute(
+            "SELECT min(ts) FROM slot_states WHERE store = ? AND camera = ?", (store, camera)
+        ).fetchone()[0]
+    return parse_time(ts)
 
 
 def build_bays(
@@ -179,8 +187,8 @@ def build_bays(
     profiles = (cache or ProfileCache()).profiles(
         db, store, skus, tz=tz, window_days=window_days, now=now
     )
-    names = _names(db, skus)
-    last_sales = {sku: velocity.last_sale(db, store, sku) for sku in dict.fromkeys(skus)}
+    names = catalogue_names(db, skus)
+    last_sales = velocity.last_sales(db, store, skus)
     since = now - timedelta(hours=settings.history_hours)
     bays = []
     for record in layouts:
@@ -190,11 +198,14 @@ def build_bays(
         for h in db.slot_history(store, camera, since=since):
             history[(h["row"], h["slot"])].append((h["status"], h["sku"], h["ts"]))
         events = _restock_events(db, store, camera)
+        # A log younger than the read window is whole: no slot needs its older rows.
+        oldest = _oldest_row(db, store, camera)
+        whole = oldest is None or oldest >= since
         slots = []
         for row in layout.rows:
             for spec in row.slots:
                 recent = history[(row.index, spec.index)]
-                log = SlotLog(db, (store, camera, row.index, spec.index), recent)
+                log = SlotLog(db, (store, camera, row.index, spec.index), recent, whole)
                 profile = profiles.get(spec.sku) if spec.sku else None
                 demand = None
                 if profile is not None and profile.units > 0 and spec.sku:
@@ -274,7 +285,9 @@ def _slot_facts(
             "seen_sku": seen_sku,
             "status_since": run_start(log, lambda st, sk: st == status and sk == seen_sku),
             "empty_since": run_start(log, lambda st, sk: st == "empty"),
-            "not_stocked_since": run_start(log, lambda st, sk: st in ("empty", "low")),
+            "not_stocked_since": run_start(
+                log, lambda st, sk: st in ("empty", "low"), through=HIDES_STOCK
+            ),
             "not_empty_since": run_start(log, lambda st, sk: st != "empty"),
             "last_restock": restocked,
             "units_sold_since_restock": sold,

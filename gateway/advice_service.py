@@ -136,13 +136,15 @@ class AdviceService:
 
     # ---- staff actions ---------------------------------------------------------------
 
-    def acknowledge(self, advice_id: int) -> dict[str, Any]:
-        record = advice_store.acknowledge(self.db, advice_id)
+    def acknowledge(self, advice_id: int, now: datetime | None = None) -> dict[str, Any]:
+        """`now`: when staff acknowledged (default the wall clock; a simulation passes its
+        own time)."""
+        record = advice_store.acknowledge(self.db, advice_id, now)
         self._republish_soon(record["store"])
         return record
 
-    def dismiss(self, advice_id: int, reason: str) -> dict[str, Any]:
-        record = advice_store.dismiss(self.db, advice_id, reason)
+    def dismiss(self, advice_id: int, reason: str, now: datetime | None = None) -> dict[str, Any]:
+        record = advice_store.dismiss(self.db, advice_id, reason, now)
         self._republish_soon(record["store"])
         return record
 

@@ -194,6 +194,19 @@ def products(
         return [dict(r) for r in conn.execute(sql, params).fetchall()]
 
 
+def names(db: Database, gtins: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+    """(name, brand) of the catalogued GTINs among `gtins`, in one query."""
+    wanted = list(dict.fromkeys(gtins))
+    if not wanted:
+        return {}
+    marks = ", ".join("?" * len(wanted))
+    with db.read() as conn:
+        rows = conn.execute(
+            f"SELECT gtin, name, brand FROM products WHERE gtin IN ({marks})", wanted
+        ).fetchall()
+    return {r["gtin"]: (r["name"], r["brand"]) for r in rows}
+
+
 def product(db: Database, gtin: str) -> dict[str, Any] | None:
     with db.read() as conn:
         row = conn.execute(

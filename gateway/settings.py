@@ -158,7 +158,11 @@ class AdviceSettings(_Strict):
         default=72.0, gt=0, le=24 * 90, description="Slot change log read per evaluation."
     )
     restock_grace_min: float = Field(
-        default=2.0, ge=0, description="Minutes a slot must be empty before restock advice."
+        default=0.0,
+        ge=0,
+        description="Minutes a slot must be empty before restock advice. The camera node "
+        "already confirms an empty over `confirm_frames` (looking through shoppers), so "
+        "the default adds no wait: every minute here is a minute of lost sales.",
     )
     low_grace_min: float = Field(
         default=10.0, ge=0, description="Minutes a slot must be low before restock advice."

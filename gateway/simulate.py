@@ -1,14 +1,29 @@
-"""`shelf-gateway simulate`: measure the shelf pipeline on the simulated store, where the
-truth is known.
+"""`shelf-gateway simulate`: measure the shelf pipeline and the advice on the simulated
+store, where the truth is known.
 
 Each simulated camera is a real `CameraNode` (ONNX detector -> motion gate -> slot states
 -> wrong-product check -> smoothing -> events -> compliance) reading a `SimulatorSource`
-whose clock is advanced by `--interval` simulated seconds per frame: no sleeping, no
+over its `SimulatedShelf`. Simulated time advances `--interval` seconds per frame, all
+cameras in lockstep (every shelf steps, then every camera takes frame i, before frame
+i + 1), so the advice sees the store as a whole at each moment: no sleeping, no
 broker, no web server. The node's state and event payloads go, as the exact bytes MQTT
 would carry, through the gateway's real `Ingest` (validation, de-duplication, batching)
 into a real SQLite database; the layouts are stored there first and handed to the nodes
-as the `NodeConfig` the gateway publishes. Every figure is then computed from what the
-gateway stored, against the simulator's truth:
+as the `NodeConfig` the gateway publishes.
+
+The shelves' sales reach the gateway as POS sale lines at simulated time through the
+demo till (`gateway/demo_till.py`, which first writes a week of sales history so
+velocity has a basis). The advice engine (`AdviceService.evaluate`, default
+`AdviceSettings`) runs at simulated time when the gateway's advice thread would:
+`debounce_s` after new messages (every frame brings states) and every `interval_s`.
+Simulated staff (`gateway/simulate_staff.py`) acknowledge and carry out restock,
+fix_display, tidy and hidden_stockout advice after a response delay; the camera sees
+the fix and the gateway resolves the advice. Hidden stock-outs are planted from the
+seed (`gateway/simulate_cases.py`). A second run of the same shelves, seed and demand
+has no advice (staff only do their routine rounds) and renders nothing: it only counts
+lost sales.
+
+Every figure is computed from what the gateway stored, against the simulator's truth:
 
 - slot_accuracy: share of (frame, slot) pairs whose stored status equals the truth; the
   truth of a slot a shopper hides (more than 30% covered) is `occluded`.
@@ -24,32 +39,61 @@ gateway stored, against the simulator's truth:
   (a slot refilled with its neighbour's product) and `messy`, with their events.
 - compliance: the node's score per frame against the gateway's reproduction from the
   stored slot states and layout (`gateway.compliance`); they must agree.
+- advice.restock: an out-of-stock episode is a run of frames in which a slot is truly
+  empty. Restock advice is given for a slot empty *or low*, so its precision counts a
+  `restock` advice right when it was created during a run of frames in which its slot
+  truly held fewer units in front than its facings (empty or low), or up to
+  MATCH_AFTER_FRAMES after; recall counts the empty episodes covered by a restock
+  advice of the slot: created by the episode's last frame (+ MATCH_AFTER_FRAMES) and not
+  closed before it began (a `low` advice still open when the slot runs empty covers
+  it; staff were told). median_delay_min = advice creation - the episode's first frame
+  (0 when the advice was already open), over covered episodes; the target of two
+  capture intervals is 2 x `--interval`. `advice` and `episodes` are the counts;
+  false_by_truth: the slot's truth when each false restock advice was created.
+- advice.hidden_stockout: planted cases (`gateway/simulate_cases.py`: the slot looks
+  stocked, the product cannot be bought). recall = cases covered (as above) by a
+  `hidden_stockout` advice of the slot; median_delay_min from the case's start;
+  precision = hidden_stockout advice created during a case / all of them; `cases`,
+  `advice` the counts.
+- advice.counts (by kind), advice.status (by status at the end), resolved_verified (the
+  camera or the till saw the fix), median_time_to_resolve_min (creation to verified
+  resolution), acknowledged and done (errands the simulated staff acknowledged and
+  carried out).
+- lost_units (with_advice, without_advice): units shoppers wanted while the slot could
+  not supply them (empty, or the product hidden), with staff following advice and with
+  routine rounds only, same seed and demand. lost_sales_avoided_pct = (without - with)
+  / without x 100.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import logging
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from gateway.cli import Command
+from gateway.simulate_store import (
+    STORE,
+    CameraRun,
+    StoreRun,
+    gateway_store,
+    lost_units_without_advice,
+    run_store,
+)
 
 log = logging.getLogger(__name__)
 
-START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-"""Simulated time of the first frame (a Monday morning); fixed, so runs repeat exactly."""
-STORE = "sim"
+
 MATCH_AFTER_FRAMES = 2
 """An event up to this many frames after an episode's last frame still belongs to it."""
 
@@ -57,120 +101,11 @@ SlotKey = tuple[int, ...]
 """(row, slot) of one camera, or (camera index, row, slot) across cameras."""
 
 
-@dataclass
-class CameraRun:
-    """What one simulated camera saw and said, frame by frame."""
-
-    camera: str
-    times: list[datetime] = field(default_factory=list)
-    truth: list[dict[SlotKey, str]] = field(default_factory=list)
-    hidden: list[set[SlotKey]] = field(default_factory=list)
-    node_scores: list[float | None] = field(default_factory=list)
-    detector_ms: list[float] = field(default_factory=list)
-    stage_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-
-
 @dataclass(frozen=True)
 class Episode:
     slot: SlotKey
     start: int  # frame index
     end: int  # last frame index, inclusive
-
-
-# ---- running the store -------------------------------------------------------------
-
-
-class SimClock:
-    """The simulated clock the sources read: advanced by hand, never by waiting."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@contextmanager
-def _gateway_store(data_dir: Path | None) -> Iterator[tuple[Any, Any]]:
-    """The gateway's database and ingest (writer thread), in `data_dir` or a temp folder."""
-    from gateway.database import Database
-    from gateway.ingest import Ingest
-
-    with tempfile.TemporaryDirectory(prefix="shelfsense-simulate-") as tmp:
-        db = Database.in_dir(data_dir or Path(tmp))
-        db.open()
-        ingest = Ingest(db)
-        ingest.start()
-        try:
-            yield db, ingest
-        finally:
-            ingest.stop()
-            db.close()
-
-
-def _node(shelf: Any, clock: SimClock, detector: Any, threads: int) -> Any:
-    from edge.node import CameraNode
-    from edge.settings import NodeSettings
-    from edge.sources.simulator import SimulatorSource
-
-    settings = NodeSettings.model_validate(
-        {
-            "store": shelf.store,
-            "camera": shelf.camera,
-            "mqtt": {"url": "mqtt://127.0.0.1:1"},  # never connected: ingest is called directly
-            "source": {"kind": "simulator", "seed": shelf.seed},
-            "detector": {"threads": threads, "warmup_runs": 1},
-        }
-    )
-    source = SimulatorSource(shelf, speedup=1.0, clock=clock)
-    return CameraNode(settings, source=source, detector=detector)
-
-
-def run_camera(
-    index: int, args: argparse.Namespace, db: Any, ingest: Any, detector: Any
-) -> CameraRun:
-    """Run one simulated camera for `args.hours`, feeding the gateway's ingest."""
-    from edge.contract.messages import NodeConfig
-    from edge.contract.topics import CameraTopics
-    from gateway.api import DatabaseBackend
-    from models.synth import SimulatedShelf
-
-    camera = f"cam-{index + 1}"
-    shelf = SimulatedShelf(
-        seed=args.seed * 1000 + index, store=STORE, camera=camera, size=tuple(args.size)
-    )
-    DatabaseBackend(db).set_layout(STORE, camera, shelf.layout)
-    record = db.layout(STORE, camera)
-    config = NodeConfig(version=record["version"], layout=record["layout"])
-    clock = SimClock()
-    node = _node(shelf, clock, detector, args.threads)
-    node.configure(NodeConfig.model_validate_json(config.to_json()))
-    topics = CameraTopics(STORE, camera)
-    run = CameraRun(camera)
-    frames = round(args.hours * 3600 / args.interval)
-    for i in range(frames):
-        clock.t += args.interval
-        now = START + timedelta(seconds=clock.t)
-        image = node.source.read()
-        rendered = node.source.last_render
-        state, events = node.process(image, now=now)
-        ingest.submit(topics.state, state.to_json(), received_at=now)
-        for event in events:
-            ingest.submit(topics.events, event.to_json(), received_at=now)
-        run.times.append(now)
-        run.truth.append(dict(rendered.truth))
-        run.hidden.append(set(rendered.occluded))
-        run.node_scores.append(state.score)
-        timing = getattr(node.detector, "timing", None)
-        run.detector_ms.append(getattr(timing, "total_ms", 0.0))
-        result = node.last_result
-        for stage in ("analysis_ms", "motion_ms", "appearance_ms", "tracking_ms"):
-            run.stage_ms[stage].append(getattr(result.timing, stage))
-        if i % 500 == 499:
-            ingest.wait_idle(60)
-            log.info("%s: %d/%d frames", camera, i + 1, frames)
-    ingest.wait_idle(120)
-    return run
 
 
 # ---- measuring ---------------------------------------------------------------------
@@ -326,6 +261,86 @@ def measure(db: Any, runs: list[CameraRun], confirm_frames: int) -> dict[str, An
     }
 
 
+def _timed(found: list[Episode], n: int, times: list[datetime]) -> list[Any]:
+    from gateway.simulate_advice import TimedEpisode
+
+    return [TimedEpisode((n, *e.slot), times[e.start], times[e.end]) for e in found]
+
+
+def _as_truth(frames: list[set[SlotKey]], status: str) -> list[dict[SlotKey, str]]:
+    return [dict.fromkeys(keys, status) for keys in frames]
+
+
+def stored_advice(db: Any, runs: list[CameraRun]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Every advice of the store (records), and as scoring reads it (slot keys with the
+    camera's index)."""
+    from gateway import advice_store
+    from gateway.simulate_advice import StoredAdvice
+
+    index = {run.camera: n for n, run in enumerate(runs)}
+    records = advice_store.list_advice(db, store=STORE, limit=10**7)
+    found = []
+    for r in records:
+        if r["row"] is None or r["camera"] not in index:
+            continue
+        closed = r["resolved_at"] or r["dismissed_at"]
+        found.append(
+            StoredAdvice(
+                kind=r["kind"],
+                slot=(index[r["camera"]], r["row"], r["slot"]),
+                created=datetime.fromisoformat(r["created_at"]),
+                closed=datetime.fromisoformat(closed) if closed else None,
+            )
+        )
+    return records, found
+
+
+def _truth_at(runs: list[CameraRun], slot: SlotKey, at: datetime) -> str:
+    """The slot's truth in the last frame at or before `at` (what the advice saw)."""
+    n, *key = slot
+    run = runs[n]
+    i = bisect.bisect_right(run.times, at) - 1
+    return run.truth[i].get(tuple(key), "missing") if i >= 0 else "before the first frame"
+
+
+def measure_advice(
+    db: Any, store_run: StoreRun, interval_s: float, lost_without: int
+) -> dict[str, Any]:
+    """The advice figures of the module docstring."""
+    from gateway.simulate_advice import (
+        hidden_scores,
+        imprecise,
+        lifecycle,
+        lost_sales_avoided_pct,
+        restock_scores,
+    )
+
+    runs = [cam.run for cam in store_run.cameras]
+    empty, short, cases = [], [], []
+    for n, run in enumerate(runs):
+        empty += _timed(episodes(run.truth, "empty"), n, run.times)
+        short += _timed(episodes(_as_truth(run.short, "short"), "short"), n, run.times)
+        cases += _timed(episodes(_as_truth(run.out_of_reach, "hidden"), "hidden"), n, run.times)
+    records, advice = stored_advice(db, runs)
+    window = timedelta(seconds=MATCH_AFTER_FRAMES * interval_s)
+    lost_with = sum(cam.shelf.lost_units for cam in store_run.cameras)
+    staff = store_run.staff
+    restock = restock_scores(advice, empty, short, window)
+    false = imprecise([a for a in advice if a.kind == "restock"], short, window)
+    restock["false_by_truth"] = dict(Counter(_truth_at(runs, a.slot, a.created) for a in false))
+    return {
+        "advice": {
+            "restock": restock,
+            "hidden_stockout": hidden_scores(advice, cases, window),
+            **lifecycle(records),
+            "acknowledged": staff.acknowledged,
+            "done": staff.done,
+        },
+        "lost_units": {"with_advice": lost_with, "without_advice": lost_without},
+        "lost_sales_avoided_pct": lost_sales_avoided_pct(lost_with, lost_without),
+    }
+
+
 def _mean(values: Sequence[float | None]) -> float | None:
     kept = [v for v in values if v is not None]
     return round(statistics.fmean(kept), 4) if kept else None
@@ -342,11 +357,14 @@ def run_simulation(args: argparse.Namespace) -> dict[str, Any]:
     from models.synth import SYNTHETIC_MODEL
 
     started = time.perf_counter()
+    lost_without = lost_units_without_advice(args)
     detector = OnnxDetector(SYNTHETIC_MODEL, threads=args.threads, warmup_runs=1)
-    with _gateway_store(args.data_dir) as (db, ingest):
-        runs = [run_camera(i, args, db, ingest, detector) for i in range(args.cameras)]
+    with gateway_store(args.data_dir) as (db, ingest):
+        store_run = run_store(args, db, ingest, detector)
         ingest.wait_idle(120)
+        runs = [cam.run for cam in store_run.cameras]
         report = measure(db, runs, AnalysisSettings().confirm_frames)
+        report |= measure_advice(db, store_run, args.interval, lost_without)
         counters = ingest.counters.as_dict()
     frames = sum(len(r.times) for r in runs)
     stage_ms = {
@@ -386,6 +404,20 @@ def _print_summary(report: dict[str, Any]) -> None:
         f"  occlusion false empty   {report['occlusion_false_empty']}\n"
         f"  wrong product           precision {wrong['precision']} recall {wrong['recall']}\n"
         f"  compliance reproduced   {report['compliance']['reproduced']}"
+    )
+    advice, lost = report["advice"], report["lost_units"]
+    restock, hidden = advice["restock"], advice["hidden_stockout"]
+    print(
+        f"  restock advice          precision {restock['precision']} recall {restock['recall']}"
+        f" median delay {restock['median_delay_min']} min"
+        f" ({restock['advice']} advice, {restock['episodes']} empty episodes)\n"
+        f"  hidden stock-out        recall {hidden['recall']} of {hidden['cases']} planted"
+        f" cases, median delay {hidden['median_delay_min']} min\n"
+        f"  advice by kind          {advice['counts']}\n"
+        f"  verified resolutions    {advice['resolved_verified']},"
+        f" median {advice['median_time_to_resolve_min']} min to resolve\n"
+        f"  lost sales (units)      {lost['with_advice']} with advice,"
+        f" {lost['without_advice']} without: {report['lost_sales_avoided_pct']}% avoided"
     )
 
 

@@ -328,6 +328,21 @@ def last_sale(db: Database, store: str, sku: str) -> datetime | None:
     return datetime.fromisoformat(ts) if ts else None
 
 
+def last_sales(db: Database, store: str, skus: Iterable[str]) -> dict[str, datetime]:
+    """`last_sale` of many SKUs in one query (SKUs never sold are left out)."""
+    wanted = list(dict.fromkeys(skus))
+    if not wanted:
+        return {}
+    marks = ", ".join("?" * len(wanted))
+    with db.read() as conn:
+        rows = conn.execute(
+            f"SELECT sku, max(ts) AS ts FROM sales WHERE store = ? AND sku IN ({marks})"
+            " AND quantity > 0 GROUP BY sku",
+            (store, *wanted),
+        ).fetchall()
+    return {r["sku"]: datetime.fromisoformat(r["ts"]) for r in rows if r["ts"]}
+
+
 def velocity_profiles(
     db: Database,
     store: str,

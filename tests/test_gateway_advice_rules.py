@@ -112,7 +112,8 @@ def test_restock_level_follows_units_at_stake() -> None:
 
 def test_no_restock_within_the_grace_period_or_for_a_stocked_slot() -> None:
     fresh = slot(status=SlotStatus.EMPTY, empty_since=ago(1), not_stocked_since=ago(1))
-    assert restock(fresh, NOW, SETTINGS) is None
+    assert restock(fresh, NOW, SETTINGS) is not None  # the node confirmed it: no wait
+    assert restock(fresh, NOW, AdviceSettings(restock_grace_min=2)) is None
     assert restock(slot(), NOW, SETTINGS) is None
     low = slot(status=SlotStatus.LOW, status_since=ago(5), not_stocked_since=ago(5))
     assert restock(low, NOW, SETTINGS) is None  # low_grace_min is 10

@@ -139,6 +139,28 @@ def test_dismissed_advice_stays_away_for_its_episode_only(db: Database) -> None:
     assert new["status"] == "open" and new["episode_start"] > first["episode_start"]
 
 
+def test_a_low_slot_that_looks_messy_for_a_while_keeps_its_one_restock_advice(
+    db: Database,
+) -> None:
+    """The node reports messy before low: a messy spell says nothing about how full the
+    slot is, so it neither verifies the restock nor starts a second advice."""
+    engine = service(db)
+    see(db, -60, STOCKED)
+    see(db, -30, SlotStatus.LOW)
+    engine.evaluate(STORE, at(0))
+    [advice] = of_kind(db, AdviceKind.RESTOCK)
+    see(db, 1, SlotStatus.MESSY)
+    engine.evaluate(STORE, at(2))
+    see(db, 3, SlotStatus.LOW)
+    report = engine.evaluate(STORE, at(4))
+    assert report.resolved == [] and report.created == []
+    assert [(a["id"], a["status"]) for a in of_kind(db, AdviceKind.RESTOCK)] == [
+        (advice["id"], "open")
+    ]
+    see(db, 5, STOCKED)  # only a slot seen stocked ends the episode
+    assert engine.evaluate(STORE, at(6)).resolved == [advice["id"]]
+
+
 def test_offline_camera_neither_raises_nor_resolves(db: Database) -> None:
     engine = service(db)
     see(db, -60, STOCKED)

@@ -1,5 +1,6 @@
-"""`shelf-gateway simulate`, briefly: the real pipeline on the simulated store prints one
-JSON object with every figure the issue asks for, in sane ranges."""
+"""`shelf-gateway simulate`, briefly: the real pipeline, till, advice engine and staff on
+the simulated store print one JSON object with every figure the issues ask for, in sane
+ranges. (The scoring rules themselves: tests/test_simulate_advice.py.)"""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ BIN = Path(sys.executable).parent
 
 
 def test_simulate_prints_the_measurements_as_json(tmp_path: Path) -> None:
-    args = ["--hours", "0.5", "--cameras", "1", "--seed", "3", "--json"]
+    args = ["--hours", "1", "--cameras", "2", "--seed", "3", "--json"]
     done = subprocess.run(
         [str(BIN / "shelf-gateway"), "simulate", *args, "--data-dir", str(tmp_path)],
         capture_output=True,
@@ -24,7 +25,7 @@ def test_simulate_prints_the_measurements_as_json(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["frames"] == 180 and report["cameras"] == 1
+    assert report["frames"] == 720 and report["cameras"] == 2
     assert 0.8 <= report["slot_accuracy"] <= 1.0
     for kind in ("gap_events", "wrong_product"):
         figures = report[kind]
@@ -34,7 +35,24 @@ def test_simulate_prints_the_measurements_as_json(tmp_path: Path) -> None:
     assert "median_delay_frames" in report["gap_events"]
     assert report["occlusion_false_empty"] >= 0
     assert report["compliance"]["reproduced"] is True
-    assert report["gateway"]["dead_letters"] == 0 and report["gateway"]["stored"] > 180
+    assert report["gateway"]["dead_letters"] == 0 and report["gateway"]["stored"] > 720
     assert report["timing_ms_median"]["motion_ms"] > 0
     # What the gateway stored stays in --data-dir for a look with sqlite3.
     assert (tmp_path / "shelfsense.db").is_file()
+
+    advice = report["advice"]
+    restock = advice["restock"]
+    assert set(restock) >= {"precision", "recall", "median_delay_min", "advice", "episodes"}
+    # An hour is enough for shelves to run empty and for the advice to follow them.
+    assert restock["episodes"] > 0 and restock["advice"] > 0
+    assert restock["recall"] is not None and restock["recall"] >= 0.5
+    assert 0 <= restock["median_delay_min"] <= 10
+    hidden = advice["hidden_stockout"]
+    assert hidden["cases"] >= 1 and set(hidden) >= {"recall", "median_delay_min"}
+    assert advice["counts"]["restock"] == restock["advice"]
+    # Staff acted on advice and the cameras verified some of it.
+    assert advice["acknowledged"] > 0 and advice["done"] > 0
+    assert advice["resolved_verified"] > 0 and advice["median_time_to_resolve_min"] > 0
+    lost = report["lost_units"]
+    assert lost["without_advice"] > 0 and 0 <= lost["with_advice"] < lost["without_advice"]
+    assert 0 < report["lost_sales_avoided_pct"] <= 100

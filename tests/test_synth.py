@@ -107,3 +107,47 @@ def test_render_dataset_writes_yolo_format(tmp_path: Path) -> None:
         for line in filter(None, label.read_text().splitlines()):
             cls, *xywh = line.split()
             assert cls in ("0", "1") and all(0 <= float(v) <= 1 for v in xywh)
+
+
+def test_demand_is_the_same_whether_frames_are_rendered_or_not() -> None:
+    """Two runs of one seed see the same shoppers wanting the same units: rendering (and
+    what staff do) draws from other random streams."""
+    rendered, bare = SimulatedShelf(seed=8, size=(320, 240)), SimulatedShelf(seed=8)
+    for _ in range(30):
+        rendered.step(120)
+        rendered.render()
+        bare.step(120)
+    assert rendered.drain_sales() == bare.drain_sales()
+    assert rendered.lost_units == bare.lost_units
+
+
+def test_a_hidden_product_looks_stocked_sells_nothing_and_its_demand_is_lost() -> None:
+    shelf = SimulatedShelf(seed=9, shopper_rate=0)
+    key = max(shelf.slots, key=lambda k: shelf.slots[k].product.units_per_hour)
+    shelf.hide(key, reveal_after_s=4 * 3600)
+    assert shelf.hidden_slots() == {key} and shelf.truth()[key] == "stocked"
+    lost_before = shelf.lost_units
+    sales = shelf.step(3 * 3600)
+    assert not [s for s in sales if (s.row, s.slot) == key]
+    assert shelf.lost_units > lost_before
+    assert shelf.slots[key].units == shelf.slots[key].capacity  # nothing left the shelf
+    shelf.step(3600 + 60)  # staff notice on their rounds, unasked
+    assert shelf.hidden_slots() == set()
+    shelf.hide(key)
+    shelf.reveal(key)  # or sooner, when advice sends them
+    assert shelf.hidden_slots() == set()
+
+
+def test_staff_actions_put_a_slot_right_now() -> None:
+    shelf = SimulatedShelf(seed=10, shopper_rate=0)
+    key = (1, 1)
+    shelf.slots[key].units = 0
+    shelf.restock(key)
+    assert shelf.truth()[key] == "stocked"
+    shelf.misplace(key)
+    assert shelf.truth()[key] == "wrong_product"
+    shelf.fix(key)
+    assert shelf.truth()[key] == "stocked"
+    SimulatedShelf.make_messy(shelf.slots[key], np.random.default_rng(1))
+    shelf.tidy(key)
+    assert shelf.truth()[key] == "stocked"

@@ -4,6 +4,17 @@ It renders what a camera on it would see, with the truth known exactly, so the d
 end-to-end measurements and the training data share one source of frames. Staff now and
 then restock a slot with its neighbour's product (a misplaced product, truth
 `wrong_product`) and put it right later.
+
+A hidden stock-out (`hide`) is a slot that looks stocked to the camera while shoppers
+cannot buy its product (it stands out of reach, behind another product or a display):
+its sales stop until staff bring it forward (`reveal`). Its truth is `hidden_slots()`;
+the slot's status stays what the camera sees.
+
+Demand has its own random stream, apart from shoppers, mess, staff and rendering, so
+two runs of one seed see the same shoppers wanting the same units whatever staff do
+and whether or not frames are rendered. `lost_units` counts units wanted while the slot
+could not supply them (empty, or its product hidden): what advice should reduce. The
+staff actions (`restock`, `fix`, `tidy`, `reveal`) let a simulated store act on advice.
 """
 
 from __future__ import annotations
@@ -74,6 +85,8 @@ class SlotStock:
     shown: Product | None = None  # another product staff filled the slot with, if any
     shown_facings: int = 0  # how many of it fit side by side in the slot
     fix_at: float | None = None  # when staff put the right product back
+    hidden: bool = False  # the product is out of shoppers' reach, though the slot looks stocked
+    reveal_at: float | None = None  # when staff would notice and bring it forward unasked
 
     @property
     def on_shelf(self) -> Product:
@@ -138,8 +151,12 @@ class SimulatedShelf:
     def __post_init__(self) -> None:
         rng = np.random.default_rng(self.seed)
         self._rng = np.random.default_rng([self.seed, 1])
-        # Its own stream, so misplacements leave sales, shoppers and mess as they were.
+        # Their own streams, so misplacements leave sales, shoppers and mess as they were,
+        # and demand stays the same whatever staff do and whether frames are rendered.
         self._staff_rng = np.random.default_rng([self.seed, 2])
+        self._demand_rng = np.random.default_rng([self.seed, 3])
+        self._render_rng = np.random.default_rng([self.seed, 4])
+        self.lost_units = 0
         self.geometry = build_geometry(rng, self.size, self.rows, self.slots_per_row)
         products = catalogue()
         count = self.rows * self.slots_per_row
@@ -217,10 +234,13 @@ class SimulatedShelf:
         return sales
 
     def _sell(self, dt: float) -> list[Sale]:
+        """Every slot draws its demand (always, so the stream never shifts); what the
+        slot cannot supply is lost."""
         sales = []
         for (row, slot), stock in self.slots.items():
-            wanted = int(self._rng.poisson(stock.product.units_per_hour * dt / 3600.0))
-            sold = min(wanted, stock.units)
+            wanted = int(self._demand_rng.poisson(stock.product.units_per_hour * dt / 3600.0))
+            sold = 0 if stock.hidden else min(wanted, stock.units)
+            self.lost_units += wanted - sold
             if sold:
                 stock.units -= sold
                 product = stock.on_shelf
@@ -239,8 +259,9 @@ class SimulatedShelf:
             if stock.tidy_at is not None and self.clock_s >= stock.tidy_at:
                 stock.messy, stock.tidy_at = False, None
             if stock.fix_at is not None and self.clock_s >= stock.fix_at:
-                stock.shown = stock.fix_at = None  # staff swap in the right product, full
-                stock.units, stock.messy, stock.tidy_at = stock.capacity, False, None
+                self.fix(key)
+            if stock.reveal_at is not None and self.clock_s >= stock.reveal_at:
+                self.reveal(key)
 
     def _restock_with(self, key: tuple[int, int], stock: SlotStock) -> None:
         """Usually the right product; now and then the neighbour's (fixed later)."""
@@ -278,6 +299,43 @@ class SimulatedShelf:
             stock.shown_facings = self._fitting(key, stock.shown)
         stock.units = stock.capacity
         stock.fix_at = None if fix_after_s is None else self.clock_s + fix_after_s
+
+    # ---- hidden stock-outs and staff acting on advice ------------------------------
+
+    def hide(self, key: tuple[int, int], reveal_after_s: float | None = None) -> None:
+        """A restock that leaves the product out of shoppers' reach: the slot looks full
+        and right, nothing sells from it until `reveal` (by staff after `reveal_after_s`
+        unasked, or sooner when told)."""
+        stock = self.slots[key]
+        stock.units, stock.messy, stock.tidy_at = stock.capacity, False, None
+        stock.shown = stock.fix_at = stock.restock_at = None
+        stock.hidden = True
+        stock.reveal_at = None if reveal_after_s is None else self.clock_s + reveal_after_s
+
+    def reveal(self, key: tuple[int, int]) -> None:
+        """Staff bring the hidden product forward: it sells again."""
+        stock = self.slots[key]
+        stock.hidden, stock.reveal_at = False, None
+
+    def hidden_slots(self) -> set[tuple[int, int]]:
+        """The truth of hidden stock-outs: slots whose product cannot be bought."""
+        return {key for key, stock in self.slots.items() if stock.hidden}
+
+    def restock(self, key: tuple[int, int]) -> None:
+        """Staff fill the slot with its own product now."""
+        stock = self.slots[key]
+        stock.units, stock.messy = stock.capacity, False
+        stock.restock_at = stock.tidy_at = stock.shown = stock.fix_at = None
+
+    def fix(self, key: tuple[int, int]) -> None:
+        """Staff swap the wrong product for the right one, full."""
+        stock = self.slots[key]
+        stock.shown = stock.fix_at = None
+        stock.units, stock.messy, stock.tidy_at = stock.capacity, False, None
+
+    def tidy(self, key: tuple[int, int]) -> None:
+        stock = self.slots[key]
+        stock.messy, stock.tidy_at = False, None
 
     def _mess(self, dt: float) -> None:
         chance = self.messy_per_hour * dt / 3600.0
@@ -327,7 +385,7 @@ class SimulatedShelf:
             self.prices,
             self.camera_look,
             shoppers,
-            self._rng,
+            self._render_rng,
             self._background,
         )
         w, h = self.size
