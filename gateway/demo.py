@@ -148,7 +148,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """Run broker, gateway and simulated cameras until Ctrl-C or `--duration`."""
     import uvicorn
 
-    from gateway.service import Gateway
+    from gateway.service import STREAM_GRACE_S, Gateway
 
     cameras = demo_cameras(args.cameras, args.stores, args.seed)
     stop = threading.Event()
@@ -193,6 +193,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 log_config=None,
                 access_log=False,
                 lifespan="off",
+                timeout_graceful_shutdown=STREAM_GRACE_S,
             )
         )
         if args.duration:
