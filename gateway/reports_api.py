@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -27,9 +28,12 @@ CategoryQuery = Annotated[
     str | None, Query(min_length=1, max_length=100, description="Product category only.")
 ]
 SinceQuery = Annotated[
-    IsoTime | None, Query(description="Start (ISO 8601); default: 24 h before `until`.")
+    IsoTime | None,
+    Query(description="Start (ISO 8601; no offset: UTC); default: 24 h before `until`."),
 ]
-UntilQuery = Annotated[IsoTime | None, Query(description="End (ISO 8601); default: now.")]
+UntilQuery = Annotated[
+    IsoTime | None, Query(description="End (ISO 8601; no offset: UTC); default: now.")
+]
 BrandQuery = Annotated[
     str | None,
     Query(min_length=1, max_length=100, description="The brand (a brand user: its own)."),
@@ -169,6 +173,22 @@ class DeviceOut(BaseModel):
 # ---- routes --------------------------------------------------------------------------
 
 
+def invalid(error: ScopeError) -> RequestValidationError:
+    """A 422 shaped like FastAPI's own, naming the query parameter at fault."""
+    return RequestValidationError(
+        [{"loc": ("query", error.field), "msg": str(error), "type": "value_error"}]
+    )
+
+
+def _moment(value: datetime | None, field: str) -> datetime | None:
+    """A query time as UTC (no offset: UTC), within the years a range can span."""
+    if value is None:
+        return None
+    if not 1970 < value.year < 9999:
+        raise invalid(ScopeError(f"{field}: a time between 1971 and 9998", field))
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def open_scope(
     store: str | None,
     brand: str | None,
@@ -178,12 +198,12 @@ def open_scope(
     default_range: timedelta = DEFAULT_RANGE,
 ) -> ReportScope:
     """The scope a query asks for (before access control narrows it)."""
-    until = until or datetime.now(UTC)
-    since = since or until - default_range
+    until = _moment(until, "until") or datetime.now(UTC)
+    since = _moment(since, "since") or until - default_range
     try:
         return ReportScope(since, until, store=store, brand=brand, category=category)
     except ScopeError as error:
-        raise HTTPException(422, str(error)) from None
+        raise invalid(error) from None
 
 
 def build_reports_router(backend: Any) -> APIRouter:
@@ -195,7 +215,7 @@ def build_reports_router(backend: Any) -> APIRouter:
         try:
             return report()
         except ScopeError as error:
-            raise HTTPException(422, str(error)) from None
+            raise invalid(error) from None
 
     @router.get("/compliance", response_model=ComplianceHistoryOut)
     def compliance(
@@ -253,7 +273,7 @@ def build_reports_router(backend: Any) -> APIRouter:
         until: datetime | None,
     ) -> tuple[ReportScope, brand_audit.BrandAudit]:
         if brand is None:
-            raise HTTPException(422, "brand: a brand audit needs ?brand=")
+            raise invalid(ScopeError("a brand audit needs ?brand=", "brand"))
         scope = open_scope(store, brand, category, since, until, timedelta(days=7))
         return scope, run(lambda: brand_audit.brand_audit(db, scope))
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import uvicorn
 
-from edge.contract import Availability, CameraTopics
+from edge.contract import Availability, CameraTopics, Health
 from gateway import advice_store, catalogue, pos
 from gateway.service import Gateway
 from tests.report_store import (
@@ -77,12 +77,27 @@ def dashboard_store(broker: Mosquitto, data_dir: Path) -> Iterator[DashboardStor
         pos.store_lines(
             gateway.db, list(enumerate(sales)), [], source="api", on_stored=gateway.sales_stored
         )
-        for store, camera in layouts():
+        for n, (store, camera) in enumerate(layouts()):
             topics = CameraTopics(store, camera)
             node.publish(
                 topics.availability,
                 Availability(store=store, camera=camera, state="online"),
                 retain=True,
+            )
+            node.publish(
+                topics.health,
+                Health(
+                    store=store,
+                    camera=camera,
+                    uptime_s=3 * 3600,
+                    frames_processed=5400,
+                    inference_ms=42.5 + 9 * n,
+                    fps=0.5,
+                    cpu_temp_c=58.0 + 6 * n,
+                    outbox_pending=n * 3,
+                    software="shelfsense 0.6",
+                    model="shelf-yolo-int8",
+                ),
             )
         for topic, payload in story_messages(t0, ongoing=True):
             node.publish(topic, payload)

@@ -165,6 +165,7 @@ def test_brand_page_shows_its_own_products_only(browser: Any, store: DashboardSt
     assert COLA.name in text and LEMONADE.name in text
     for other in (CHIPS, DIP, WATER):
         assert other.name not in text and other.gtin not in text
+    screenshot(page, "ui-brand-desktop.png")
     assert "Zest" not in page.content().replace("brand=Zest", "")
     with page.expect_download() as download:
         page.click("#csv")

@@ -197,6 +197,7 @@ def test_report_routes_answer_with_their_models(db: Database) -> None:
     bad = api.get(
         "/api/reports/compliance", params={"since": END.isoformat(), "until": T0.isoformat()}
     )
-    assert bad.status_code == 422 and "must be after" in bad.json()["detail"]
+    assert bad.status_code == 422 and "must be after" in bad.json()["detail"][0]["msg"]
+    assert bad.json()["detail"][0]["loc"] == ["query", "until"]
     assert api.get("/api/reports/categories").json() == ["Drinks", "Snacks"]
     assert {d["camera"] for d in api.get("/api/reports/devices").json()} == {"c1", "c2"}

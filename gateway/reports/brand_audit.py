@@ -148,7 +148,7 @@ class BrandAudit:
 def brand_audit(db: Database, scope: ReportScope, now: datetime | None = None) -> BrandAudit:
     """The audit of `scope.brand` (required) over the scope's stores and range."""
     if scope.brand is None:
-        raise ScopeError("a brand audit needs a brand")
+        raise ScopeError("a brand audit needs a brand", "brand")
     now = now or datetime.now(UTC)
     origin = scope.since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     days = buckets(origin, scope.until, DAY)

@@ -121,6 +121,8 @@ def _alert(
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{int(seconds)} s"
     minutes = int(seconds // 60)
     if minutes < 60:
         return f"{minutes} min"

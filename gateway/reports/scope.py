@@ -13,7 +13,12 @@ from edge.layout import Layout, RowSpec, SlotSpec
 
 
 class ScopeError(ValueError):
-    """A scope that cannot be reported on (end before start, too many buckets)."""
+    """A scope that cannot be reported on (end before start, too many buckets);
+    `field` names the query parameter at fault."""
+
+    def __init__(self, message: str, field: str = "until") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)

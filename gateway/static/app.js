@@ -132,7 +132,8 @@ export const num = (value, digits = 0) =>
 export function money(value, currency) {
   if (value === null || value === undefined) return "–";
   try {
-    return Number(value).toLocaleString(undefined, { style: "currency", currency: currency || "EUR", maximumFractionDigits: 0 });
+    const digits = Math.abs(value) < 1000 ? 2 : 0;
+    return Number(value).toLocaleString(undefined, { style: "currency", currency: currency || "EUR", minimumFractionDigits: digits, maximumFractionDigits: digits });
   } catch { return num(value, 2); }
 }
 

@@ -78,12 +78,12 @@ function drawCharts(audit) {
 function drawStores(audit) {
   if (!audit.stores.length) { $("stores").replaceChildren(el("p", { class: "empty-note" }, "None of your products is on a watched shelf in this range.")); return; }
   $("stores").replaceChildren(el("table", { class: "cards", id: "stores-table" },
-    el("thead", {}, el("tr", {}, ["Store", "Facings", "Share of shelf", "Placement", "Availability", "Facings compliance", "Units", "Revenue"].map((h, i) => el("th", { class: i ? "num" : null }, h)))),
+    el("thead", {}, el("tr", {}, ["Store", "Facings", "Share of shelf", "Placement", "Availability", "Facings compliance", "Units", "Revenue"].map((h, i) => el("th", { class: i && i !== 3 ? "num" : null }, h)))),
     el("tbody", {}, audit.stores.map((s) => el("tr", {},
       el("td", { "data-label": "Store" }, s.store),
       el("td", { class: "num", "data-label": "Facings" }, `${s.facings} / ${s.shelf_facings}`),
       el("td", { class: "num", "data-label": "Share of shelf" }, pct(s.share_of_shelf, 1)),
-      el("td", { class: "num", "data-label": "Placement" }, Object.entries(s.placement).map(([level, f]) => `${level} ${f}`).join(", ") || "–"),
+      el("td", { "data-label": "Placement" }, Object.entries(s.placement).map(([level, f]) => `${level} ${f}`).join(", ") || "–"),
       el("td", { class: "num", "data-label": "Availability" }, pct(s.availability, 1)),
       el("td", { class: "num", "data-label": "Facings compliance" }, pct(s.facings_compliance, 1)),
       el("td", { class: "num", "data-label": "Units" }, num(s.units)),
