@@ -3,6 +3,9 @@
 With a running Gateway the staff actions go through its advice service, so the
 store's retained MQTT advice list is republished; over a bare database they only
 change the record.
+
+Access: admins, staff (their store's), merchandisers and brands (advice about their own
+products, never naming another brand's) read; admins and staff act.
 """
 
 from __future__ import annotations
@@ -14,12 +17,16 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from gateway import advice_store
+from gateway.access import CurrentPrincipal, Principal, allow
 from gateway.advice import AdviceKind, Evidence, Level
 from gateway.api_types import BAD_BODY, MAX_ROW_ID
 from gateway.database import Database
+from gateway.scoping import BrandView, CurrentBrandView, brand_advice, store_for
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 MAX_LIMIT = 1000
+READERS = ("admin", "staff", "merchandiser", "brand")
+ACTORS = ("admin", "staff")
 AdviceStatus = Literal["open", "acknowledged", "resolved", "dismissed"]
 AdviceId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Advice id.")]
 
@@ -70,8 +77,21 @@ def build_advice_router(backend: Any) -> APIRouter:
     def service() -> Any:
         return getattr(backend, "advice", None)
 
-    @router.get("/advice", response_model=list[AdviceOut])
+    def visible(advice_id: int, principal: Principal, view: BrandView | None) -> dict[str, Any]:
+        """The advice if the caller may see it, else 404 (as if it did not exist)."""
+        record = advice_store.get_advice(db, advice_id)
+        if record is not None and not principal.sees_store(record["store"]):
+            record = None
+        if record is not None and view is not None:
+            record = next(iter(brand_advice(view, [record])), None)
+        if record is None:
+            raise HTTPException(404, f"advice {advice_id} does not exist")
+        return record
+
+    @router.get("/advice", response_model=list[AdviceOut], dependencies=[allow(*READERS)])
     def list_advice(
+        principal: CurrentPrincipal,
+        view: CurrentBrandView,
         store: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
         status: Annotated[
             list[AdviceStatus] | None,
@@ -81,27 +101,29 @@ def build_advice_router(backend: Any) -> APIRouter:
         camera: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ) -> list[dict[str, Any]]:
-        """Advice, most urgent first."""
-        return advice_store.list_advice(
+        """Advice, most urgent first (staff: their store's; a brand: its products')."""
+        items = advice_store.list_advice(
             db,
-            store=store,
+            store=store_for(principal, store),
             status=tuple(status or advice_store.ACTIVE),
             kind=kind.value if kind else None,
             camera=camera,
+            skus=None if view is None else view.own_skus,
             limit=limit,
         )
+        return items if view is None else brand_advice(view, items)
 
     @router.get(
         "/advice/{advice_id}",
         response_model=AdviceOut,
         responses={404: {"description": "No such advice"}},
+        dependencies=[allow(*READERS)],
     )
-    def get_advice(advice_id: AdviceId) -> dict[str, Any]:
+    def get_advice(
+        advice_id: AdviceId, principal: CurrentPrincipal, view: CurrentBrandView
+    ) -> dict[str, Any]:
         """One advice with its evidence and lifecycle times."""
-        record = advice_store.get_advice(db, advice_id)
-        if record is None:
-            raise HTTPException(404, f"advice {advice_id} does not exist")
-        return record
+        return visible(advice_id, principal, view)
 
     def _act(advice_id: int, action: str, reason: str | None = None) -> dict[str, Any]:
         svc = service()
@@ -123,9 +145,11 @@ def build_advice_router(backend: Any) -> APIRouter:
         "/advice/{advice_id}/acknowledge",
         response_model=AdviceOut,
         responses={404: {"description": "No such advice"}, 409: {"description": "Closed"}},
+        dependencies=[allow(*ACTORS)],
     )
-    def acknowledge(advice_id: AdviceId) -> dict[str, Any]:
+    def acknowledge(advice_id: AdviceId, principal: CurrentPrincipal) -> dict[str, Any]:
         """Staff will act on it: open -> acknowledged. It is still resolved by the camera."""
+        visible(advice_id, principal, None)
         return _act(advice_id, "acknowledge")
 
     @router.post(
@@ -136,9 +160,13 @@ def build_advice_router(backend: Any) -> APIRouter:
             404: {"description": "No such advice"},
             409: {"description": "Closed"},
         },
+        dependencies=[allow(*ACTORS)],
     )
-    def dismiss(advice_id: AdviceId, body: DismissIn) -> dict[str, Any]:
+    def dismiss(
+        advice_id: AdviceId, body: DismissIn, principal: CurrentPrincipal
+    ) -> dict[str, Any]:
         """Not worth doing or wrong (reason required); it stays away for this episode."""
+        visible(advice_id, principal, None)
         return _act(advice_id, "dismiss", body.reason)
 
     return router

@@ -15,13 +15,13 @@ empty period, restock, sale, messy period or layout).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from gateway.advice import ActiveAdvice, AdviceKind, Candidate, Evidence, Resolution
-from gateway.database import Database, Transaction, db_time
+from gateway.database import Database, Transaction, db_time, sql_in
 
 ACTIVE = ("open", "acknowledged")
 STATUSES = ("open", "acknowledged", "resolved", "dismissed")
@@ -260,14 +260,21 @@ def list_advice(
     status: Sequence[str] = (),
     kind: str | None = None,
     camera: str | None = None,
+    skus: Collection[str] | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Advice, most urgent first within status, then newest."""
-    where, params = [], []
+    """Advice, most urgent first within status, then newest; `skus` keeps advice about
+    those products only."""
+    where: list[str] = []
+    params: list[Any] = []
     for column, value in (("store", store), ("kind", kind), ("camera", camera)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
+    if skus is not None:
+        clause, values = sql_in("sku", skus)
+        where.append(clause)
+        params.extend(values)
     if status:
         where.append(f"status IN ({', '.join('?' * len(status))})")
         params.extend(status)

@@ -3,8 +3,10 @@
 sales velocity come from gateway/retail_api.py, advice from gateway/advice_api.py.
 
 Every route returns a pydantic response model, so `/openapi.json` (and `/docs`) describe
-the exact shapes. The routes live on one `APIRouter`; `create_app(..., dependencies=[...])`
-puts a dependency (authentication, later) in front of all of them.
+the exact shapes. Every route declares who may call it with `allow(...)` (gateway/access.py;
+README: Users and access) and scopes its rows to the caller: staff see their own store,
+a brand its own products (gateway/scoping.py). `create_app` refuses an /api route that
+declares no access.
 
 The app reads through a backend: the running `Gateway`, or a bare `Database` for a
 read-only API (then nothing is published and the broker shows as not connected).
@@ -30,19 +32,43 @@ from edge.contract.compliance import Compliance
 from edge.contract.messages import EventType, SlotStatus
 from edge.layout import Layout
 from gateway import planogram
+from gateway.access import (
+    EVERYONE,
+    AccessControl,
+    CurrentPrincipal,
+    allow,
+    allow_page,
+    install_access,
+    public,
+    require_declared_access,
+)
 from gateway.advice_api import build_advice_router
 from gateway.api_types import BAD_BODY, ID_PATTERN, MAX_LIMIT, IsoTime
+from gateway.auth_api import add_login_page, build_auth_router
 from gateway.compliance import camera_compliance
 from gateway.database import Database
 from gateway.live_api import build_live_router
 from gateway.pages import add_pages
 from gateway.reports_api import build_reports_router
 from gateway.retail_api import build_retail_router
+from gateway.scoping import (
+    BrandViews,
+    CurrentBrandView,
+    brand_camera,
+    brand_compliance,
+    brand_events,
+    brand_layout,
+    require_store,
+    store_for,
+)
+from gateway.settings import AuthSettings
 from gateway.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
 from gateway.version import package_version
 
 STATIC_DIR = FilePath(__file__).resolve().parent / "static"
 SNAPSHOT_TIMEOUT_S = 10.0
+LAYOUT_EDITORS = ("admin", "installer")
+"""Who changes layouts and takes snapshots (an image shows every brand and the store)."""
 StoreId = Annotated[str, Path(pattern=ID_PATTERN, description="Store id (a topic level).")]
 CameraId = Annotated[str, Path(pattern=ID_PATTERN, description="Camera id (a topic level).")]
 
@@ -268,13 +294,15 @@ def _snapshot_out(stored: StoredSnapshot) -> dict[str, Any]:
 
 
 def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRouter:
-    """Every /api route; `dependencies` (e.g. Depends(auth)) apply to all of them."""
+    """Every /api route; `dependencies` apply to all of them (each route adds its own
+    access rule)."""
     router = APIRouter(prefix="/api", dependencies=list(dependencies))
     db = backend.db
 
-    @router.get("/health", response_model=HealthResponse, tags=["system"])
+    @router.get("/health", response_model=HealthResponse, tags=["system"], dependencies=[public()])
     def health() -> HealthResponse:
-        """Is the gateway working: database, broker connection and ingest counters."""
+        """Is the gateway working: database, broker connection and ingest counters.
+        Open to anyone (for monitoring): it names no store, camera, brand or product."""
         db_ok = db.ping()
         connected = backend.broker_connected
         return HealthResponse(
@@ -285,26 +313,44 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
             counters=backend.counters,
         )
 
-    @router.get("/cameras", response_model=list[CameraOut], tags=["cameras"])
-    def cameras() -> list[dict[str, Any]]:
-        """Every camera the gateway has heard from or has a layout for."""
-        return db.cameras()
+    @router.get(
+        "/cameras",
+        response_model=list[CameraOut],
+        tags=["cameras"],
+        dependencies=[allow(*EVERYONE)],
+    )
+    def cameras(principal: CurrentPrincipal, view: CurrentBrandView) -> list[dict[str, Any]]:
+        """Every camera the gateway has heard from or has a layout for (staff: their
+        store's; a brand: with its own slots only)."""
+        records = db.cameras(store=principal.stores_filter())
+        return records if view is None else [brand_camera(view, r) for r in records]
 
     @router.get(
         "/cameras/{store}/{camera}",
         response_model=CameraOut,
         responses={404: {"description": "Unknown camera"}},
         tags=["cameras"],
+        dependencies=[allow(*EVERYONE)],
     )
-    def camera(store: StoreId, camera: CameraId) -> dict[str, Any]:
+    def camera(
+        store: StoreId, camera: CameraId, principal: CurrentPrincipal, view: CurrentBrandView
+    ) -> dict[str, Any]:
         """One camera: availability, latest shelf state, health, layout versions."""
+        require_store(principal, store)
         record = db.camera(store, camera)
         if record is None:
             raise HTTPException(404, f"unknown camera {store}/{camera}")
-        return record
+        return record if view is None else brand_camera(view, record)
 
-    @router.get("/events", response_model=list[EventOut], tags=["events"])
+    @router.get(
+        "/events",
+        response_model=list[EventOut],
+        tags=["events"],
+        dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+    )
     def events(
+        principal: CurrentPrincipal,
+        view: CurrentBrandView,
         store: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
         camera: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
         type: EventType | None = None,
@@ -313,16 +359,23 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ) -> list[dict[str, Any]]:
-        """Shelf events, newest first."""
-        return db.events(
-            store=store,
+        """Shelf events, newest first (staff: their store's; a brand: its products')."""
+        rows = db.events(
+            store=store_for(principal, store),
             camera=camera,
             type=type.value if type else None,
             since=since,
+            skus=None if view is None else view.own_skus,
             limit=limit,
         )
+        return rows if view is None else brand_events(view, rows)
 
-    @router.get("/dead-letters", response_model=list[DeadLetterOut], tags=["system"])
+    @router.get(
+        "/dead-letters",
+        response_model=list[DeadLetterOut],
+        tags=["system"],
+        dependencies=[allow("admin")],
+    )
     def dead_letters(
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ) -> list[dict[str, Any]]:
@@ -334,19 +387,24 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         response_model=LayoutOut,
         responses={404: {"description": "No layout for this camera"}},
         tags=["layouts"],
+        dependencies=[allow(*EVERYONE)],
     )
-    def get_layout(store: StoreId, camera: CameraId) -> dict[str, Any]:
-        """The layout the gateway publishes to a camera."""
+    def get_layout(
+        store: StoreId, camera: CameraId, principal: CurrentPrincipal, view: CurrentBrandView
+    ) -> dict[str, Any]:
+        """The layout the gateway publishes to a camera (a brand: its own slots only)."""
+        require_store(principal, store)
         record = db.layout(store, camera)
         if record is None:
             raise HTTPException(404, f"no layout for camera {store}/{camera}")
-        return record
+        return record if view is None else brand_layout(view, record)
 
     @router.put(
         "/layouts/{store}/{camera}",
         response_model=LayoutOut,
         responses=BAD_BODY,
         tags=["layouts"],
+        dependencies=[allow(*LAYOUT_EDITORS)],
     )
     def put_layout(store: StoreId, camera: CameraId, layout: Layout) -> dict[str, Any]:
         """Store a camera's layout and publish it as the camera's retained config."""
@@ -357,6 +415,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
 
     router.include_router(build_retail_router(backend))  # /api/pos, /catalogue, /velocity
     router.include_router(build_advice_router(backend))  # /api/advice
+    router.include_router(build_auth_router())  # /api/auth
     router.include_router(build_reports_router(backend))  # /api/reports
     router.include_router(build_live_router(backend))  # /api/stream
 
@@ -365,6 +424,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         response_model=LayoutOut,
         responses={422: {"description": "The planogram is wrong; the detail names lines"}},
         tags=["layouts"],
+        dependencies=[allow(*LAYOUT_EDITORS)],
     )
     async def import_planogram(
         store: StoreId, camera: CameraId, request: Request
@@ -389,31 +449,42 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         response_model=ComplianceOut,
         responses={404: {"description": "No layout for this camera"}},
         tags=["cameras"],
+        dependencies=[allow(*EVERYONE)],
     )
     def compliance(
         store: StoreId,
         camera: CameraId,
+        principal: CurrentPrincipal,
+        view: CurrentBrandView,
         at: Annotated[
             IsoTime | None, Query(description="Score this moment (ISO 8601; default now).")
         ] = None,
     ) -> dict[str, Any]:
         """Display compliance (README: Display compliance) from the stored slot states,
-        overall and per brand with share of shelf."""
+        overall and per brand with share of shelf (a brand: its own slots' score and
+        its own share of shelf only)."""
+        require_store(principal, store)
         result = camera_compliance(db, store, camera, at)
         record = db.layout(store, camera)
         if result is None or record is None:
             raise HTTPException(404, f"no layout for camera {store}/{camera}")
-        return result.model_dump() | {
+        body = result.model_dump() | {
             "store": store,
             "camera": camera,
             "at": at,
             "layout_version": record["version"],
         }
+        if view is None:
+            return body
+        own = camera_compliance(db, store, camera, at, skus=view.own_skus)
+        assert own is not None
+        return brand_compliance(view, body, own.model_dump())
 
     @router.get(
         "/cameras/{store}/{camera}/snapshots",
         response_model=SnapshotSettingOut,
         tags=["calibration"],
+        dependencies=[allow(*LAYOUT_EDITORS)],
     )
     def get_snapshot_setting(store: StoreId, camera: CameraId) -> dict[str, Any]:
         """Whether the gateway lets this camera send snapshots (off until enabled)."""
@@ -428,6 +499,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         response_model=SnapshotSettingOut,
         responses=BAD_BODY,
         tags=["calibration"],
+        dependencies=[allow(*LAYOUT_EDITORS)],
     )
     def put_snapshot_setting(
         store: StoreId, camera: CameraId, setting: SnapshotSettingIn
@@ -445,6 +517,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
             504: {"description": "The camera did not answer in time"},
         },
         tags=["calibration"],
+        dependencies=[allow(*LAYOUT_EDITORS)],
     )
     def take_snapshot(
         store: StoreId,
@@ -468,6 +541,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         response_model=SnapshotOut,
         responses={404: {"description": "No snapshot since the gateway started"}},
         tags=["calibration"],
+        dependencies=[allow(*LAYOUT_EDITORS)],
     )
     def last_snapshot(store: StoreId, camera: CameraId) -> dict[str, Any]:
         """The last snapshot answer (kept in memory only)."""
@@ -481,6 +555,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         response_class=Response,
         responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "No image"}},
         tags=["calibration"],
+        dependencies=[allow(*LAYOUT_EDITORS)],
     )
     def snapshot_image(store: StoreId, camera: CameraId) -> Response:
         """The last snapshot's JPEG (people blurred); never cached."""
@@ -495,7 +570,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
 def add_calibration_page(app: FastAPI) -> None:
     """The calibration page (`/calibrate?store=S&camera=C`) and its vendored assets."""
 
-    @app.get("/calibrate", include_in_schema=False)
+    @app.get("/calibrate", include_in_schema=False, dependencies=[allow_page(*LAYOUT_EDITORS)])
     def calibrate_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "calibrate.html", headers={"Cache-Control": "no-cache"})
 
@@ -508,16 +583,25 @@ def create_app(
     dependencies: Sequence[Any] = (),
     title: str = "shelfsense gateway",
 ) -> FastAPI:
-    """The FastAPI app over a Gateway (or any ApiBackend) or a bare Database."""
+    """The FastAPI app over a Gateway (or any ApiBackend) or a bare Database.
+
+    Users and sessions live in the same database; the access settings come from the
+    backend's `settings.auth` (a Gateway's config) or the defaults."""
     backend = DatabaseBackend(source) if isinstance(source, Database) else source
     app = FastAPI(
         title=title,
         version=package_version(),
-        description="Shelf state, events and layouts of the store's camera nodes.",
+        description="Shelf state, events and layouts of the store's camera nodes. Sign in "
+        "at /login (a session cookie) or send 'Authorization: Bearer <API token>'.",
     )
+    settings = getattr(getattr(backend, "settings", None), "auth", None)
+    install_access(app, AccessControl(backend.db, settings or AuthSettings()))
+    app.state.brand_views = BrandViews(backend.db)
     app.include_router(build_router(backend, dependencies))
     add_calibration_page(app)
+    add_login_page(app)
     add_pages(app)
+    require_declared_access(app)
     app.state.backend = backend
     app.add_exception_handler(StarletteHTTPException, _with_every_allowed_method)
     return app

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.pos_cli",
     "gateway.catalogue_cli",
     "gateway.loadtest",
+    "gateway.users_cli",
 )
 """Modules that each define `command() -> Command` (e.g. "gateway.demo")."""
 

@@ -9,7 +9,7 @@ last row of that slot that was not `occluded`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -41,11 +41,26 @@ def statuses_at(
 
 
 def camera_compliance(
-    db: Database, store: str, camera: str, at: datetime | None = None
+    db: Database,
+    store: str,
+    camera: str,
+    at: datetime | None = None,
+    skus: Collection[str] | None = None,
 ) -> Compliance | None:
-    """The camera's compliance at `at` (default: now); None without a stored layout."""
+    """The camera's compliance at `at` (default: now); None without a stored layout.
+    With `skus`, over the slots holding those products only (one brand's score)."""
     record = db.layout(store, camera)
     if record is None:
         return None
     layout = Layout.model_validate(record["layout"])
+    if skus is not None:
+        layout = _cut_to(layout, skus)
     return compliance(layout, statuses_at(db.slot_history(store, camera), at))
+
+
+def _cut_to(layout: Layout, skus: Collection[str]) -> Layout:
+    rows = [
+        row.model_copy(update={"slots": [s for s in row.slots if s.sku in skus]})
+        for row in layout.rows
+    ]
+    return layout.model_copy(update={"rows": rows})

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,7 +204,45 @@ CREATE TABLE camera_settings (
 """
 """Per-camera settings: snapshots are off until someone enables them for a camera."""
 
-MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2_POS, _SCHEMA_V3_ADVICE, _SCHEMA_V4_CALIBRATION]
+_SCHEMA_V5_USERS = """
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    prefix TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT
+);
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+
+CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+"""
+"""Users, API tokens and browser sessions (gateway/users.py). Tokens and session ids
+are stored as SHA-256 hashes only, passwords as Argon2id hashes."""
+
+MIGRATIONS: list[str] = [
+    _SCHEMA_V1,
+    _SCHEMA_V2_POS,
+    _SCHEMA_V3_ADVICE,
+    _SCHEMA_V4_CALIBRATION,
+    _SCHEMA_V5_USERS,
+]
 """MIGRATIONS[i] takes a database from user_version i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -222,6 +260,14 @@ def db_time(value: datetime) -> str:
 
 def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def sql_in(column: str, values: Collection[str]) -> tuple[str, list[str]]:
+    """`column IN (?, ...)` with its parameters, for a filter by a set of values (a
+    brand's GTINs); an empty set matches nothing."""
+    if not values:
+        return "0", []
+    return f"{column} IN ({', '.join('?' * len(values))})", sorted(values)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -617,14 +663,21 @@ class Database:
         camera: str | None = None,
         type: str | None = None,
         since: datetime | None = None,
+        skus: Collection[str] | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        """Events newest first, filtered; `since` is inclusive."""
-        where, params = [], []
+        """Events newest first, filtered; `since` is inclusive; `skus` keeps events
+        about those products only."""
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (("store", store), ("camera", camera), ("type", type)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if skus is not None:
+            clause, values = sql_in("sku", skus)
+            where.append(clause)
+            params.extend(values)
         if since is not None:
             where.append("ts >= ?")
             params.append(db_time(since))

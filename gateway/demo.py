@@ -5,6 +5,7 @@ API, and N camera nodes that run the real node pipeline (ONNX detector, shelf an
 MQTT publisher) on frames rendered from simulated shelves that sell and get restocked.
 A demo till (gateway/demo_till.py) turns what the shelves sell into POS sale lines, so
 restock and other advice appears, and the simulated staff's restocks resolve it.
+It makes one user per role (gateway/demo_users.py) and prints their logins.
 Nothing to install: this is what `make demo` runs.
 """
 
@@ -21,10 +22,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gateway.cli import Command
 from gateway.demo_till import DemoTill, TillShelf, demo_advice_settings
+from gateway.demo_users import DemoLogin, banner_lines
 from gateway.settings import GatewaySettings
 
 if TYPE_CHECKING:
@@ -125,13 +127,21 @@ def _fill_catalogue(gateway: Gateway) -> None:
     store_products(gateway.db, list(enumerate(products)), [])
 
 
-def _banner(port: int, broker_url: str, data_dir: Path, cameras: list[DemoCamera]) -> str:
+def _banner(
+    port: int,
+    broker_url: str,
+    data_dir: Path,
+    cameras: list[DemoCamera],
+    logins: list[DemoLogin],
+) -> str:
     where = ", ".join(f"{c.store}/{c.camera}" for c in cameras)
     return "\n".join(
         [
             "",
             "  shelfsense demo is running",
-            f"    API and docs   http://127.0.0.1:{port}/docs",
+            f"    sign in        http://127.0.0.1:{port}/login   as one of (name, password, role):",
+            *banner_lines(logins),
+            f"    API and docs   http://127.0.0.1:{port}/docs   (Authorization: Bearer <token>)",
             f"    cameras        http://127.0.0.1:{port}/api/cameras   ({where})",
             f"    events         http://127.0.0.1:{port}/api/events",
             f"    advice         http://127.0.0.1:{port}/api/advice   (MQTT shelfsense/<store>/advice)",
@@ -142,6 +152,21 @@ def _banner(port: int, broker_url: str, data_dir: Path, cameras: list[DemoCamera
             "",
         ]
     )
+
+
+def _demo_logins(
+    gateway: Gateway, cameras: list[DemoCamera], shelves: list[Any], args: argparse.Namespace
+) -> list[DemoLogin]:
+    """One user per role, two of the shelves' brands; written to --users-file if given."""
+    from gateway.demo_users import create_demo_users, shelf_brands, write_users_file
+    from gateway.users import Users
+
+    stores = sorted({c.store for c in cameras})
+    brands = shelf_brands(shelf.layout for shelf in shelves)
+    logins = create_demo_users(Users(gateway.db), stores, brands)
+    if args.users_file:
+        write_users_file(args.users_file, logins)
+    return logins
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -181,6 +206,7 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         till.register_products()
         till.seed_history(datetime.now(UTC))
+        logins = _demo_logins(gateway, cameras, [t.shelf for t in till_shelves], args)
         threads.append(threading.Thread(target=till.run, args=(stop,), name="demo-till"))
         for thread in threads:
             thread.start()
@@ -200,7 +226,7 @@ def run_demo(args: argparse.Namespace) -> int:
             timer = threading.Timer(args.duration, lambda: setattr(server, "should_exit", True))
             timer.daemon = True
             timer.start()
-        print(_banner(args.port, broker_url, data_dir, cameras), flush=True)
+        print(_banner(args.port, broker_url, data_dir, cameras, logins), flush=True)
         try:
             server.run()
         except KeyboardInterrupt:
@@ -241,6 +267,13 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
     parser.add_argument(
         "--data-dir", type=Path, help="keep the gateway's database here (default: a temp folder)"
+    )
+    parser.add_argument(
+        "--users-file",
+        type=Path,
+        metavar="PATH",
+        help="also write the demo users' logins (name, role, password, API token) to this "
+        "JSON file",
     )
 
 

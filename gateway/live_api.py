@@ -19,7 +19,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
+from gateway.access import CurrentPrincipal, Principal, allow
 from gateway.live_updates import Broadcaster, LiveView, Subscription
+from gateway.scoping import BrandView, CurrentBrandView, brand_advice
 
 KEEP_ALIVE_S = 15.0
 POLL_S = 1.0
@@ -56,17 +58,34 @@ async def event_stream(request: Request, sub: Subscription) -> AsyncIterator[str
         sub.close()
 
 
-def build_live_router(backend: Any, view_for: Any = None) -> APIRouter:
-    """The /stream route; `view_for(request)` gives the caller's `LiveView`."""
+def live_view(principal: Principal, brand_view: BrandView | None) -> LiveView:
+    """What the caller may see live: the same scope as the API's lists."""
+    if brand_view is None:
+        return LiveView(store=principal.stores_filter())
+
+    def advice(record: dict[str, Any]) -> dict[str, Any] | None:
+        visible = brand_advice(brand_view, [record])
+        return visible[0] if visible else None
+
+    return LiveView(brand=brand_view.brand, owns=brand_view.owns, advice=advice)
+
+
+def build_live_router(backend: Any) -> APIRouter:
+    """The /stream route over `backend.live` (a running Gateway's broadcaster)."""
     router = APIRouter()
 
-    @router.get("/stream", include_in_schema=False)
-    async def stream(request: Request) -> StreamingResponse:
+    @router.get(
+        "/stream",
+        include_in_schema=False,
+        dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+    )
+    async def stream(
+        request: Request, principal: CurrentPrincipal, brand_view: CurrentBrandView
+    ) -> StreamingResponse:
         broadcaster: Broadcaster | None = getattr(backend, "live", None)
         if broadcaster is None:
             raise HTTPException(503, "no live updates: this API reads a database only")
-        view = view_for(request) if view_for is not None else LiveView()
-        sub = broadcaster.subscribe(view)
+        sub = broadcaster.subscribe(live_view(principal, brand_view))
         return StreamingResponse(
             event_stream(request, sub),
             media_type="text/event-stream",

@@ -41,15 +41,19 @@ class LiveView:
 
     store: str | None = None
     brand: str | None = None
-    hide: Callable[[dict[str, Any]], dict[str, Any] | None] | None = field(
+    owns: Callable[[str | None], bool] | None = field(default=None, compare=False)
+    """For a brand: whether a SKU is one of its products (the API's own test)."""
+    advice: Callable[[dict[str, Any]], dict[str, Any] | None] | None = field(
         default=None, compare=False
     )
-    """For advice: the record as this subscriber may see it, or None to hide it (the
-    API's own brand filter, so the stream and the list agree)."""
+    """For a brand: an advice record as it may see it, or None to hide it (the API's
+    own brand filter, so the stream and the advice list agree)."""
 
-    def _brand_ok(self, brand: str | None) -> bool:
+    def _slot_ok(self, slot: dict[str, Any]) -> bool:
+        if self.owns is not None:
+            return self.owns(slot.get("sku"))
         return self.brand is None or (
-            brand is not None and brand.casefold() == self.brand.casefold()
+            slot.get("brand") is not None and slot["brand"].casefold() == self.brand.casefold()
         )
 
     def apply(self, update: LiveUpdate) -> dict[str, Any] | None:
@@ -57,16 +61,18 @@ class LiveView:
         if self.store is not None and update.store != self.store:
             return None
         if update.kind == "slots":
-            slots = [s for s in update.data["slots"] if self._brand_ok(s.get("brand"))]
+            slots = [s for s in update.data["slots"] if self._slot_ok(s)]
             if not slots:
                 return None
             data = {**update.data, "slots": slots}
             if self.brand is not None:
                 data.pop("score", None)  # the whole bay's score speaks of other brands
             return data
-        if not self._brand_ok(update.data.get("brand")):
-            return None
-        return self.hide(update.data) if self.hide is not None else update.data
+        if self.brand is not None:
+            brand = update.data.get("brand")
+            if brand is None or brand.casefold() != self.brand.casefold():
+                return None
+        return self.advice(update.data) if self.advice is not None else update.data
 
 
 class Subscription:

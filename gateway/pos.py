@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -40,7 +40,7 @@ from gateway.batch_import import (
     file_lines,
     validate_line,
 )
-from gateway.database import Database, Transaction, db_time
+from gateway.database import Database, Transaction, db_time, sql_in
 
 SALES_CSV_REQUIRED = ("id", "time", "store", "sku", "quantity", "unit_price")
 SALES_CSV_OPTIONAL = ("currency",)
@@ -429,14 +429,21 @@ def sales(
     sku: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    skus: Collection[str] | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """Sale lines newest first; `since` inclusive, `until` exclusive."""
-    where, params = [], []
+    """Sale lines newest first; `since` inclusive, `until` exclusive; `skus` keeps
+    lines of those products only."""
+    where: list[str] = []
+    params: list[Any] = []
     for column, value in (("store", store), ("sku", sku)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
+    if skus is not None:
+        clause, values = sql_in("sku", skus)
+        where.append(clause)
+        params.extend(values)
     if since is not None:
         where.append("ts >= ?")
         params.append(db_time(since))

@@ -1,8 +1,13 @@
 """HTTP routes of the dashboards' reports (`/api/reports/...`): compliance over time,
 worst slots, violations with evidence, the brand audit (JSON and CSV), the devices.
 
-Each route builds a `ReportScope` from its query, narrowed by `scope_for` (the caller's
-store or brand, where access control limits them), and hands it to one report module.
+Each route builds a `ReportScope` from its query and the caller (staff: their own store,
+a brand: its own brand, whatever the query says; asking for another is a 403) and hands
+it to one report module. Who may call what (README: Users and access):
+
+- compliance, worst slots, violations: admin, merchandiser, staff (their store);
+- the brand audit: admin, merchandiser, a brand (its own);
+- devices: admin, installer; product categories: everyone but installers.
 """
 
 from __future__ import annotations
@@ -11,16 +16,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from edge.contract.messages import SlotStatus
+from gateway.access import CurrentPrincipal, Principal, allow
 from gateway.api_types import ID_PATTERN, MAX_LIMIT, IsoTime
 from gateway.database import Database
 from gateway.reports import brand_audit, compliance_history, devices, shelf_violations
 from gateway.reports.scope import ReportScope, ScopeError
+from gateway.scoping import store_for
 
 DEFAULT_RANGE = timedelta(days=1)
 StoreQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description="One store only.")]
@@ -38,7 +45,9 @@ BrandQuery = Annotated[
     str | None,
     Query(min_length=1, max_length=100, description="The brand (a brand user: its own)."),
 ]
-ScopeRule = Callable[..., ReportScope]
+SHELF_READERS = ("admin", "merchandiser", "staff")
+BRAND_READERS = ("admin", "merchandiser", "brand")
+DEVICE_READERS = ("admin", "installer")
 
 
 # ---- response models -----------------------------------------------------------------
@@ -206,6 +215,16 @@ def open_scope(
         raise invalid(error) from None
 
 
+def brand_for(principal: Principal, requested: str | None) -> str | None:
+    """The brand a report is about: a brand user's own (403 when asking for another)."""
+    if principal.kind != "brand":
+        return requested
+    own = principal.brand
+    if requested is not None and (own is None or requested.casefold() != own.casefold()):
+        raise HTTPException(403, f"role {principal.role} sees brand {own} only")
+    return own
+
+
 def build_reports_router(backend: Any) -> APIRouter:
     """/reports routes over `backend.db`."""
     router = APIRouter(prefix="/reports", tags=["reports"])
@@ -217,8 +236,13 @@ def build_reports_router(backend: Any) -> APIRouter:
         except ScopeError as error:
             raise invalid(error) from None
 
-    @router.get("/compliance", response_model=ComplianceHistoryOut)
+    @router.get(
+        "/compliance",
+        response_model=ComplianceHistoryOut,
+        dependencies=[allow(*SHELF_READERS)],
+    )
     def compliance(
+        principal: CurrentPrincipal,
         store: StoreQuery = None,
         category: CategoryQuery = None,
         since: SinceQuery = None,
@@ -226,7 +250,7 @@ def build_reports_router(backend: Any) -> APIRouter:
         granularity: compliance_history.Granularity = "hour",
     ) -> dict[str, Any]:
         """Display compliance over time per store, camera (bay) and shelf row."""
-        scope = open_scope(store, None, category, since, until)
+        scope = open_scope(store_for(principal, store), None, category, since, until)
         history = run(lambda: compliance_history.compliance_history(db, scope, granularity))
         return {
             "granularity": history.granularity,
@@ -236,8 +260,13 @@ def build_reports_router(backend: Any) -> APIRouter:
             "series": [s.__dict__ | {"label": s.label} for s in history.series],
         }
 
-    @router.get("/worst-slots", response_model=list[SlotTallyOut])
+    @router.get(
+        "/worst-slots",
+        response_model=list[SlotTallyOut],
+        dependencies=[allow(*SHELF_READERS)],
+    )
     def worst_slots(
+        principal: CurrentPrincipal,
         store: StoreQuery = None,
         category: CategoryQuery = None,
         since: SinceQuery = None,
@@ -245,12 +274,17 @@ def build_reports_router(backend: Any) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     ) -> list[dict[str, Any]]:
         """The slots that were empty, wrong or messy longest in the range."""
-        scope = open_scope(store, None, category, since, until)
+        scope = open_scope(store_for(principal, store), None, category, since, until)
         tallies = run(lambda: shelf_violations.worst_slots(db, scope, limit))
         return [t.__dict__ | {"failing_share": t.failing_share} for t in tallies]
 
-    @router.get("/violations", response_model=list[ViolationOut])
+    @router.get(
+        "/violations",
+        response_model=list[ViolationOut],
+        dependencies=[allow(*SHELF_READERS)],
+    )
     def violations(
+        principal: CurrentPrincipal,
         store: StoreQuery = None,
         category: CategoryQuery = None,
         since: SinceQuery = None,
@@ -259,26 +293,29 @@ def build_reports_router(backend: Any) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ) -> list[dict[str, Any]]:
         """Each run of a failing state in a slot, longest first, with the camera's events."""
-        scope = open_scope(store, None, category, since, until)
+        scope = open_scope(store_for(principal, store), None, category, since, until)
         found = run(
             lambda: shelf_violations.violations(db, scope, min_minutes=min_minutes, limit=limit)
         )
         return [v.__dict__ for v in found]
 
     def audit(
+        principal: Principal,
         brand: str | None,
         store: str | None,
         category: str | None,
         since: datetime | None,
         until: datetime | None,
     ) -> tuple[ReportScope, brand_audit.BrandAudit]:
+        brand = brand_for(principal, brand)
         if brand is None:
             raise invalid(ScopeError("a brand audit needs ?brand=", "brand"))
         scope = open_scope(store, brand, category, since, until, timedelta(days=7))
         return scope, run(lambda: brand_audit.brand_audit(db, scope))
 
-    @router.get("/brand", response_model=BrandAuditOut)
+    @router.get("/brand", response_model=BrandAuditOut, dependencies=[allow(*BRAND_READERS)])
     def brand(
+        principal: CurrentPrincipal,
         brand: BrandQuery = None,
         store: StoreQuery = None,
         category: CategoryQuery = None,
@@ -288,7 +325,7 @@ def build_reports_router(backend: Any) -> APIRouter:
         until: UntilQuery = None,
     ) -> dict[str, Any]:
         """A brand's own products: availability, facings, share of shelf, placement, sales."""
-        scope, found = audit(brand, store, category, since, until)
+        scope, found = audit(principal, brand, store, category, since, until)
         return {
             "brand": found.brand,
             "since": scope.since,
@@ -303,8 +340,10 @@ def build_reports_router(backend: Any) -> APIRouter:
         "/brand.csv",
         response_class=Response,
         responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+        dependencies=[allow(*BRAND_READERS)],
     )
     def brand_csv(
+        principal: CurrentPrincipal,
         brand: BrandQuery = None,
         store: StoreQuery = None,
         category: CategoryQuery = None,
@@ -314,7 +353,7 @@ def build_reports_router(backend: Any) -> APIRouter:
         until: UntilQuery = None,
     ) -> Response:
         """The brand audit's product table as CSV (one line per store and product)."""
-        _, found = audit(brand, store, category, since, until)
+        _, found = audit(principal, brand, store, category, since, until)
         name = "".join(c if c.isalnum() else "-" for c in found.brand.lower())
         return Response(
             brand_audit.audit_csv(found),
@@ -322,7 +361,7 @@ def build_reports_router(backend: Any) -> APIRouter:
             headers={"Content-Disposition": f'attachment; filename="shelfsense-{name}.csv"'},
         )
 
-    @router.get("/devices", response_model=list[DeviceOut])
+    @router.get("/devices", response_model=list[DeviceOut], dependencies=[allow(*DEVICE_READERS)])
     def device_list(
         store: StoreQuery = None,
         offline_alert_s: Annotated[
@@ -338,14 +377,18 @@ def build_reports_router(backend: Any) -> APIRouter:
         )
         return [d.__dict__ | {"layout_current": d.layout_current} for d in found]
 
-    @router.get("/categories", response_model=list[str])
-    def categories() -> list[str]:
-        """Product categories of the catalogue, for the report filters."""
+    @router.get(
+        "/categories",
+        response_model=list[str],
+        dependencies=[allow("admin", "merchandiser", "staff", "brand")],
+    )
+    def categories(principal: CurrentPrincipal) -> list[str]:
+        """Product categories of the catalogue, for the report filters (a brand: those
+        of its own products)."""
         with db.read() as conn:
             rows = conn.execute(
-                "SELECT DISTINCT category FROM products WHERE category IS NOT NULL"
-                " ORDER BY category"
+                "SELECT DISTINCT category, brand FROM products WHERE category IS NOT NULL"
             ).fetchall()
-        return [r["category"] for r in rows]
+        return sorted({r["category"] for r in rows if principal.sees_brand(r["brand"])})
 
     return router

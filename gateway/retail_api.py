@@ -4,6 +4,10 @@ Imports answer 200 with what happened to every line (accepted, duplicate, or rej
 with its index or CSV row, field and message): one bad line never drops the good ones.
 A body that is not a batch at all (not JSON, no header row, not UTF-8) is a 422 naming
 the problem.
+
+Access: the catalogue is changed by admins only; sale lines are sent by an admin or a
+store's staff token (lines of another store are rejected line by line); reading is
+scoped to the caller's store (staff) or products (brand).
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from gateway import catalogue, pos, velocity
+from gateway.access import EVERYONE, CurrentPrincipal, Principal, allow
 from gateway.api_types import BAD_BODY, ID_PATTERN, MAX_LIMIT, MAX_ROW_ID, IsoTime
 from gateway.batch_import import MAX_BATCH_LINES, MAX_CSV_BYTES, ImportFileError, LineError
 from gateway.database import Database
+from gateway.scoping import CurrentBrandView, require_store, store_for
 from gateway.settings import PosSettings
 
 GTIN_PATTERN = r"^(\d{8}|\d{12,14})$"
@@ -195,6 +201,29 @@ def _pos_settings(backend: Any) -> PosSettings:
     return getattr(settings, "pos", None) or PosSettings()
 
 
+def _own_store_lines(
+    principal: Principal,
+    lines: list[tuple[int, pos.SaleLine]],
+    errors: list[LineError],
+    source: str | None,
+) -> tuple[list[tuple[int, pos.SaleLine]], list[LineError]]:
+    """Staff send their own store's sales only: other stores' lines become line errors."""
+    own = principal.stores_filter()
+    if own is None:
+        return lines, errors
+    kept = [(at, line) for at, line in lines if line.store == own]
+    refused = [
+        LineError(
+            f"{principal.role} may send sales of store {own} only, not {line.store}",
+            "store",
+            **({"row": at, "source": source} if source else {"index": at}),
+        )
+        for at, line in lines
+        if line.store != own
+    ]
+    return kept, errors + refused
+
+
 def _sales_out(report: pos.ImportReport) -> SalesImportOut:
     return SalesImportOut(
         received=report.received,
@@ -229,10 +258,16 @@ def build_retail_router(backend: Any) -> APIRouter:
     db: Database = backend.db
     on_sales = getattr(backend, "sales_stored", None)
 
-    @router.post("/pos/sales", response_model=SalesImportOut, tags=["pos"], responses=BAD_BODY)
-    def post_sales(batch: SalesBatch) -> SalesImportOut:
+    @router.post(
+        "/pos/sales",
+        response_model=SalesImportOut,
+        tags=["pos"],
+        responses=BAD_BODY,
+        dependencies=[allow("admin", "staff")],
+    )
+    def post_sales(batch: SalesBatch, principal: CurrentPrincipal) -> SalesImportOut:
         """Store a batch of sale lines; idempotent by (store, id)."""
-        good, errors = pos.parse_sales_batch(batch.sales)
+        good, errors = _own_store_lines(principal, *pos.parse_sales_batch(batch.sales), None)
         report = pos.store_lines(db, good, errors, source="api", on_stored=on_sales)
         return _sales_out(report)
 
@@ -242,14 +277,15 @@ def build_retail_router(backend: Any) -> APIRouter:
         tags=["pos"],
         openapi_extra=_CSV_BODY,
         responses=_CSV_ERRORS,
+        dependencies=[allow("admin", "staff")],
     )
-    async def post_sales_csv(request: Request) -> SalesImportOut:
+    async def post_sales_csv(request: Request, principal: CurrentPrincipal) -> SalesImportOut:
         """Import a CSV of sale lines (header: id,time,store,sku,quantity,unit_price
         [,currency]) as a text/csv body or a multipart upload in field `file`."""
         data, name = await _csv_body(request)
 
         def run() -> pos.ImportReport:
-            good, errors = pos.parse_sales_csv(data, name)
+            good, errors = _own_store_lines(principal, *pos.parse_sales_csv(data, name), name)
             return pos.store_lines(
                 db, good, errors, source="csv", csv_source=name, on_stored=on_sales
             )
@@ -260,19 +296,38 @@ def build_retail_router(backend: Any) -> APIRouter:
             raise HTTPException(422, str(error)) from None
         return _sales_out(report)
 
-    @router.get("/pos/sales", response_model=list[SaleOut], tags=["pos"])
+    @router.get(
+        "/pos/sales",
+        response_model=list[SaleOut],
+        tags=["pos"],
+        dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+    )
     def get_sales(
+        principal: CurrentPrincipal,
+        view: CurrentBrandView,
         store: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
         sku: Annotated[str | None, Query(pattern=GTIN_PATTERN)] = None,
         since: Annotated[IsoTime | None, Query(description="Sold at or after (ISO 8601).")] = None,
         until: Annotated[IsoTime | None, Query(description="Sold before (ISO 8601).")] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ) -> list[dict[str, Any]]:
-        """Stored sale lines, newest first."""
-        return pos.sales(db, store=store, sku=sku, since=since, until=until, limit=limit)
+        """Stored sale lines, newest first (staff: their store's; a brand: its products')."""
+        return pos.sales(
+            db,
+            store=store_for(principal, store),
+            sku=sku,
+            since=since,
+            until=until,
+            skus=None if view is None else view.own_skus,
+            limit=limit,
+        )
 
     @router.post(
-        "/catalogue", response_model=CatalogueImportOut, tags=["catalogue"], responses=BAD_BODY
+        "/catalogue",
+        response_model=CatalogueImportOut,
+        tags=["catalogue"],
+        responses=BAD_BODY,
+        dependencies=[allow("admin")],
     )
     def post_catalogue(batch: ProductsBatch) -> CatalogueImportOut:
         """Create or update products by GTIN."""
@@ -285,6 +340,7 @@ def build_retail_router(backend: Any) -> APIRouter:
         tags=["catalogue"],
         openapi_extra=_CSV_BODY,
         responses=_CSV_ERRORS,
+        dependencies=[allow("admin")],
     )
     async def post_catalogue_csv(request: Request) -> CatalogueImportOut:
         """Import a CSV of products (header: gtin,name[,brand,category,pack_size])."""
@@ -300,15 +356,25 @@ def build_retail_router(backend: Any) -> APIRouter:
             raise HTTPException(422, str(error)) from None
         return _catalogue_out(report)
 
-    @router.get("/catalogue", response_model=list[ProductOut], tags=["catalogue"])
+    @router.get(
+        "/catalogue",
+        response_model=list[ProductOut],
+        tags=["catalogue"],
+        dependencies=[allow(*EVERYONE)],
+    )
     def get_catalogue(
+        principal: CurrentPrincipal,
         brand: str | None = None,
         category: str | None = None,
         q: Annotated[str | None, Query(description="Part of a name, brand or GTIN.")] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
         offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     ) -> list[dict[str, Any]]:
-        """Catalogue entries ordered by GTIN."""
+        """Catalogue entries ordered by GTIN (a brand: its own products only)."""
+        if principal.kind == "brand":
+            if brand is not None and not principal.sees_brand(brand):
+                return []
+            brand = principal.brand
         return catalogue.products(
             db, brand=brand, category=category, search=q, limit=limit, offset=offset
         )
@@ -318,16 +384,24 @@ def build_retail_router(backend: Any) -> APIRouter:
         response_model=ProductOut,
         responses={404: {"description": "Not in the catalogue"}},
         tags=["catalogue"],
+        dependencies=[allow(*EVERYONE)],
     )
-    def get_product(gtin: str) -> dict[str, Any]:
-        """One product by GTIN."""
+    def get_product(gtin: str, principal: CurrentPrincipal) -> dict[str, Any]:
+        """One product by GTIN (a brand: its own products only)."""
         record = catalogue.product(db, gtin)
-        if record is None:
+        if record is None or not principal.sees_brand(record["brand"]):
             raise HTTPException(404, f"GTIN {gtin} is not in the catalogue")
         return record
 
-    @router.get("/velocity", response_model=VelocityOut, tags=["pos"])
+    @router.get(
+        "/velocity",
+        response_model=VelocityOut,
+        tags=["pos"],
+        dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+    )
     def get_velocity(
+        principal: CurrentPrincipal,
+        view: CurrentBrandView,
         store: Annotated[str, Query(pattern=ID_PATTERN)],
         sku: Annotated[str, Query(pattern=GTIN_PATTERN)],
         at: Annotated[
@@ -337,6 +411,9 @@ def build_retail_router(backend: Any) -> APIRouter:
     ) -> VelocityOut:
         """Expected sales per hour of a SKU by local weekday and hour, from the last
         complete days of sales (an empirical-Bayes estimate, sensible for slow movers)."""
+        require_store(principal, store)
+        if view is not None and not view.owns(sku):
+            raise HTTPException(403, f"role {principal.role} sees its own products only")
         settings = _pos_settings(backend)
         tz = ZoneInfo(settings.timezone)
         if at is None:

@@ -9,6 +9,7 @@ against the directory of the config file, so `/etc/shelfsense/gateway.yaml` can 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,10 +31,44 @@ class MqttSettings(BrokerSettings):
 
 
 class HttpSettings(_Strict):
-    """Where the API listens. Loopback by default until authentication lands."""
+    """Where the API and web pages listen (every route but the login page and
+    /api/health needs a user; see README: Users and access)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+
+
+class AuthSettings(_Strict):
+    """Sessions, cookies and login throttling (gateway/access.py, gateway/users.py)."""
+
+    session_idle_minutes: float = Field(
+        default=480, ge=1, le=60 * 24 * 30, description="A session unused this long ends."
+    )
+    session_max_hours: float = Field(
+        default=24 * 7, ge=1, le=24 * 365, description="A session ends this long after login."
+    )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Mark the session cookie Secure: auto = when the request came over https "
+        "(behind a TLS proxy, run uvicorn with --proxy-headers or set always).",
+    )
+    login_free_failures: int = Field(
+        default=5, ge=1, le=100, description="Failed logins per user name before slowing down."
+    )
+    login_lockout_max_s: float = Field(
+        default=900, ge=1, le=86400, description="Longest wait imposed after failed logins."
+    )
+    trusted_origins: list[str] = Field(
+        default_factory=list,
+        description="Extra origins (scheme://host[:port]) allowed to send cookie-authenticated "
+        "changes, e.g. the public address of a reverse proxy.",
+    )
+
+    @model_validator(mode="after")
+    def _session_order(self) -> AuthSettings:
+        if self.session_max_hours * 60 < self.session_idle_minutes:
+            raise ValueError("session_max_hours must be at least session_idle_minutes")
+        return self
 
 
 class LayoutSource(_Strict):
@@ -193,6 +228,7 @@ class GatewaySettings(_Strict):
     pos: PosSettings = Field(default_factory=PosSettings)
     influx: InfluxSettings | None = None
     advice: AdviceSettings = Field(default_factory=AdviceSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @model_validator(mode="after")
     def _one_layout_per_camera(self) -> GatewaySettings:

@@ -2,7 +2,7 @@
 with its advice engine and HTTP server on a free port, and the report story
 (tests/report_store.py) arriving as MQTT messages from node-like clients, ending
 three hours later than it began: now. Two restocks are open at the end (Acme
-Lemonade and Zest Chips in s1)."""
+Lemonade and Zest Chips in s1). One user per role signs in (`users`)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import uvicorn
 from edge.contract import Availability, CameraTopics, Health
 from gateway import advice_store, catalogue, pos
 from gateway.service import Gateway
+from tests.auth_support import make_user
 from tests.report_store import (
     catalogue_products,
     layouts,
@@ -29,6 +30,24 @@ from tests.report_store import (
 from tests.services import Mosquitto, free_port
 from tests.test_gateway_support import MqttClient, settings_for, wait_until
 
+ROLES = {
+    "admin": "admin",
+    "installer": "installer",
+    "staff": "staff:s1",
+    "staff-s2": "staff:s2",
+    "merchandiser": "merchandiser",
+    "brand-acme": "brand:Acme",
+    "brand-zest": "brand:Zest",
+}
+"""User name -> role of the store's users."""
+
+
+@dataclass(frozen=True)
+class Login:
+    name: str
+    password: str
+    token: str
+
 
 @dataclass
 class DashboardStore:
@@ -36,6 +55,10 @@ class DashboardStore:
     node: MqttClient
     base_url: str
     t0: datetime
+    users: dict[str, Login]
+
+    def bearer(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.users[user].token}"}
 
     def open_advice(self, store: str = "s1") -> list[dict[str, Any]]:
         return advice_store.list_advice(self.gateway.db, store=store, status=("open",))
@@ -115,7 +138,8 @@ def dashboard_store(broker: Mosquitto, data_dir: Path) -> Iterator[DashboardStor
             30,
             "restock advice for Lemonade and Chips",
         )
-        yield DashboardStore(gateway, node, f"http://127.0.0.1:{port}", t0)
+        users = {name: Login(*make_user(gateway.db, role, name)) for name, role in ROLES.items()}
+        yield DashboardStore(gateway, node, f"http://127.0.0.1:{port}", t0, users)
     finally:
         node.close()
         server.should_exit = True

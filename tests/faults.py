@@ -129,6 +129,22 @@ def simulated_node(folder: Path, broker_url: str, camera: str, seed: int) -> Nod
     )
 
 
+def cli_user(config: Path, name: str, role: str) -> str:
+    """Create a user with `shelf-gateway users add` (the bootstrap a person follows);
+    returns the API token it prints."""
+    done = subprocess.run(
+        [str(BIN / "shelf-gateway"), "users", "add", name, "--role", role, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    token = re.search(r"^API token (\S+)$", done.stdout, re.MULTILINE)
+    assert token, done.stdout
+    return token.group(1)
+
+
 class GatewayProcess(Program):
     """`shelf-gateway run` with its own data folder and HTTP port."""
 
@@ -147,9 +163,12 @@ class GatewayProcess(Program):
             )
         )
         super().__init__("shelf-gateway", path)
+        self.headers = {"Authorization": f"Bearer {cli_user(path, 'faults-admin', 'admin')}"}
 
     def api(self, path: str, **params: Any) -> Any:
-        response = httpx.get(f"http://127.0.0.1:{self.port}{path}", params=params, timeout=5)
+        response = httpx.get(
+            f"http://127.0.0.1:{self.port}{path}", params=params, headers=self.headers, timeout=5
+        )
         response.raise_for_status()
         return response.json()
 

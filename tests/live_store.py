@@ -18,6 +18,7 @@ from edge.settings import NodeSettings
 from edge.sources.simulator import SimulatorSource
 from gateway.service import Gateway
 from models.synth import SimulatedShelf
+from tests.auth_support import bearer, make_user
 from tests.services import Mosquitto, free_port
 from tests.test_gateway_support import settings_for, wait_until
 
@@ -30,11 +31,20 @@ class LiveStore:
     node: CameraNode
     shelf: SimulatedShelf
     base_url: str
+    login: tuple[str, str, str]
+    """An installer's (name, password, API token): calibration is an installer's job."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.login[2])
 
     def get(self, path: str, **kwargs: Any) -> Any:
-        response = httpx.get(self.base_url + path, timeout=30, **kwargs)
+        response = httpx.get(self.base_url + path, timeout=30, headers=self.headers, **kwargs)
         response.raise_for_status()
         return response.json()
+
+    def http(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, self.base_url + path, headers=self.headers, **kwargs)
 
 
 def node_settings(url: str, **changes: Any) -> NodeSettings:
@@ -75,7 +85,8 @@ def live_store(broker: Mosquitto, data_dir: Path, **node_changes: Any) -> Iterat
         assert gateway.wait_connected(10), "gateway did not connect"
         wait_until(lambda: server.started, 10, "the API server to start")
         wait_until(lambda: node.publisher.connected and node.seq > 0, 30, "the node's first frame")
-        yield LiveStore(gateway, node, shelf, f"http://127.0.0.1:{port}")
+        login = make_user(gateway.db, "installer", name="installer")
+        yield LiveStore(gateway, node, shelf, f"http://127.0.0.1:{port}", login)
     finally:
         stop.set()
         node_thread.join(15)

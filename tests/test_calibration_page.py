@@ -7,9 +7,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from models.synth.catalogue import catalogue
+from tests.auth_support import auth_headers
 from tests.live_store import CAMERA, STORE, LiveStore, live_store
 from tests.services import Mosquitto
 from tests.test_gateway_support import wait_until
@@ -39,12 +41,25 @@ def browser() -> Iterator[object]:
 def store(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[LiveStore]:
     with live_store(mosquitto, tmp_path / "data") as live:
         products = [{"gtin": p.gtin, "name": p.name, "brand": p.brand} for p in catalogue()]
-        import httpx
-
         httpx.post(
-            f"{live.base_url}/api/catalogue", json={"products": products}, timeout=10
+            f"{live.base_url}/api/catalogue",
+            json={"products": products},
+            headers=auth_headers(live.gateway.db, "admin"),
+            timeout=10,
         ).raise_for_status()
         yield live
+
+
+def open_signed_in(page, store: LiveStore, path: str) -> None:
+    """Open a page as a browser does: sent to the login page, sign in as the installer,
+    come back to the page."""
+    page.goto(store.base_url + path)
+    page.wait_for_url("**/login?next=**")
+    name, password, _token = store.login
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("#submit")
+    page.wait_for_url(store.base_url + path)
 
 
 def screenshot(page, tmp_path: Path, name: str) -> Path:
@@ -60,7 +75,7 @@ def test_calibrate_from_a_snapshot_drag_assign_and_save(
     browser, store: LiveStore, tmp_path: Path
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{store.base_url}/calibrate?store={STORE}&camera={CAMERA}")
+    open_signed_in(page, store, f"/calibrate?store={STORE}&camera={CAMERA}")
     page.wait_for_selector("body[data-ready='1']")
     assert page.locator("#version").inner_text().endswith("none yet")
 
@@ -131,7 +146,7 @@ def test_calibrate_from_a_snapshot_drag_assign_and_save(
     )
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
-    phone.goto(f"{store.base_url}/calibrate?store={STORE}&camera={CAMERA}")
+    open_signed_in(phone, store, f"/calibrate?store={STORE}&camera={CAMERA}")
     phone.wait_for_selector("body[data-ready='1']")
     phone.wait_for_selector("#shot:not([hidden])")
     phone.click("[data-slot='0-0']")

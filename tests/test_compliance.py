@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from edge.contract.compliance import compliance, effective_status, of_readings
 from edge.contract.messages import ShelfState, SlotReading, SlotStatus
@@ -15,6 +14,7 @@ from edge.layout import Layout, RowSpec, SlotSpec, with_check_digit
 from gateway.api import create_app
 from gateway.compliance import camera_compliance
 from gateway.database import Database
+from tests.auth_support import admin_client
 
 S = SlotStatus
 
@@ -74,7 +74,7 @@ def test_the_gateway_reproduces_the_score_from_stored_states(tmp_path: Path) -> 
     for i, expected in enumerate(scores):
         assert camera_compliance(db, "s1", "c1", t0 + timedelta(seconds=i)).score == expected
     assert scores == [1.0, pytest.approx(0.75), pytest.approx(2 / 6, abs=1e-4), 0.0]
-    api = TestClient(create_app(db))
+    api = admin_client(create_app(db))
     latest = api.get("/api/cameras/s1/c1/compliance").json()
     assert latest["score"] == 0.0 and latest["layout_version"] == shelf.version
     earlier = api.get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,11 +16,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings
 from models.synth import SimulatedShelf
+from tests.auth_support import admin_client
 from tests.services import Mosquitto, free_port
 
 pytestmark = pytest.mark.slow
@@ -47,19 +48,28 @@ def age_s(iso: str) -> float:
     return (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
 
 
-def test_headless_demo_serves_three_live_cameras() -> None:
+def test_headless_demo_serves_three_live_cameras(tmp_path: Path) -> None:
     """The foundation issue's own check, with the embedded broker."""
     port = free_port()
+    users_file = tmp_path / "users.json"
     demo = subprocess.Popen(
-        [str(BIN / "shelf-gateway"), "demo", "--cameras", "3", "--port", str(port)],
+        [
+            *(str(BIN / "shelf-gateway"), "demo", "--cameras", "3", "--port", str(port)),
+            *("--users-file", str(users_file)),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
+        logins = wait_until(lambda: users_file.exists() and users_file.read_text(), 90, "users")
+        admin = next(u for u in json.loads(logins) if u["role"] == "admin")
+        headers = {"Authorization": f"Bearer {admin['token']}"}
 
         def three_live_cameras() -> list[dict[str, Any]] | None:
-            cameras = httpx.get(f"http://127.0.0.1:{port}/api/cameras", timeout=5).json()
+            cameras = httpx.get(
+                f"http://127.0.0.1:{port}/api/cameras", headers=headers, timeout=5
+            ).json()
             live = [
                 c
                 for c in cameras
@@ -104,7 +114,7 @@ def test_node_process_to_gateway_api_then_last_will(mosquitto: Mosquitto, tmp_pa
     shelf = SimulatedShelf(seed=7, store="store-1", camera="cam-1")
     with Gateway(settings) as gateway:
         version = gateway.set_layout("store-1", "cam-1", shelf.layout)
-        api = TestClient(gateway.app)
+        api = admin_client(gateway.app)
         config = write_node_config(tmp_path / "node.yaml", mosquitto, shelf_seed=7)
         node = subprocess.Popen(
             [str(BIN / "shelf-node"), "--config", str(config)],
@@ -141,7 +151,7 @@ def test_clean_node_stop_publishes_offline(mosquitto: Mosquitto, tmp_path: Path)
         {"mqtt": {"url": mosquitto.url}, "data_dir": str(tmp_path / "data")}
     )
     with Gateway(settings) as gateway:
-        api = TestClient(gateway.app)
+        api = admin_client(gateway.app)
         # A long keepalive: only a clean `offline` can arrive within the 5 s below.
         config = write_node_config(tmp_path / "node.yaml", mosquitto, shelf_seed=3, keepalive_s=30)
         node = subprocess.Popen([str(BIN / "shelf-node"), "--config", str(config)])

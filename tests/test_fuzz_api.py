@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from gateway.api import create_app
 from gateway.database import Database
 from gateway.ingest import Ingest
+from tests.auth_support import admin_client, auth_headers
 from tests.test_gateway_support import (
     TOPICS,
     availability,
@@ -37,6 +38,8 @@ FOLDER = Path(tempfile.mkdtemp(prefix="shelfsense-api-fuzz-"))
 atexit.register(shutil.rmtree, FOLDER, ignore_errors=True)
 DATABASE = Database.in_dir(FOLDER)
 """Made at import: schemathesis reads the app's schema when the tests are collected."""
+ADMIN: dict[str, str] = {}
+"""The admin's Authorization header, made by the module fixture."""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -57,6 +60,7 @@ def database() -> Iterator[Database]:
     ingest.stop()
     with db.transaction() as tx:
         tx.save_layout("store-1", "cam-1", sample_layout(), datetime.now(UTC))
+    ADMIN.update(auth_headers(db))
     yield db
     db.close()
 
@@ -92,7 +96,7 @@ def test_the_api_keeps_its_openapi_promises(case: schemathesis.Case) -> None:
         # Any bytes are a schema-valid file; only a UTF-8 CSV (or planogram JSON) of the
         # right shape is importable, and anything else is refused with a 422 that says why.
         excluded.append(positive_data_acceptance)
-    response = case.call_and_validate(excluded_checks=excluded)
+    response = case.call_and_validate(headers=ADMIN, excluded_checks=excluded)
     if response.status_code == 422:
         detail = response.json()["detail"]
         if isinstance(detail, str):  # a whole-file problem, in words
@@ -109,8 +113,6 @@ def test_the_openapi_document_lists_every_route(database: Database) -> None:
 
 
 def test_dead_letters_are_listed_with_their_reason(database: Database) -> None:
-    from fastapi.testclient import TestClient
-
-    letters = TestClient(create_app(database)).get("/api/dead-letters").json()
+    letters = admin_client(create_app(database)).get("/api/dead-letters").json()
     assert letters and letters[0]["topic"] == TOPICS.events
     assert letters[0]["reason"].startswith(f"{TOPICS.events}: ")

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +23,7 @@ from edge.contract.topics import TopicKind
 from gateway.api import create_app
 from gateway.database import Database
 from gateway.ingest import WRITER_COUNTERS, Ingest
+from tests.auth_support import admin_client
 
 STORE, CAMERA = "store-1", "cam-1"
 KINDS = [TopicKind.AVAILABILITY, TopicKind.STATE, TopicKind.EVENTS, TopicKind.HEALTH]
@@ -42,7 +42,7 @@ class Harness:
         self.db.open()
         self.ingest = Ingest(self.db, max_payload_bytes=4096)
         self.ingest.start()
-        self.api = TestClient(create_app(self.db))
+        self.api = admin_client(create_app(self.db))
         self._cameras = 0
 
     def new_camera(self) -> str:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from edge.contract.messages import SlotStatus
 from edge.contract.topics import pos_sales_topic
 from gateway.service import Gateway
+from tests.auth_support import admin_client
 from tests.services import Mosquitto
 from tests.test_gateway_support import (
     STORE,
@@ -71,7 +71,7 @@ def latest(display: MqttClient) -> dict[str, Any] | None:
 def test_empty_slot_gives_restock_advice_that_the_restock_resolves(
     gateway: Gateway, mosquitto: Mosquitto
 ) -> None:
-    api = TestClient(gateway.app)
+    api = admin_client(gateway.app)
     now = datetime.now(UTC)
     assert api.post("/api/pos/sales", json={"sales": history(now)}).json()["accepted"] == 168
     node = MqttClient(mosquitto.url, "node-like")

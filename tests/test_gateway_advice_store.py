@@ -9,7 +9,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi.testclient import TestClient
 
 from edge.contract.messages import SlotStatus
 from gateway import advice_store, pos
@@ -18,6 +17,7 @@ from gateway.advice_service import AdviceService
 from gateway.api import create_app
 from gateway.database import Database
 from gateway.settings import AdviceSettings, PosSettings
+from tests.auth_support import admin_client
 from tests.test_gateway_support import CAMERA, STORE, sample_layout, shelf_state
 
 LAYOUT = sample_layout()
@@ -156,7 +156,7 @@ def test_the_api_lists_filters_and_changes_advice(db: Database) -> None:
     see(db, -60, STOCKED)
     see(db, -30, EMPTY)
     engine.evaluate(STORE, at(0))
-    api = TestClient(create_app(db))
+    api = admin_client(create_app(db))
     listed = api.get("/api/advice", params={"store": STORE, "status": "open"}).json()
     assert [a["kind"] for a in listed] == ["restock"]
     advice_id = listed[0]["id"]

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from edge.contract import EventType
 from gateway.api import create_app
 from gateway.database import Database
+from tests.auth_support import admin_client
 from tests.test_gateway_support import (
     CAMERA,
     STORE,
@@ -42,7 +43,7 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def api(db: Database) -> TestClient:
-    return TestClient(create_app(db))
+    return admin_client(create_app(db))
 
 
 def test_cameras_list_both_cameras_with_what_is_known(api: TestClient) -> None:
@@ -129,12 +130,12 @@ def test_openapi_document_describes_the_responses(api: TestClient) -> None:
     assert api.get("/docs").status_code == 200
 
 
-def test_a_dependency_guards_every_route(db: Database) -> None:
+def test_an_extra_dependency_guards_every_route_in_front_of_access(db: Database) -> None:
     def require_token(x_token: str | None = Header(default=None)) -> None:
         if x_token != "let-me-in":
             raise HTTPException(401, "token required")
 
-    guarded = TestClient(create_app(db, dependencies=[Depends(require_token)]))
+    guarded = admin_client(create_app(db, dependencies=[Depends(require_token)]))
     for path in ("/api/health", "/api/cameras", "/api/events", "/api/dead-letters"):
         assert guarded.get(path).status_code == 401, path
         assert guarded.get(path, headers={"X-Token": "let-me-in"}).status_code == 200, path
@@ -144,6 +145,6 @@ def test_availability_and_stale_data_do_not_mix(db: Database) -> None:
     """An offline camera keeps its last state, so staff still see what it last saw."""
     with db.transaction() as tx:
         tx.record_availability(STORE, CAMERA, False, datetime.now(UTC))
-    camera = TestClient(create_app(db)).get(f"/api/cameras/{STORE}/{CAMERA}").json()
+    camera = admin_client(create_app(db)).get(f"/api/cameras/{STORE}/{CAMERA}").json()
     assert camera["online"] is False
     assert camera["state"]["seq"] == 3

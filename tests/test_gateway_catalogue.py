@@ -15,6 +15,7 @@ from gateway import cli
 from gateway.api import create_app
 from gateway.catalogue import products
 from gateway.database import Database
+from tests.auth_support import admin_client
 
 GTIN_A = with_check_digit("400638133393")
 GTIN_B = with_check_digit("500011200001")
@@ -32,7 +33,7 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def api(db: Database) -> TestClient:
-    return TestClient(create_app(db))
+    return admin_client(create_app(db))
 
 
 def test_products_are_upserted_by_gtin(api: TestClient) -> None:

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from gateway.embedded_broker import EmbeddedBroker
+from tests.auth_support import admin_client
 from tests.services import free_port
 from tests.test_gateway_support import (
     CAMERA,
@@ -100,7 +100,7 @@ def test_gateway_path_through_the_embedded_broker(broker: EmbeddedBroker, tmp_pa
         node.publish(TOPICS.state, b"{not json")
         settle(gateway, 5)
 
-        api = TestClient(gateway.app)
+        api = admin_client(gateway.app)
         camera = api.get(f"/api/cameras/{STORE}/{CAMERA}").json()
         assert camera["online"] is True
         assert camera["state"]["seq"] == 5

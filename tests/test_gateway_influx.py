@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from edge.contract import SlotStatus
 from edge.contract.config_file import ConfigError
@@ -31,6 +30,7 @@ from gateway.influx_export import (
 )
 from gateway.pos import SaleLine
 from gateway.settings import InfluxSettings, load_settings
+from tests.auth_support import admin_client
 from tests.services import Mosquitto, VictoriaMetrics
 from tests.test_gateway_support import (
     CAMERA,
@@ -193,7 +193,7 @@ def test_gateway_exports_what_it_stores_once_influx_comes_back(
                 pos_sales_topic(STORE), sale("MQ-1", quantity=3).model_dump_json().encode()
             )
             settle(gateway, 5)
-            api = TestClient(gateway.app)
+            api = admin_client(gateway.app)
             body = api.post(
                 "/api/pos/sales", json={"sales": [sale("API-1").model_dump(mode="json")]}
             ).json()

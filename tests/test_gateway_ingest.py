@@ -9,11 +9,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from gateway.database import Database
 from gateway.ingest import Ingest
 from gateway.service import Gateway
+from tests.auth_support import admin_client
 from tests.services import Mosquitto
 from tests.test_gateway_support import (
     CAMERA,
@@ -52,7 +52,7 @@ def test_a_camera_shows_up_online_with_its_state(gateway: Gateway, node: MqttCli
     node.publish(TOPICS.events, shelf_event("evt-00000001"))
     settle(gateway, 4)
 
-    api = TestClient(gateway.app)
+    api = admin_client(gateway.app)
     cameras = api.get("/api/cameras").json()
     assert [(c["store"], c["camera"], c["online"]) for c in cameras] == [(STORE, CAMERA, True)]
     camera = api.get(f"/api/cameras/{STORE}/{CAMERA}").json()
@@ -89,7 +89,7 @@ def test_the_last_will_takes_a_camera_offline(gateway: Gateway, mosquitto: Mosqu
         mosquitto.url, "dying-node", will=(TOPICS.availability, availability("offline").to_json())
     )
     node.publish(TOPICS.availability, availability("online"), retain=True)
-    api = TestClient(gateway.app)
+    api = admin_client(gateway.app)
     wait_until(
         lambda: api.get(f"/api/cameras/{STORE}/{CAMERA}").json().get("online") is True,
         what="camera online",
@@ -108,7 +108,7 @@ def test_the_same_event_id_is_stored_once(gateway: Gateway, node: MqttClient) ->
     node.publish(TOPICS.events, event)
     node.publish(TOPICS.events, shelf_event("evt-dup-0002"))
     settle(gateway, 3)
-    api = TestClient(gateway.app)
+    api = admin_client(gateway.app)
     ids = [e["id"] for e in api.get("/api/events").json()]
     assert sorted(ids) == ["evt-dup-0001", "evt-dup-0002"]
     counters = api.get("/api/health").json()["counters"]
@@ -137,7 +137,7 @@ def test_bad_messages_become_dead_letters_and_ingest_goes_on(
     node.publish(TOPICS.events, shelf_event("evt-after-bad"))
     settle(gateway, len(bad) + 1)
 
-    api = TestClient(gateway.app)
+    api = admin_client(gateway.app)
     letters = api.get("/api/dead-letters").json()
     assert len(letters) == len(bad)
     for letter, (topic, payload, fragment) in zip(reversed(letters), bad, strict=True):
@@ -159,7 +159,7 @@ def test_an_older_retained_state_does_not_replace_a_newer_one(
     node.publish(TOPICS.state, newer)
     node.publish(TOPICS.state, older)
     settle(gateway, 2)
-    api = TestClient(gateway.app)
+    api = admin_client(gateway.app)
     assert api.get(f"/api/cameras/{STORE}/{CAMERA}").json()["state"]["seq"] == 10
     assert api.get("/api/health").json()["counters"]["stale"] == 1
 

@@ -18,7 +18,7 @@ import pytest
 
 from edge.contract import CameraTopics, ShelfState, SlotReading, SlotStatus
 from tests.dashboard_store import DashboardStore, dashboard_store
-from tests.report_store import CHIPS, LEMONADE, store_1_layout
+from tests.report_store import CHIPS, COLA, DIP, LEMONADE, WATER, store_1_layout, store_2_layout
 from tests.services import Mosquitto
 from tests.test_gateway_support import wait_until
 
@@ -84,7 +84,7 @@ def restock_of(store: DashboardStore, sku: str) -> dict[str, Any]:
 
 
 def test_the_stream_carries_slot_changes_and_advice_as_they_happen(store: DashboardStore) -> None:
-    reader = EventStreamReader(store.base_url, "/api/stream")
+    reader = EventStreamReader(store.base_url, "/api/stream", store.bearer("admin"))
     try:
         assert reader.status == 200
         assert reader.headers["content-type"].startswith("text/event-stream")
@@ -138,7 +138,11 @@ def test_the_stream_carries_slot_changes_and_advice_as_they_happen(store: Dashbo
         )
         # Staff acknowledge the Chips restock through the API: the stream says so.
         chips = restock_of(store, CHIPS.gtin)
-        answer = httpx.post(f"{store.base_url}/api/advice/{chips['id']}/acknowledge", timeout=10)
+        answer = httpx.post(
+            f"{store.base_url}/api/advice/{chips['id']}/acknowledge",
+            headers=store.bearer("staff"),
+            timeout=10,
+        )
         assert answer.status_code == 200
         wait_until(
             lambda: any(
@@ -152,3 +156,84 @@ def test_the_stream_carries_slot_changes_and_advice_as_they_happen(store: Dashbo
         reader.close()
     # The server notices the client went away and drops its subscription.
     wait_until(lambda: store.gateway.live.subscribers == 0, 10, "the subscription to end")
+
+
+def test_each_stream_carries_only_what_its_user_may_see(store: DashboardStore) -> None:
+    for headers, status in ((None, 401), (store.bearer("installer"), 403)):
+        denied = EventStreamReader(store.base_url, "/api/stream", headers)
+        denied.close()
+        assert denied.status == status
+    readers = {
+        user: EventStreamReader(store.base_url, "/api/stream", store.bearer(user))
+        for user in ("staff", "staff-s2", "brand-acme", "brand-zest")
+    }
+    try:
+        for reader in readers.values():
+            wait_until(lambda r=reader: r.comments >= 1, 10, "the stream to open")
+        # Store s1: Acme Cola and Zest Water go low at once (Lemonade, Chips still empty).
+        layout = store_1_layout()
+        status = {COLA.gtin: SlotStatus.LOW, WATER.gtin: SlotStatus.LOW}
+        status |= {LEMONADE.gtin: SlotStatus.EMPTY, CHIPS.gtin: SlotStatus.EMPTY}
+        readings = [
+            SlotReading(
+                row=r.index, slot=s.index, sku=s.sku, status=status.get(s.sku, SlotStatus.STOCKED)
+            )
+            for r, s, _ in layout.slot_boxes()
+        ]
+        store.node.publish(
+            CameraTopics("s1", "c1").state,
+            ShelfState(
+                store="s1",
+                camera="c1",
+                ts=datetime.now(UTC),
+                seq=77,
+                slots=readings,
+                layout_version=layout.version,
+            ),
+        )
+
+        def skus(user: str) -> set[str]:
+            return {s["sku"] for u in readers[user].of("slots") for s in u["slots"]}
+
+        wait_until(lambda: COLA.gtin in skus("brand-acme"), 15, "Acme's slot change")
+        wait_until(lambda: WATER.gtin in skus("brand-zest"), 15, "Zest's slot change")
+        wait_until(lambda: {COLA.gtin, WATER.gtin} <= skus("staff"), 15, "s1's slot changes")
+        # Staff of s2 hear of their own store only: a change in s2 comes, s1's did not.
+        two = store_2_layout()
+        store.node.publish(
+            CameraTopics("s2", "c2").state,
+            ShelfState(
+                store="s2",
+                camera="c2",
+                ts=datetime.now(UTC),
+                seq=78,
+                layout_version=two.version,
+                slots=[SlotReading(row=0, slot=0, sku=COLA.gtin, status=SlotStatus.EMPTY)],
+            ),
+        )
+        wait_until(lambda: readers["staff-s2"].of("slots"), 15, "s2's slot change")
+        assert {u["store"] for u in readers["staff-s2"].of("slots")} == {"s2"}
+        assert {u["store"] for u in readers["staff"].of("slots")} == {"s1"}
+        brand_acme = json.dumps(readers["brand-acme"].events)
+        for other in (CHIPS, DIP, WATER):
+            assert other.gtin not in brand_acme and other.name not in brand_acme
+        assert "Zest" not in brand_acme
+        assert all("score" not in u for u in readers["brand-acme"].of("slots"))
+        # Zest's advice acknowledged: Zest hears of it, Acme does not.
+        chips = restock_of(store, CHIPS.gtin)
+        httpx.post(
+            f"{store.base_url}/api/advice/{chips['id']}/acknowledge",
+            headers=store.bearer("staff"),
+            timeout=10,
+        ).raise_for_status()
+        wait_until(
+            lambda: any(a["id"] == chips["id"] for a in readers["brand-zest"].of("advice")),
+            10,
+            "Zest's advice on its stream",
+        )
+        assert not any(a["sku"] == CHIPS.gtin for a in readers["brand-acme"].of("advice"))
+        assert {a["store"] for a in readers["staff-s2"].of("advice")} <= {"s2"}
+        assert {a["store"] for a in readers["staff"].of("advice")} == {"s1"}
+    finally:
+        for reader in readers.values():
+            reader.close()

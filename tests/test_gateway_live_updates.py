@@ -41,8 +41,11 @@ def test_a_view_keeps_its_store_and_its_brand_only() -> None:
     assert "score" not in seen  # a bay's score speaks of every brand on it
     assert brand.apply(advice_update("Zest")) is None
     assert brand.apply(advice_update("ACME")) == advice_update("ACME").data
-    hiding = LiveView(hide=lambda record: None)
+    hiding = LiveView(brand="Acme", advice=lambda record: None)
     assert hiding.apply(advice_update("Acme")) is None
+    owner = LiveView(brand="Acme", owns=lambda sku: sku == "2")
+    seen = owner.apply(slots_update())
+    assert seen is not None and [s["sku"] for s in seen["slots"]] == ["2"]
 
 
 def test_a_slow_client_loses_the_oldest_updates_and_is_told_to_resync() -> None:

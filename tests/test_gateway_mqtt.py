@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import httpx
-from fastapi.testclient import TestClient
 
 from edge.contract import NodeConfig
 from edge.layout import Layout
 from gateway.mqtt_link import gateway_availability_topic
+from tests.auth_support import admin_client
 from tests.services import Mosquitto, free_port
 from tests.test_gateway_support import (
     CAMERA,
@@ -70,7 +70,7 @@ def test_configured_layouts_are_published_as_retained_config(
         assert node.received(TOPICS.config)[-1].retain
         assert config.version == layout.version
         assert config.layout == layout
-        api = TestClient(gateway.app)
+        api = admin_client(gateway.app)
         assert api.get(f"/api/layouts/{STORE}/{CAMERA}").json()["version"] == layout.version
         camera = api.get(f"/api/cameras/{STORE}/{CAMERA}").json()
         assert camera["configured_layout_version"] == layout.version
@@ -82,7 +82,7 @@ def test_put_layout_publishes_the_new_config(mosquitto: Mosquitto, tmp_path: Pat
     with running_gateway(settings_for(mosquitto.url, tmp_path / "data")) as gateway:
         node = MqttClient(mosquitto.url, "config-reader")
         node.subscribe(TOPICS.config)
-        api = TestClient(gateway.app)
+        api = admin_client(gateway.app)
         for facings in (2, 3):
             layout = sample_layout(facings=facings)
             response = api.put(
@@ -112,7 +112,7 @@ def test_events_sent_while_the_gateway_is_down_arrive_after_restart(
     node.close()
     with running_gateway(settings) as gateway:
         settle(gateway, len(ids))
-        stored = [e["id"] for e in TestClient(gateway.app).get("/api/events").json()]
+        stored = [e["id"] for e in admin_client(gateway.app).get("/api/events").json()]
         assert sorted(stored) == ids
 
 
@@ -120,7 +120,7 @@ def test_the_gateway_survives_a_broker_restart(mosquitto: Mosquitto, tmp_path: P
     with running_gateway(settings_for(mosquitto.url, tmp_path / "data")) as gateway:
         mosquitto.stop()
         wait_until(lambda: not gateway.broker_connected, what="disconnect")
-        health = TestClient(gateway.app).get("/api/health").json()
+        health = admin_client(gateway.app).get("/api/health").json()
         assert health["status"] == "degraded" and health["broker_connected"] is False
         mosquitto.start()
         assert gateway.wait_connected(15), "gateway did not reconnect"
@@ -128,7 +128,7 @@ def test_the_gateway_survives_a_broker_restart(mosquitto: Mosquitto, tmp_path: P
         node.publish(TOPICS.events, shelf_event("evt-after-restart"))
         node.close()
         settle(gateway, 1)
-        assert TestClient(gateway.app).get("/api/events").json()[0]["id"] == "evt-after-restart"
+        assert admin_client(gateway.app).get("/api/events").json()[0]["id"] == "evt-after-restart"
 
 
 def test_shelf_gateway_stops_cleanly_on_sigterm(mosquitto: Mosquitto, tmp_path: Path) -> None:
@@ -191,6 +191,6 @@ def test_duplicates_are_recognised_across_a_gateway_restart(
         node.publish(TOPICS.events, shelf_event("evt-restart-0002"))
         settle(gateway, 2)
         assert gateway.counters["duplicates"] == 1
-        ids = [e["id"] for e in TestClient(gateway.app).get("/api/events").json()]
+        ids = [e["id"] for e in admin_client(gateway.app).get("/api/events").json()]
         assert sorted(ids) == ["evt-restart-0001", "evt-restart-0002"]
     node.close()

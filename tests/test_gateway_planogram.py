@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 
 from edge.settings import load_layout
 from gateway import planogram
 from gateway.api import create_app
 from gateway.database import Database
+from tests.auth_support import admin_client
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "firmware_config" / "planograms"
@@ -74,7 +74,7 @@ def test_a_layout_written_as_csv_reads_back_unchanged() -> None:
 def test_import_through_the_api_stores_the_layout_and_its_products(tmp_path: Path) -> None:
     db = Database.in_dir(tmp_path)
     db.open()
-    api = TestClient(create_app(db))
+    api = admin_client(create_app(db))
     api.put("/api/layouts/store-1/cam-1", json=load_layout(EXAMPLE_LAYOUT).model_dump())
     body = (EXAMPLES / "store-1-cam-1.csv").read_bytes()
     response = api.post(

@@ -17,6 +17,7 @@ from gateway import cli
 from gateway.api import create_app
 from gateway.database import MIGRATIONS, SCHEMA_VERSION, Database
 from gateway.pos import SaleLine, parse_sales_csv, sales
+from tests.auth_support import admin_client
 
 SKU_A = with_check_digit("400638133393")
 SKU_B = with_check_digit("500011200001")
@@ -48,7 +49,7 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def api(db: Database) -> TestClient:
-    return TestClient(create_app(db))
+    return admin_client(create_app(db))
 
 
 # ---- the model -----------------------------------------------------------------------

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from fastapi.testclient import TestClient
 
 from edge.contract.topics import pos_sales_topic
 from edge.layout import with_check_digit
 from gateway.pos import sales
 from gateway.service import Gateway
+from tests.auth_support import admin_client
 from tests.services import Mosquitto, find_binary
 from tests.test_gateway_support import (
     TOPICS,
@@ -86,7 +86,7 @@ def test_a_line_a_batch_and_a_list_are_stored_once(gateway: Gateway, till: MqttC
     assert {s["source"] for s in stored} == {"mqtt"} and {s["store"] for s in stored} == {"store-1"}
     counters = gateway.counters
     assert (counters["stored"], counters["duplicates"], counters["dead_letters"]) == (1 + 3, 1, 0)
-    api = TestClient(gateway.app)
+    api = admin_client(gateway.app)
     assert [s["id"] for s in api.get("/api/pos/sales", params={"limit": 1}).json()] == ["M-4"]
 
 
@@ -111,7 +111,7 @@ def test_bad_lines_become_a_dead_letter_naming_line_and_field_and_good_ones_are_
     till.publish(TOPICS.events, shelf_event("evt-after-pos").to_json())
     settle(gateway, 1 + len(bad) + 2)
 
-    api = TestClient(gateway.app)
+    api = admin_client(gateway.app)
     letters = list(reversed(api.get("/api/dead-letters").json()))
     assert len(letters) == len(bad)
     for letter, (topic, payload, fragment) in zip(letters, bad, strict=True):

@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from edge.contract import Health
 from gateway.api import create_app
@@ -21,6 +20,7 @@ from gateway.reports.compliance_history import compliance_history
 from gateway.reports.devices import device_statuses
 from gateway.reports.scope import ReportScope, ScopeError
 from gateway.reports.shelf_violations import violations, worst_slots
+from tests.auth_support import admin_client
 from tests.report_store import CHIPS, COLA, DIP, END, LEMONADE, T0, WATER, fill
 
 HOUR = timedelta(hours=1)
@@ -180,7 +180,7 @@ def test_devices_alert_for_a_node_offline_too_long_or_silent(db: Database) -> No
 
 
 def test_report_routes_answer_with_their_models(db: Database) -> None:
-    api = TestClient(create_app(db))
+    api = admin_client(create_app(db))
     window = {"since": T0.isoformat(), "until": END.isoformat()}
     history = api.get("/api/reports/compliance", params=window).json()
     assert history["series"][0]["label"] == "s1" and len(history["starts"]) == 3

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 from edge.layout import with_check_digit
 from gateway.api import DatabaseBackend, create_app
@@ -26,6 +25,7 @@ from gateway.velocity import (
     velocity_profile,
     weekday_exposure,
 )
+from tests.auth_support import admin_client
 
 UTC_ZONE = ZoneInfo("UTC")
 START = date(2024, 4, 1)  # a Monday
@@ -290,7 +290,7 @@ def test_the_velocity_api_uses_the_stores_time_zone(db: Database) -> None:
     class Backend(DatabaseBackend):
         settings = GatewaySettings(pos={"timezone": "Europe/Berlin"})
 
-    api = TestClient(create_app(Backend(db)))
+    api = admin_client(create_app(Backend(db)))
     at = datetime(2024, 6, 29, 10, 0, tzinfo=berlin)  # a Saturday, after that day's 9:30
     body = api.get("/api/velocity", params={"store": "store-1", "sku": SKU, "at": at.isoformat()})
     assert body.status_code == 200, body.text

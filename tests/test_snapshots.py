@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-import httpx
 import numpy as np
 import pytest
 
@@ -15,7 +14,7 @@ from edge.settings import OcclusionSettings
 from edge.snapshot import blur_people
 from models.synth import SimulatedShelf
 from models.synth.shopper import Shopper
-from tests.live_store import CAMERA, STORE, live_store
+from tests.live_store import CAMERA, STORE, LiveStore, live_store
 from tests.services import Mosquitto
 from tests.test_gateway_support import wait_until
 
@@ -23,14 +22,14 @@ pytestmark = pytest.mark.slow
 CAM = f"/api/cameras/{STORE}/{CAMERA}"
 
 
-def take(base_url: str) -> dict:
-    response = httpx.post(f"{base_url}{CAM}/snapshot", timeout=30)
+def take(store: LiveStore) -> dict:
+    response = store.http("POST", f"{CAM}/snapshot", timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def enable(base_url: str, enabled: bool = True) -> None:
-    response = httpx.put(f"{base_url}{CAM}/snapshots", json={"enabled": enabled}, timeout=10)
+def enable(store: LiveStore, enabled: bool = True) -> None:
+    response = store.http("PUT", f"{CAM}/snapshots", json={"enabled": enabled}, timeout=10)
     assert response.json()["snapshots_enabled"] is enabled
 
 
@@ -38,16 +37,16 @@ def test_a_snapshot_needs_the_gateway_and_the_node_to_allow_it(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     with live_store(mosquitto, tmp_path / "data") as store:
-        assert httpx.get(f"{store.base_url}{CAM}/snapshot.jpg").status_code == 404
-        refused = take(store.base_url)
+        assert store.http("GET", f"{CAM}/snapshot.jpg").status_code == 404
+        refused = take(store)
         assert "not enabled for this camera at the gateway" in refused["error"]
         assert refused["image_url"] is None
 
-        enable(store.base_url)
+        enable(store)
         wait_until(lambda: store.node.snapshots_enabled, 10, "the node to learn it")
-        snap = take(store.base_url)
+        snap = take(store)
         assert snap["error"] is None and (snap["width"], snap["height"]) == (640, 480)
-        image = httpx.get(store.base_url + snap["image_url"])
+        image = store.http("GET", snap["image_url"])
         assert image.headers["content-type"] == "image/jpeg"
         assert image.headers["cache-control"] == "no-store"
         decoded = cv2.imdecode(np.frombuffer(image.content, np.uint8), cv2.IMREAD_COLOR)
@@ -56,29 +55,27 @@ def test_a_snapshot_needs_the_gateway_and_the_node_to_allow_it(
         assert snap["proposal"]["rows"] and any(
             s["sku"] for r in snap["proposal"]["rows"] for s in r["slots"]
         )
-        assert (
-            httpx.get(f"{store.base_url}{CAM}/snapshot").json()["request_id"] == snap["request_id"]
-        )
+        assert store.get(f"{CAM}/snapshot")["request_id"] == snap["request_id"]
         # The node says in its health whether its own config allows snapshots.
         wait_until(
             lambda: (store.get(CAM)["health"] or {}).get("snapshots_allowed") is True,
             15,
             "health with snapshots_allowed",
         )
-        enable(store.base_url, False)
+        enable(store, False)
         wait_until(lambda: not store.node.snapshots_enabled, 10, "the node to learn it")
-        assert "not enabled" in take(store.base_url)["error"]
+        assert "not enabled" in take(store)["error"]
 
 
 def test_a_node_whose_config_forbids_snapshots_never_sends_one(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     with live_store(mosquitto, tmp_path / "data", snapshots={"allowed": False}) as store:
-        enable(store.base_url)
+        enable(store)
         wait_until(lambda: store.node.snapshots_enabled, 10, "the node to learn it")
-        refused = take(store.base_url)
+        refused = take(store)
         assert "this node's config does not allow snapshots" in refused["error"]
-        assert httpx.get(f"{store.base_url}{CAM}/snapshot.jpg").status_code == 404
+        assert store.http("GET", f"{CAM}/snapshot.jpg").status_code == 404
 
 
 def test_people_in_front_of_the_shelf_are_blurred_and_the_shelf_is_not() -> None:

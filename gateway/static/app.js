@@ -31,8 +31,8 @@ export async function api(path, options = {}) {
     ...options,
   });
   if (response.status === 401 && !path.startsWith("/api/auth/")) {
-    location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
-    throw new HttpError(401, "not logged in");
+    toLogin();
+    throw new HttpError(401, "not signed in");
   }
   if (!response.ok) {
     let detail = response.statusText;
@@ -42,14 +42,18 @@ export async function api(path, options = {}) {
   return response.status === 204 ? null : response.json();
 }
 
-/** Who is logged in: {name, role, kind, store, brand}. */
+/** Who is signed in: {name, role, kind, store, brand}; no session: to /login. */
 export async function me() {
   try {
     return await api("/api/auth/me");
   } catch (error) {
-    if (error.status === 404) return { name: "local", role: "admin", kind: "admin", store: null, brand: null };
+    if (error.status === 401) toLogin();
     throw error;
   }
+}
+
+function toLogin() {
+  location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
 }
 
 export function el(tag, attrs = {}, ...children) {
@@ -96,6 +100,7 @@ async function logout() {
     location.href = "/login";
   }
 }
+
 
 /** Live updates (server-sent events): handlers by event name; reconnects on error. */
 export function live(handlers) {

@@ -1,0 +1,48 @@
+// shelfsense sign-in: post the form as JSON, then go to ?next= (a path on this site only).
+"use strict";
+
+const form = document.getElementById("login");
+const message = document.getElementById("message");
+const submit = document.getElementById("submit");
+
+function nextPage() {
+  const next = new URLSearchParams(window.location.search).get("next") || "/";
+  // Only a local path: "//evil.example" or "https://..." would be an open redirect.
+  return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+}
+
+function show(text) {
+  message.textContent = text;
+  message.hidden = !text;
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = form.elements.name.value.trim();
+  const password = form.elements.password.value;
+  if (!name || !password) {
+    show("Enter your user name and password.");
+    return;
+  }
+  submit.disabled = true;
+  show("");
+  try {
+    const response = await fetch("/api/auth/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name, password }),
+      credentials: "same-origin",
+    });
+    if (response.ok) {
+      window.location.assign(nextPage());
+      return;
+    }
+    const body = await response.json().catch(() => ({}));
+    show(typeof body.detail === "string" ? body.detail : `Sign-in failed (${response.status}).`);
+    form.elements.password.select();
+  } catch (error) {
+    show("The gateway did not answer; check the connection and try again.");
+  } finally {
+    submit.disabled = false;
+  }
+});
