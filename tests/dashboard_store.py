@@ -63,6 +63,11 @@ class DashboardStore:
     def open_advice(self, store: str = "s1") -> list[dict[str, Any]]:
         return advice_store.list_advice(self.gateway.db, store=store, status=("open",))
 
+    def all_advice(self, store: str = "s1") -> list[dict[str, Any]]:
+        """Every advice of the store, whatever its status."""
+        statuses = ("open", "acknowledged", "resolved", "dismissed")
+        return advice_store.list_advice(self.gateway.db, store=store, status=statuses)
+
 
 @contextmanager
 def dashboard_store(broker: Mosquitto, data_dir: Path) -> Iterator[DashboardStore]:
@@ -142,6 +147,7 @@ def dashboard_store(broker: Mosquitto, data_dir: Path) -> Iterator[DashboardStor
         yield DashboardStore(gateway, node, f"http://127.0.0.1:{port}", t0, users)
     finally:
         node.close()
+        gateway.live.close()  # end open streams, so the server can stop at once
         server.should_exit = True
         thread.join(10)
         gateway.stop()

@@ -127,12 +127,34 @@ function drawAdvice() {
   const box = document.getElementById("advice");
   const items = [...state.advice.values()]
     .filter((a) => a.store === state.store && (a.status === "open" || a.status === "acknowledged"))
-    .sort((a, b) => b.urgency - a.urgency);
+    .sort((a, b) => b.urgency - a.urgency || a.id - b.id);
   const open = items.filter((a) => a.status === "open").length;
   document.getElementById("advice-count").textContent = open;
   document.getElementById("advice-hint").textContent = `${items.length - open} acknowledged`;
-  if (!items.length) { box.replaceChildren(el("p", { class: "empty-note" }, "Nothing to do. The shelves look right.")); return; }
-  box.replaceChildren(...items.map(adviceCard));
+  if (!items.length) {
+    state.cards = new Map();
+    box.replaceChildren(el("p", { class: "empty-note" }, "Nothing to do. The shelves look right."));
+    return;
+  }
+  // Re-use the card of an advice whose status and action did not change (the reason's
+  // figures are updated in place), so a button does not move or vanish under a finger
+  // while the engine refreshes the evidence.
+  const cards = new Map();
+  for (const a of items) {
+    const key = [a.status, a.level, a.action].join("|");
+    const old = state.cards?.get(a.id);
+    if (old && old.key === key) {
+      old.node.querySelector(".why").textContent = a.reason;
+      cards.set(a.id, old);
+    } else {
+      cards.set(a.id, { key, node: adviceCard(a) });
+    }
+  }
+  state.cards = cards;
+  const wanted = items.map((a) => cards.get(a.id).node);
+  if (wanted.length !== box.children.length || wanted.some((node, i) => box.children[i] !== node)) {
+    box.replaceChildren(...wanted);
+  }
 }
 
 function adviceCard(a) {
