@@ -141,6 +141,8 @@ def _banner(
             "  shelfsense demo is running",
             f"    sign in        http://127.0.0.1:{port}/login   as one of (name, password, role):",
             *banner_lines(logins),
+            f"    dashboards     http://127.0.0.1:{port}/   (store, compliance, brand, devices:"
+            " each role sees its own)",
             f"    API and docs   http://127.0.0.1:{port}/docs   (Authorization: Bearer <token>)",
             f"    cameras        http://127.0.0.1:{port}/api/cameras   ({where})",
             f"    events         http://127.0.0.1:{port}/api/events",
