@@ -201,3 +201,28 @@ def test_report_routes_answer_with_their_models(db: Database) -> None:
     assert bad.json()["detail"][0]["loc"] == ["query", "until"]
     assert api.get("/api/reports/categories").json() == ["Drinks", "Snacks"]
     assert {d["camera"] for d in api.get("/api/reports/devices").json()} == {"c1", "c2"}
+
+
+def test_report_routes_keep_staff_to_their_store_and_a_brand_to_itself(db: Database) -> None:
+    app = create_app(db)
+    window = {"since": T0.isoformat(), "until": END.isoformat()}
+    staff = admin_client(app, "staff:s2")
+    own = staff.get("/api/reports/compliance", params=window).json()
+    assert {s["store"] for s in own["series"]} == {"s2"}
+    assert staff.get("/api/reports/violations", params=window | {"store": "s1"}).status_code == 403
+    assert staff.get("/api/reports/worst-slots", params=window).json() == []
+    assert staff.get("/api/reports/brand", params=window | {"brand": "Acme"}).status_code == 403
+    brand = admin_client(app, "brand:acme")
+    audit = brand.get("/api/reports/brand", params=window).json()
+    assert audit["brand"] == "Acme" and {p["sku"] for p in audit["products"]} == {
+        COLA.gtin,
+        LEMONADE.gtin,
+    }
+    assert brand.get("/api/reports/brand", params=window | {"brand": "Zest"}).status_code == 403
+    assert brand.get("/api/reports/brand.csv", params=window | {"brand": "ACME"}).status_code == 200
+    assert brand.get("/api/reports/compliance", params=window).status_code == 403
+    assert brand.get("/api/reports/devices").status_code == 403
+    assert brand.get("/api/reports/categories").json() == ["Drinks"]
+    installer = admin_client(app, "installer")
+    assert installer.get("/api/reports/devices").status_code == 200
+    assert installer.get("/api/reports/brand", params={"brand": "Acme"}).status_code == 403

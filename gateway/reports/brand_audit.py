@@ -174,7 +174,7 @@ def brand_audit(db: Database, scope: ReportScope, now: datetime | None = None) -
     sales, daily_sales = _sales(db, scope, products, origin, len(days))
     stores = sorted({t.store for t in timelines} | {store for store, _ in sales})
     return BrandAudit(
-        brand=scope.brand,
+        brand=_spelling(db, timelines, scope.brand),
         days=[start for start, _ in days],
         stores=[_summary(s, timelines, store_time[s], sales) for s in stores],
         products=_product_rows(timelines, products, product_time, sales),
@@ -208,6 +208,20 @@ def _brand_products(
             if spec.sku:
                 found[spec.sku] = found.get(spec.sku) or spec.name
     return found
+
+
+def _spelling(db: Database, timelines: list[CameraTimeline], brand: str) -> str:
+    """The brand as the layouts and catalogue write it (a role may say `brand:acme`)."""
+    names: Counter[str] = Counter(
+        spec.brand for t in timelines for _, spec, _ in t.layout.slot_boxes() if spec.brand
+    )
+    with db.read() as conn:
+        for r in conn.execute(
+            "SELECT brand FROM products WHERE brand = ? COLLATE NOCASE", (brand,)
+        ):
+            names[r["brand"]] += 1
+    spelled = [n for n, _ in names.most_common() if n.casefold() == brand.casefold()]
+    return spelled[0] if spelled else brand
 
 
 def _sales(
