@@ -81,6 +81,7 @@ class CameraNode:
                 warmup_runs=d.warmup_runs,
             )
         )
+        self._fit_source_to_detector()
         self.health = HealthTracker(settings.store, settings.camera)
         self.publisher = NodePublisher(
             settings, on_config=self._on_config, on_snapshot_request=self._on_snapshot_request
@@ -96,6 +97,14 @@ class CameraNode:
         self._snapshot_requests: list[SnapshotRequest] = []
         self._pending_lock = threading.Lock()
         self._finished_logged = False
+
+    def _fit_source_to_detector(self) -> None:
+        """Let a source that decodes photos decode them no larger than the detector's
+        input (`FolderSource.fit_to`); live cameras deliver their configured size."""
+        fit_to = getattr(self.source, "fit_to", None)
+        size = (getattr(self.detector, "input_w", None), getattr(self.detector, "input_h", None))
+        if callable(fit_to) and None not in size:
+            fit_to(size)
 
     def _initial_layout(self) -> tuple[Layout | None, str | None]:
         """Local layout until the gateway sends one: the layout file, else the source's own

@@ -58,6 +58,14 @@ class FolderConfig(_Strict):
     path: Path
     loop: bool = True
     pattern: str = Field(default="*", description="Glob; only image files are read.")
+    decode_at_model_size: bool = Field(
+        default=True,
+        description=(
+            "Decode JPEG photos at the smallest 1/2, 1/4 or 1/8 scale that still covers "
+            "the detector's input (much less decode work on large photos); false decodes "
+            "every photo at full size."
+        ),
+    )
 
 
 class VideoConfig(_Strict):

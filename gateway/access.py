@@ -25,10 +25,11 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 import fastapi.routing
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.params import Depends as DependsParam
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.database import Database
 from gateway.login_throttle import LoginThrottle
@@ -38,7 +39,7 @@ from gateway.users import SessionPolicy, User, Users
 
 SESSION_COOKIE = "shelfsense_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-EVERYONE: tuple[Kind, ...] = KINDS  # type: ignore[assignment]
+EVERYONE: tuple[Kind, ...] = KINDS
 """Every kind of signed-in user (for routes any user may read, like /api/auth/me)."""
 
 
@@ -128,7 +129,19 @@ def _principal_of(user: User) -> Principal:
         raise HTTPException(403, f"user {user.name!r} has an unusable role: {error}") from None
 
 
-def optional_principal(request: Request) -> Principal | None:
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="An API token from `shelf-gateway users add` or `users token` "
+    "(browsers use the session cookie from /login instead).",
+)
+"""Declares the token scheme in /openapi.json, so /docs can send a token ("Authorize");
+the header itself is read below, to answer a malformed one with a clear 401."""
+
+
+def optional_principal(
+    request: Request,
+    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+) -> Principal | None:
     """The caller if signed in: a bearer token first, else the session cookie."""
     access = access_control(request)
     header = request.headers.get("authorization")
@@ -270,6 +283,31 @@ def require_declared_access(app: FastAPI) -> None:
         )
 
 
+ACCESS_RESPONSES = {
+    "401": {"description": "Not signed in: no, unknown or revoked token or session"},
+    "403": {"description": "This role may not do this, or a cookie request from another site"},
+}
+
+
+def _document_access(app: FastAPI) -> None:
+    """List 401 and 403 in /openapi.json for every operation that needs a user."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            for operations in spec.get("paths", {}).values():
+                for operation in operations.values():
+                    if operation.get("security"):
+                        responses = operation.setdefault("responses", {})
+                        for code, response in ACCESS_RESPONSES.items():
+                            responses.setdefault(code, response)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 async def _to_login(request: Request, error: Exception) -> Response:
     assert isinstance(error, LoginRequired)
     return RedirectResponse(f"/login?next={quote(error.next_url, safe='/')}", status_code=303)
@@ -279,6 +317,7 @@ def install_access(app: FastAPI, access: AccessControl) -> None:
     """Give an app its access state and the page redirect to /login."""
     app.state.access = access
     app.add_exception_handler(LoginRequired, _to_login)
+    _document_access(app)
 
 
 __all__ = [

@@ -8,6 +8,7 @@ SameSite=Lax (other sites' forms and scripts do not send it), Secure over https 
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +32,7 @@ from gateway.roles import Kind, parse_role
 from gateway.users import MAX_PASSWORD_LENGTH
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+log = logging.getLogger(__name__)
 
 
 class LoginIn(BaseModel):
@@ -83,6 +85,8 @@ def build_auth_router() -> APIRouter:
         user = await run_in_threadpool(access.users.authenticate, body.name, body.password)
         if user is None:
             access.throttle.failed(body.name)
+            client = request.client.host if request.client else "?"
+            log.warning("failed login for %r from %s", body.name, client)
             raise HTTPException(401, "wrong user name or password")
         access.throttle.succeeded(body.name)
         session_id = await run_in_threadpool(access.users.new_session, user)

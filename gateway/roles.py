@@ -14,7 +14,7 @@ from typing import Literal, get_args
 from gateway.api_types import ID_PATTERN
 
 Kind = Literal["admin", "installer", "staff", "merchandiser", "brand"]
-KINDS: tuple[str, ...] = get_args(Kind)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 PLAIN_KINDS = ("admin", "installer", "merchandiser")
 """Kinds written without a `:<scope>`."""
 

@@ -10,6 +10,10 @@ row that still names another brand, one of its GTINs or one of its product names
 "wrong product" seen in the brand's slot, a facings move naming the neighbour) has that
 field stripped where it is a separate field, or is hidden. Snapshots are never shown to
 a brand (an image shows every brand on the shelf).
+
+The backstop errs on the side of hiding: another brand's product name is matched as
+whole words, so a generic one ("Milk") also hides the brand's own rows that say "Milk".
+Product names that start with their brand, as most do, avoid that.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from gateway.mqtt_link import MqttLink
 from gateway.pos import SaleLine
 from gateway.settings import GatewaySettings
 from gateway.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
+from gateway.users import Users
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,11 @@ class Gateway:
                 self.db.path,
                 len(configured),
             )
+            if not Users(self.db).all():
+                log.warning(
+                    "no users yet: nobody can sign in. Make the first admin with "
+                    "`shelf-gateway users add admin --role admin --config <this config>`"
+                )
 
     def stop(self) -> None:
         """Disconnect (publishing `offline`), store what is queued, close the database."""

@@ -4,8 +4,9 @@ Everything is measured in one run on the same images, interleaved image by image
 drift on a shared machine touches every contender alike; the figures that matter are
 the ratios. Per variant (fp32, int8):
 
-- `pipeline_ms`: the node's whole per-frame work: JPEG decode, letterbox, inference,
-  decoding and NMS, shelf analysis onto a layout;
+- `pipeline_ms`: the node's whole per-frame work: JPEG decode (at the scale the node's
+  folder source uses, `edge.image_decode`), letterbox, inference, decoding and NMS,
+  shelf analysis onto a layout;
 - `session_ms`: bare `InferenceSession.run` on an already prepared tensor;
 - `ultralytics_ms`: `YOLO(onnx_file).predict` on the same decoded image;
 - `node_rss_mb` / `cold_start_s`: a fresh process that loads the model as the node does
@@ -28,6 +29,7 @@ import onnxruntime as ort
 
 from edge.analysis import analyse
 from edge.detector import OnnxDetector, default_model_path
+from edge.image_decode import decode_image
 from edge.layout import Layout, RowSpec, SlotSpec
 from edge.settings import AnalysisSettings, DetectorSettings
 
@@ -138,12 +140,13 @@ class _Contenders:
         self.input_name = self.session.get_inputs()[0].name
         self.ultralytics = YOLO(str(model), task="detect")
         self.imgsz = self.detector.input_h
+        self.fit = (self.detector.input_w, self.detector.input_h)
         self.layout = grid_layout()
         self.analysis = AnalysisSettings()
 
     def pipeline(self, jpeg: np.ndarray) -> float:
         t0 = time.perf_counter()
-        frame = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+        frame = decode_image(jpeg, self.fit)
         analyse(self.layout, self.detector.detect(frame), self.analysis)
         return (time.perf_counter() - t0) * 1e3
 

@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from edge.detector import OnnxDetector
+from edge.image_decode import decode_image
 from edge.postprocess import RawDetections, decode_yolo
 from edge.settings import DetectorSettings
 from models.yolo_dataset import DatasetError, LabelledImage, load_dataset
@@ -128,10 +128,11 @@ def evaluate(
     if len(detector.names) != len(dataset.names):
         raise DatasetError(f"{data_yaml}: {dataset.names} but the model knows {detector.names}")
     tallies = [_ClassTally() for _ in dataset.names]
+    fit = (detector.input_w, detector.input_h)  # decoded as the node's folder source does
     elapsed: list[float] = []
     images = dataset.labelled(split)
     for truth in images:
-        frame = cv2.imread(str(truth.path))
+        frame = decode_image(np.fromfile(truth.path, np.uint8), fit)
         if frame is None:
             raise DatasetError(f"{truth.path}: not a readable image")
         t0 = time.perf_counter()

@@ -3,6 +3,7 @@ their expiry, the login throttle, CSRF, the login page and the route-declaration
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,8 +23,11 @@ from gateway.api import create_app
 from gateway.database import Database
 from gateway.login_throttle import LoginThrottle
 from gateway.roles import RoleError, parse_role
+from gateway.service import Gateway
+from gateway.settings import AuthSettings, GatewaySettings
 from gateway.users import SessionPolicy, User, UserError, Users
 from tests.auth_support import FAST_HASHER, bearer, make_user
+from tests.services import free_port
 
 
 @pytest.fixture
@@ -299,7 +303,6 @@ def test_cookie_changes_need_the_gateways_own_origin(app: FastAPI, db: Database)
 
 def test_trusted_origins_admit_a_reverse_proxy(db: Database) -> None:
     from gateway.access import AccessControl, install_access
-    from gateway.settings import AuthSettings
 
     app = create_app(db)
     install_access(app, AccessControl(db, AuthSettings(trusted_origins=["https://shop.example"])))
@@ -363,3 +366,31 @@ def test_an_api_route_without_an_access_rule_stops_the_app() -> None:
 def test_allow_refuses_unknown_kinds() -> None:
     with pytest.raises(ValueError, match="kinds are"):
         allow("superuser")
+
+
+# ---- a gateway's config --------------------------------------------------------------
+
+
+def test_a_gateway_uses_its_auth_config_and_says_when_nobody_can_sign_in(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = GatewaySettings.model_validate(
+        {
+            "mqtt": {"url": f"mqtt://127.0.0.1:{free_port()}"},  # no broker: not needed here
+            "data_dir": str(tmp_path / "data"),
+            "auth": {"cookie_secure": "always", "session_idle_minutes": 5},
+        }
+    )
+    with caplog.at_level(logging.WARNING, logger="gateway.service"), Gateway(settings) as gateway:
+        assert "users add admin --role admin" in caplog.text
+        name, password, _token = make_user(gateway.db, "merchandiser")
+        cookie = login(TestClient(gateway.app), name, password).headers["set-cookie"]
+        assert "Secure" in cookie
+        assert gateway.app.state.access.users.policy.idle == timedelta(minutes=5)
+
+
+def test_auth_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="session_max_hours must be at least"):
+        AuthSettings(session_idle_minutes=600, session_max_hours=2)
+    with pytest.raises(ValueError, match="cookie_secure"):
+        AuthSettings(cookie_secure="sometimes")  # type: ignore[arg-type]

@@ -72,7 +72,12 @@ def open_source(config: SourceConfig, *, store: str, camera: str) -> FrameSource
     if isinstance(config, FolderConfig):
         from edge.sources.folder import FolderSource
 
-        return FolderSource(config.path, loop=config.loop, pattern=config.pattern)
+        return FolderSource(
+            config.path,
+            loop=config.loop,
+            pattern=config.pattern,
+            shrink=config.decode_at_model_size,
+        )
     if isinstance(config, VideoConfig):
         from edge.sources.video import VideoSource
 

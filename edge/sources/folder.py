@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from edge.image_decode import decode_image
 from edge.sources.base import CameraUnavailable, FrameError, as_bgr
 
 log = logging.getLogger(__name__)
@@ -19,13 +19,19 @@ class FolderSource:
     """Images matching `pattern` in `path`, sorted by name; the folder is rescanned each pass.
 
     A file that does not decode raises FrameError (the node counts it) and the next read
-    moves on to the following file, so one corrupt photo never stops the replay.
+    moves on to the following file, so one corrupt photo never stops the replay. Once
+    the node calls `fit_to(detector input size)`, JPEGs are decoded at the smallest scale
+    that still covers it (`edge.image_decode`), unless `shrink` is off.
     """
 
-    def __init__(self, path: str | Path, *, loop: bool = True, pattern: str = "*") -> None:
+    def __init__(
+        self, path: str | Path, *, loop: bool = True, pattern: str = "*", shrink: bool = True
+    ) -> None:
         self.path = Path(path)
         self.loop = loop
         self.pattern = pattern
+        self.shrink = shrink
+        self._fit: tuple[int, int] | None = None
         self._files: list[Path] = []
         self._next = 0
         self._passes = 0
@@ -56,10 +62,17 @@ class FolderSource:
             self._passes += 1
         file = self._files[self._next]
         self._next += 1
-        frame = cv2.imread(str(file), cv2.IMREAD_COLOR)
+        try:
+            frame = decode_image(np.fromfile(file, np.uint8), self._fit)
+        except OSError as error:
+            raise FrameError(f"{file}: cannot read: {error}") from error
         if frame is None:
             raise FrameError(f"{file}: not a readable image")
         return as_bgr(frame, str(file))
+
+    def fit_to(self, size: tuple[int, int]) -> None:
+        """Decode no larger than needed to letterbox into `size` (the detector's input)."""
+        self._fit = tuple(size) if self.shrink else None
 
     def close(self) -> None:
         """Nothing to release; a later read continues where it stopped."""
