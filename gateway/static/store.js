@@ -31,9 +31,16 @@ async function loadStores() {
 
 async function refresh() {
   const cameras = (await api("/api/cameras")).filter((c) => c.store === state.store);
+  await Promise.all(cameras.map(fillScore));
   state.cameras = cameras;
   document.getElementById("title").textContent = state.store ? `Store ${state.store}` : "Store";
   await Promise.all([drawCameras(cameras), loadAdvice(), loadScore(cameras)]);
+}
+
+/** A node that sends no score of its own: the gateway's, from the stored slot states. */
+async function fillScore(cam) {
+  if (cam.score !== null && cam.score !== undefined) return;
+  try { cam.score = (await api(`/api/cameras/${cam.store}/${cam.camera}/compliance`)).score; } catch { /* no layout */ }
 }
 
 async function loadScore(cameras) {
