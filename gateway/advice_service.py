@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 Publisher = Callable[[str, bytes], bool]
 """(topic, payload) -> True when handed to the broker (retained, QoS 1)."""
+AdviceListener = Callable[[list[dict[str, Any]]], None]
+"""Told of advice records that changed (created, refreshed, resolved, acted on)."""
 
 ADVICE_TOPIC = "advice"
 
@@ -84,6 +86,8 @@ class AdviceService:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.evaluations = 0
+        self.listeners: list[AdviceListener] = []
+        """Called (from the advice thread or an API request) with changed records."""
         self.failures = 0
 
     # ---- wiring ----------------------------------------------------------------------
@@ -141,12 +145,21 @@ class AdviceService:
         own time)."""
         record = advice_store.acknowledge(self.db, advice_id, now)
         self._republish_soon(record["store"])
+        self._tell([record])
         return record
 
     def dismiss(self, advice_id: int, reason: str, now: datetime | None = None) -> dict[str, Any]:
         record = advice_store.dismiss(self.db, advice_id, reason, now)
         self._republish_soon(record["store"])
+        self._tell([record])
         return record
+
+    def _tell(self, records: list[dict[str, Any]]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(records)
+            except Exception:  # a display must never break the advice engine
+                log.exception("advice listener failed")
 
     def _republish_soon(self, store: str) -> None:
         with self._cond:
@@ -185,6 +198,9 @@ class AdviceService:
         if report.changed:
             with self._cond:
                 self._unpublished.add(store)
+            if self.listeners:
+                ids = report.created + report.refreshed + report.resolved
+                self._tell([r for i in ids if (r := advice_store.get_advice(self.db, i))])
         return report
 
     def publish_pending(self, now: datetime | None = None) -> None:

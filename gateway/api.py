@@ -47,6 +47,9 @@ from gateway.api_types import BAD_BODY, ID_PATTERN, MAX_LIMIT, IsoTime
 from gateway.auth_api import add_login_page, build_auth_router
 from gateway.compliance import camera_compliance
 from gateway.database import Database
+from gateway.live_api import build_live_router
+from gateway.pages import add_pages
+from gateway.reports_api import build_reports_router
 from gateway.retail_api import build_retail_router
 from gateway.scoping import (
     BrandViews,
@@ -413,6 +416,8 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
     router.include_router(build_retail_router(backend))  # /api/pos, /catalogue, /velocity
     router.include_router(build_advice_router(backend))  # /api/advice
     router.include_router(build_auth_router())  # /api/auth
+    router.include_router(build_reports_router(backend))  # /api/reports
+    router.include_router(build_live_router(backend))  # /api/stream
 
     @router.post(
         "/layouts/{store}/{camera}/planogram",
@@ -595,6 +600,7 @@ def create_app(
     app.include_router(build_router(backend, dependencies))
     add_calibration_page(app)
     add_login_page(app)
+    add_pages(app)
     require_declared_access(app)
     app.state.backend = backend
     app.add_exception_handler(StarletteHTTPException, _with_every_allowed_method)

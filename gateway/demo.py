@@ -141,6 +141,8 @@ def _banner(
             "  shelfsense demo is running",
             f"    sign in        http://127.0.0.1:{port}/login   as one of (name, password, role):",
             *banner_lines(logins),
+            f"    dashboards     http://127.0.0.1:{port}/   (store, compliance, brand, devices:"
+            " each role sees its own)",
             f"    API and docs   http://127.0.0.1:{port}/docs   (Authorization: Bearer <token>)",
             f"    cameras        http://127.0.0.1:{port}/api/cameras   ({where})",
             f"    events         http://127.0.0.1:{port}/api/events",
@@ -173,7 +175,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """Run broker, gateway and simulated cameras until Ctrl-C or `--duration`."""
     import uvicorn
 
-    from gateway.service import Gateway
+    from gateway.service import STREAM_GRACE_S, Gateway
 
     cameras = demo_cameras(args.cameras, args.stores, args.seed)
     stop = threading.Event()
@@ -219,6 +221,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 log_config=None,
                 access_log=False,
                 lifespan="off",
+                timeout_graceful_shutdown=STREAM_GRACE_S,
             )
         )
         if args.duration:

@@ -31,6 +31,8 @@ from gateway.database import Database
 from gateway.influx_export import InfluxExporter
 from gateway.ingest import Ingest
 from gateway.layouts import load_layouts
+from gateway.live_feed import LiveFeed
+from gateway.live_updates import Broadcaster
 from gateway.mqtt_link import MqttLink
 from gateway.pos import SaleLine
 from gateway.settings import GatewaySettings
@@ -38,6 +40,9 @@ from gateway.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
 from gateway.users import Users
 
 log = logging.getLogger(__name__)
+
+STREAM_GRACE_S = 3.0
+"""On stop, how long uvicorn waits for open live-update streams before closing them."""
 
 
 class Gateway:
@@ -64,6 +69,11 @@ class Gateway:
                 export=self.exporter.export_many if self.exporter is not None else None,
             )
             self.ingest.listeners.append(self.advice.on_stored)
+        self.live = Broadcaster()
+        live_feed = LiveFeed(self.db, self.live)
+        self.ingest.listeners.append(live_feed.on_stored)
+        if self.advice is not None:
+            self.advice.listeners.append(live_feed.advice_changed)
         self.link: MqttLink | None = None
         self.snapshots = SnapshotStore()
         self.app: FastAPI = create_app(self, dependencies=api_dependencies)
@@ -130,6 +140,7 @@ class Gateway:
             log.info("gateway stopped")
 
     def _shutdown(self) -> None:
+        self.live.close()
         if self.advice is not None:
             self.advice.stop()
         if self.link is not None:
@@ -266,6 +277,7 @@ class Gateway:
             log_config=None,
             access_log=False,
             lifespan="off",
+            timeout_graceful_shutdown=STREAM_GRACE_S,
         )
         server = uvicorn.Server(config)
 

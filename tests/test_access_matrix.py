@@ -59,6 +59,13 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/advice/{advice_id}"): READERS,
     ("POST", "/api/advice/{advice_id}/acknowledge"): frozenset({"admin", "staff"}),
     ("POST", "/api/advice/{advice_id}/dismiss"): frozenset({"admin", "staff"}),
+    ("GET", "/api/reports/compliance"): frozenset({"admin", "merchandiser", "staff"}),
+    ("GET", "/api/reports/worst-slots"): frozenset({"admin", "merchandiser", "staff"}),
+    ("GET", "/api/reports/violations"): frozenset({"admin", "merchandiser", "staff"}),
+    ("GET", "/api/reports/brand"): frozenset({"admin", "merchandiser", "brand"}),
+    ("GET", "/api/reports/brand.csv"): frozenset({"admin", "merchandiser", "brand"}),
+    ("GET", "/api/reports/devices"): SETUP,
+    ("GET", "/api/reports/categories"): READERS,
 }
 
 ROLES = ("admin", "installer", "staff:store-1", "merchandiser", "brand:Acme")
@@ -133,6 +140,8 @@ def request_for(method: str, path: str, advice: dict[tuple[str, str, str], int])
         ("POST", "/api/advice/{advice_id}/dismiss"): {"json": {"reason": "matrix test"}},
         ("POST", "/api/auth/login"): {"json": {"name": "nobody", "password": "not a password"}},
         ("GET", "/api/velocity"): {"params": {"store": "store-1", "sku": shop.ACME_OATS.gtin}},
+        ("GET", "/api/reports/brand"): {"params": {"brand": shop.ACME}},
+        ("GET", "/api/reports/brand.csv"): {"params": {"brand": shop.ACME}},
     }
     return {"method": method, "url": url, **bodies.get((method, path), {})}
 

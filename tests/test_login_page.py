@@ -99,4 +99,4 @@ def test_next_never_leaves_the_site(browser, server) -> None:
     page.fill("#name", name)
     page.fill("#password", password)
     page.click("#submit")
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{base}/merchandiser")  # "/", which sends a merchandiser home

@@ -1,0 +1,230 @@
+// shelfsense dashboards: the shared app shell and helpers (an ES module, no build step).
+// Every page imports this: it finds out who is logged in, draws the top bar with the
+// pages that role may use, and offers fetch, formatting, live-update and chart helpers.
+
+export const PAGES = [
+  { id: "store", href: "/store", label: "Store", kinds: ["admin", "staff", "merchandiser"] },
+  { id: "merchandiser", href: "/merchandiser", label: "Compliance", kinds: ["admin", "merchandiser"] },
+  { id: "brand", href: "/brand", label: "Brand", kinds: ["admin", "merchandiser", "brand"] },
+  { id: "devices", href: "/devices", label: "Devices", kinds: ["admin", "installer"] },
+  { id: "calibrate", href: "/calibrate", label: "Calibration", kinds: ["admin", "installer"] },
+];
+
+export const STATUS = {
+  stocked: "Stocked", low: "Low", empty: "Empty", wrong_product: "Wrong product",
+  messy: "Messy", occluded: "Hidden", unknown: "Unknown",
+};
+export const STATUS_TAG = {
+  stocked: "OK", low: "LOW", empty: "EMPTY", wrong_product: "WRONG",
+  messy: "MESSY", occluded: "HIDDEN", unknown: "?",
+};
+
+export class HttpError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+/** JSON from the API; a 401 sends the browser to the login page. */
+export async function api(path, options = {}) {
+  const response = await fetch(path, {
+    credentials: "same-origin",
+    headers: options.body ? { "Content-Type": "application/json" } : {},
+    ...options,
+  });
+  if (response.status === 401 && !path.startsWith("/api/auth/")) {
+    toLogin();
+    throw new HttpError(401, "not signed in");
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { const body = await response.json(); detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail); } catch { /* not JSON */ }
+    throw new HttpError(response.status, detail);
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+/** Who is signed in: {name, role, kind, store, brand}; no session: to /login. */
+export async function me() {
+  try {
+    return await api("/api/auth/me");
+  } catch (error) {
+    if (error.status === 401) toLogin();
+    throw error;
+  }
+}
+
+function toLogin() {
+  location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** The top bar: logo, the pages this role may open, the user, logout, live status. */
+export async function shell(pageId) {
+  const user = await me();
+  const pages = PAGES.filter((p) => p.kinds.includes(user.kind));
+  if (!pages.some((p) => p.id === pageId)) {
+    location.replace(pages.length ? pages[0].href : "/login");
+    throw new Error("this page is not for " + user.kind);
+  }
+  const bar = el("header", { class: "topbar" },
+    el("a", { class: "logo", href: "/" }, "shelf", el("b", {}, "sense")),
+    el("nav", { class: "nav", "aria-label": "Pages" },
+      pages.map((p) => el("a", { href: p.href, "aria-current": p.id === pageId ? "page" : null }, p.label))),
+    el("div", { class: "who" },
+      el("span", { class: "live", id: "live", "data-state": "idle", title: "Live updates" }, "live"),
+      el("span", { class: "name", id: "user-name" }, user.name),
+      el("span", { class: "role", id: "user-role" }, user.role),
+      el("button", { type: "button", id: "logout", onclick: logout }, "Log out")));
+  document.body.prepend(bar);
+  document.body.dataset.kind = user.kind;
+  return user;
+}
+
+async function logout() {
+  try { await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" }); } finally {
+    location.href = "/login";
+  }
+}
+
+
+/** Live updates (server-sent events): handlers by event name; reconnects on error. */
+export function live(handlers) {
+  const badge = document.getElementById("live");
+  let source = null;
+  let retry = 1000;
+  const open = () => {
+    if (badge && badge.dataset.state !== "on") badge.dataset.state = "off";
+    source = new EventSource("/api/stream");
+    source.onopen = () => { retry = 1000; if (badge) badge.dataset.state = "on"; };
+    source.onerror = () => {
+      if (badge) badge.dataset.state = "off";
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(open, retry);
+        retry = Math.min(retry * 2, 30000);
+      }
+    };
+    for (const [name, handler] of Object.entries(handlers)) {
+      source.addEventListener(name, (event) => handler(JSON.parse(event.data)));
+    }
+  };
+  open();
+  return () => source && source.close();
+}
+
+// ---- formatting ----------------------------------------------------------------
+
+export const pct = (value, digits = 0) =>
+  value === null || value === undefined ? "–" : `${(value * 100).toFixed(digits)}%`;
+
+export const num = (value, digits = 0) =>
+  value === null || value === undefined ? "–" : Number(value).toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export function money(value, currency) {
+  if (value === null || value === undefined) return "–";
+  try {
+    const digits = Math.abs(value) < 1000 ? 2 : 0;
+    return Number(value).toLocaleString(undefined, { style: "currency", currency: currency || "EUR", minimumFractionDigits: digits, maximumFractionDigits: digits });
+  } catch { return num(value, 2); }
+}
+
+export function ago(iso) {
+  if (!iso) return "never";
+  const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
+  if (seconds < 45) return "just now";
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} days ago`;
+}
+
+export const minutes = (m) => (m === null || m === undefined ? "–" : m < 90 ? `${Math.round(m)} min` : `${(m / 60).toFixed(1)} h`);
+
+export const when = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "–");
+
+export function scoreClass(score) {
+  if (score === null || score === undefined) return "";
+  return score >= 0.9 ? "good" : score >= 0.75 ? "warn" : "bad";
+}
+
+/** A date input's value as local midnight in ISO 8601 (with the offset). */
+export function localDay(value, addDays = 0) {
+  const [y, m, d] = value.split("-").map(Number);
+  return isoLocal(new Date(y, m - 1, d + addDays));
+}
+
+export function isoLocal(date) {
+  const off = -date.getTimezoneOffset();
+  const sign = off >= 0 ? "+" : "-";
+  const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:00${sign}${pad(off / 60)}:${pad(off % 60)}`;
+}
+
+export function dateInput(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+// ---- charts (vendored uPlot, global `uPlot`) --------------------------------------
+
+export const LINE_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#8c6d31"];
+
+/** A responsive uPlot line chart; `xs` in seconds, `series` [{label, values}]. */
+export function lineChart(container, { xs, series, yPercent = true, yLabel = "", bars = false }) {
+  container.replaceChildren();
+  if (!xs.length || !series.length) {
+    container.append(el("p", { class: "empty-note" }, "No data for this range yet."));
+    return null;
+  }
+  const width = () => Math.max(280, container.clientWidth);
+  const height = () => (container.clientWidth < 500 ? 220 : 280);
+  const opts = {
+    width: width(),
+    height: height(),
+    scales: { x: { time: true }, y: yPercent ? { range: [0, 1] } : { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+    axes: [
+      { stroke: "#5f6b7a", grid: { stroke: "#eef0f4" } },
+      {
+        stroke: "#5f6b7a", grid: { stroke: "#eef0f4" }, label: yLabel, size: 52,
+        values: (u, ticks) => ticks.map((t) => (yPercent ? `${Math.round(t * 100)}%` : num(t))),
+      },
+    ],
+    series: [
+      {},
+      ...series.map((s, i) => ({
+        label: s.label,
+        stroke: LINE_COLOURS[i % LINE_COLOURS.length],
+        width: 2,
+        fill: bars ? LINE_COLOURS[i % LINE_COLOURS.length] + "55" : undefined,
+        paths: bars && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined,
+        points: { show: true, size: xs.length < 60 ? 6 : 4 },
+        spanGaps: false,
+        value: (u, v) => (v === null || v === undefined ? "–" : yPercent ? pct(v, 1) : num(v)),
+      })),
+    ],
+    cursor: { drag: { x: false, y: false } },
+    legend: { live: true },
+  };
+  const chart = new uPlot(opts, [xs, ...series.map((s) => s.values)], container);
+  new ResizeObserver(() => chart.setSize({ width: width(), height: height() })).observe(container);
+  return chart;
+}
+
+export function ready() { document.body.dataset.ready = "1"; }
+
+export function fail(where, error) {
+  where.replaceChildren(el("p", { class: "error-note" }, `Could not load: ${error.message}`));
+}
