@@ -30,6 +30,7 @@ from fastapi.params import Depends as DependsParam
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import compile_path
 
 from gateway.database import Database
 from gateway.login_throttle import LoginThrottle
@@ -261,12 +262,13 @@ def _api_routes(app: FastAPI) -> Iterator[Any]:
             yield route
 
 
-def api_routes(app: FastAPI) -> Iterator[APIRoute]:
-    """Every APIRoute of the app as a route object (with `matches`), however included."""
-    for route in _api_routes(app):
-        concrete = getattr(route, "route", route)
-        if isinstance(concrete, APIRoute):
-            yield concrete
+def methods_at(app: FastAPI, path: str) -> set[str]:
+    """Every HTTP method the API answers at `path` (for `Allow`). A route spelled out
+    literally (`/api/catalogue/csv`) is that resource; a templated one that also matches
+    (`/api/catalogue/{gtin}`) is another resource's, so it does not count there."""
+    matching = [r for r in _api_routes(app) if compile_path(r.path)[0].fullmatch(path)]
+    literal = [r for r in matching if "{" not in r.path]
+    return {method for route in literal or matching for method in route.methods}
 
 
 def declared_rule(route: Any) -> AccessRule | None:

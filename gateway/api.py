@@ -25,7 +25,6 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from edge.contract.compliance import Compliance
 from edge.contract.messages import EventType, SlotStatus
@@ -37,8 +36,8 @@ from gateway.access import (
     CurrentPrincipal,
     allow,
     allow_page,
-    api_routes,
     install_access,
+    methods_at,
     public,
     require_declared_access,
 )
@@ -612,12 +611,7 @@ async def _with_every_allowed_method(request: Request, error: Exception) -> Resp
     /api/layouts/…, though PUT works too): list every route's, as HTTP asks."""
     assert isinstance(error, StarletteHTTPException)
     if error.status_code == 405:
-        methods = {
-            method
-            for route in api_routes(request.app)
-            if route.matches(request.scope)[0] != Match.NONE
-            for method in route.methods
-        }
+        methods = methods_at(request.app, request.url.path)
         error.headers = {**(error.headers or {}), "Allow": ", ".join(sorted(methods))}
     return await http_exception_handler(request, error)
 

@@ -154,3 +154,5 @@ def test_a_wrong_method_answers_405_naming_every_method_of_the_path(api: TestCli
     response = api.delete("/api/layouts/s1/c1")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, PUT"  # both routes on the path, not the first
+    nested = api.options("/api/catalogue")  # a route of a router included in /api
+    assert nested.status_code == 405 and nested.headers["allow"] == "GET, POST"
