@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium
 from tests.services import Mosquitto, running_mosquitto
 
 
@@ -15,3 +16,10 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     """A fresh real Mosquitto broker; `mosquitto.url` is `mqtt://127.0.0.1:<port>`."""
     with running_mosquitto(tmp_path / "mosquitto") as broker:
         yield broker
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One real Chromium per test module (see tests/browser.py)."""
+    with chromium() as launched:
+        yield launched

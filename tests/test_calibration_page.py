@@ -3,7 +3,6 @@ product, save; the stored layout changes and the camera switches to it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,29 +11,12 @@ import pytest
 
 from models.synth.catalogue import catalogue
 from tests.auth_support import auth_headers
+from tests.browser import ARTIFACTS
 from tests.live_store import CAMERA, STORE, LiveStore, live_store
 from tests.services import Mosquitto
 from tests.test_gateway_support import wait_until
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if not os.path.exists(CHROMIUM):
-        from tests.services import find_binary
-
-        find_binary("chromium")  # skips, or fails under SHELFSENSE_REQUIRE_SERVICES=1
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--headless"]
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

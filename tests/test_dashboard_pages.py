@@ -5,7 +5,6 @@ is photographed at desktop and phone widths into artifacts/ for people to look a
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,31 +15,12 @@ from urllib.parse import quote
 import pytest
 
 from edge.contract import Availability, CameraTopics, ShelfState, SlotReading, SlotStatus
+from tests.browser import ARTIFACTS, DESKTOP, PHONE
 from tests.dashboard_store import DashboardStore, dashboard_store
 from tests.report_store import CHIPS, COLA, DIP, LEMONADE, WATER, store_1_layout
 from tests.services import Mosquitto
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        from tests.services import find_binary
-
-        find_binary("chromium")  # skips, or fails under SHELFSENSE_REQUIRE_SERVICES=1
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--headless"]
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the session cookie is out of the page's reach. Screenshots go to artifacts/."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +14,11 @@ import uvicorn
 from gateway.api import create_app
 from gateway.database import Database
 from tests.auth_support import make_user
+from tests.browser import ARTIFACTS
 from tests.services import free_port
 from tests.test_gateway_support import wait_until
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
 @pytest.fixture
@@ -37,22 +35,6 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Database]]:
     uv.should_exit = True
     thread.join(10)
     db.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if not os.path.exists(CHROMIUM):
-        from tests.services import find_binary
-
-        find_binary("chromium")  # skips, or fails under SHELFSENSE_REQUIRE_SERVICES=1
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--headless"]
-        )
-        yield browser
-        browser.close()
 
 
 def save(page, name: str) -> Path:
