@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.advice import ActiveAdvice, AdviceKind, Candidate, Evidence, Resolution
-from gateway.database import Database, Transaction, db_time, sql_in
+from gateway.database import Database, Transaction, db_time, where_sql
 
 ACTIVE = ("open", "acknowledged")
 STATUSES = ("open", "acknowledged", "resolved", "dismissed")
@@ -265,22 +265,11 @@ def list_advice(
 ) -> list[dict[str, Any]]:
     """Advice, most urgent first within status, then newest; `skus` keeps advice about
     those products only."""
-    where: list[str] = []
-    params: list[Any] = []
-    for column, value in (("store", store), ("kind", kind), ("camera", camera)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if skus is not None:
-        clause, values = sql_in("sku", skus)
-        where.append(clause)
-        params.extend(values)
-    if status:
-        where.append(f"status IN ({', '.join('?' * len(status))})")
-        params.extend(status)
-    sql = f"SELECT {_COLUMNS} FROM advice"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
+    where, params = where_sql(
+        {"store": store, "kind": kind, "camera": camera},
+        within={"sku": skus, "status": status or None},
+    )
+    sql = f"SELECT {_COLUMNS} FROM advice" + where
     sql += " ORDER BY urgency DESC, updated_at DESC, id DESC LIMIT ?"
     params.append(limit)
     with db.read() as conn:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -268,6 +268,34 @@ def sql_in(column: str, values: Collection[str]) -> tuple[str, list[str]]:
     if not values:
         return "0", []
     return f"{column} IN ({', '.join('?' * len(values))})", sorted(values)
+
+
+def where_sql(
+    equal: Mapping[str, Any],
+    *,
+    within: Mapping[str, Collection[str] | None] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[str, list[Any]]:
+    """` WHERE ...` (or "") and its parameters for the usual list filters: each non-None
+    `equal` value as `column = ?`, each non-None `within` set as `column IN (...)` (an
+    empty set matches nothing), and `ts` from `since` (inclusive) to `until` (exclusive)."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in equal.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    for column, values in (within or {}).items():
+        if values is not None:
+            clause, in_params = sql_in(column, values)
+            where.append(clause)
+            params.extend(in_params)
+    for clause, moment in (("ts >= ?", since), ("ts < ?", until)):
+        if moment is not None:
+            where.append(clause)
+            params.append(db_time(moment))
+    return (" WHERE " + " AND ".join(where) if where else ""), params
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -668,22 +696,10 @@ class Database:
     ) -> list[dict[str, Any]]:
         """Events newest first, filtered; `since` is inclusive; `skus` keeps events
         about those products only."""
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (("store", store), ("camera", camera), ("type", type)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if skus is not None:
-            clause, values = sql_in("sku", skus)
-            where.append(clause)
-            params.extend(values)
-        if since is not None:
-            where.append("ts >= ?")
-            params.append(db_time(since))
-        sql = "SELECT payload, received_at FROM events"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        where, params = where_sql(
+            {"store": store, "camera": camera, "type": type}, within={"sku": skus}, since=since
+        )
+        sql = "SELECT payload, received_at FROM events" + where
         sql += " ORDER BY ts DESC, received_at DESC LIMIT ?"
         params.append(limit)
         with self.read() as conn:

@@ -40,7 +40,7 @@ from gateway.batch_import import (
     file_lines,
     validate_line,
 )
-from gateway.database import Database, Transaction, db_time, sql_in
+from gateway.database import Database, Transaction, db_time, where_sql
 
 SALES_CSV_REQUIRED = ("id", "time", "store", "sku", "quantity", "unit_price")
 SALES_CSV_OPTIONAL = ("currency",)
@@ -434,27 +434,12 @@ def sales(
 ) -> list[dict[str, Any]]:
     """Sale lines newest first; `since` inclusive, `until` exclusive; `skus` keeps
     lines of those products only."""
-    where: list[str] = []
-    params: list[Any] = []
-    for column, value in (("store", store), ("sku", sku)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if skus is not None:
-        clause, values = sql_in("sku", skus)
-        where.append(clause)
-        params.extend(values)
-    if since is not None:
-        where.append("ts >= ?")
-        params.append(db_time(since))
-    if until is not None:
-        where.append("ts < ?")
-        params.append(db_time(until))
+    where, params = where_sql(
+        {"store": store, "sku": sku}, within={"sku": skus}, since=since, until=until
+    )
     sql = (
         "SELECT store, id, ts, sku, quantity, unit_price, currency, source, received_at FROM sales"
-    )
-    if where:
-        sql += " WHERE " + " AND ".join(where)
+    ) + where
     sql += " ORDER BY ts DESC, id DESC LIMIT ?"
     params.append(limit)
     with db.read() as conn:
