@@ -73,24 +73,35 @@ class SlotCoverage:
     messy_score: float
 
 
-def coverage(slot_box: Box, detections: Iterable[Detection]) -> SlotCoverage:
-    """Share of `slot_box` covered by gap boxes and by messy boxes."""
-    slot_area = _area(slot_box)
-    parts: dict[str, list[tuple[Box, float]]] = {GAP_LABEL: [], MESSY_LABEL: []}
+ScoredBoxes = dict[str, list[tuple[Box, float]]]
+
+
+def boxes_by_label(detections: Iterable[Detection]) -> ScoredBoxes:
+    """The gap and the messy boxes with their scores, gathered once per frame rather
+    than once per slot (the per-frame work around the model is budgeted)."""
+    parts: ScoredBoxes = {GAP_LABEL: [], MESSY_LABEL: []}
     for det in detections:
-        if det.label in parts and (piece := _clip(det.box, slot_box)) is not None:
-            parts[det.label].append((piece, det.score))
+        if det.label in parts:
+            parts[det.label].append((det.box, det.score))
+    return parts
 
-    def summary(items: list[tuple[Box, float]]) -> tuple[float, float]:
-        if not items or slot_area <= 0:
-            return 0.0, 0.0
-        fraction = min(1.0, union_area([b for b, _ in items]) / slot_area)
-        weights = [_area(b) for b, _ in items]
-        score = sum(w * s for w, (_, s) in zip(weights, items, strict=True)) / sum(weights)
-        return fraction, score
 
-    gap_fraction, gap_score = summary(parts[GAP_LABEL])
-    messy_fraction, messy_score = summary(parts[MESSY_LABEL])
+def _cover(slot_box: Box, slot_area: float, items: list[tuple[Box, float]]) -> tuple[float, float]:
+    """(covered fraction, area-weighted mean score) of `items` over one slot."""
+    pieces = [(piece, score) for box, score in items if (piece := _clip(box, slot_box))]
+    if not pieces or slot_area <= 0:
+        return 0.0, 0.0
+    fraction = min(1.0, union_area([b for b, _ in pieces]) / slot_area)
+    weights = [_area(b) for b, _ in pieces]
+    score = sum(w * s for w, (_, s) in zip(weights, pieces, strict=True)) / sum(weights)
+    return fraction, score
+
+
+def coverage(slot_box: Box, parts: ScoredBoxes) -> SlotCoverage:
+    """Share of `slot_box` covered by gap boxes and by messy boxes (`boxes_by_label`)."""
+    slot_area = _area(slot_box)
+    gap_fraction, gap_score = _cover(slot_box, slot_area, parts[GAP_LABEL])
+    messy_fraction, messy_score = _cover(slot_box, slot_area, parts[MESSY_LABEL])
     return SlotCoverage(gap_fraction, gap_score, messy_fraction, messy_score)
 
 
@@ -120,8 +131,9 @@ def analyse(
     if layout is None:
         return []
     readings = []
+    parts = boxes_by_label(detections)
     for row, slot, box in layout.slot_boxes():
-        cov = coverage(box, detections)
+        cov = coverage(box, parts)
         status, confidence = classify(cov, settings)
         readings.append(
             SlotReading(

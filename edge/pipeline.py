@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.analysis import SlotTracker, analyse, coverage
+from edge.analysis import SlotTracker, analyse, boxes_by_label, coverage
 from edge.appearance import FramePlanes, ReferenceBook, Verdict
 from edge.contract.compliance import Compliance, of_readings
 from edge.contract.messages import Detection, ShelfEvent, SlotReading, SlotStatus
@@ -221,6 +221,7 @@ class ShelfPipeline:
             return readings
         planes = FramePlanes.of(frame, ignore=motion.moving | motion.in_front)
         gaps = [d for d in detections if d.label == "gap"]
+        gap_boxes = boxes_by_label(gaps)
         # References are learned only from frames known to be clear: the gate has a
         # background to compare with and nothing stands in front anywhere.
         learn = motion.ready and not motion.people
@@ -231,7 +232,7 @@ class ShelfPipeline:
             for f, box in enumerate(self.book.facings(key)):
                 if motion.share(box, "moving") > FACING_MOTION_MAX:
                     continue
-                empty = coverage(box, gaps).gap_fraction
+                empty = coverage(box, gap_boxes).gap_fraction
                 if empty <= FACING_GAP_MAX:
                     usable.append(f)
                 elif empty <= FACING_PARTLY_EMPTY:

@@ -1,8 +1,13 @@
 """Side-by-side speed and memory of the node's detector, bare ONNX Runtime and Ultralytics.
 
-Everything is measured in one run on the same images, interleaved image by image so that
-drift on a shared machine touches every contender alike; the figures that matter are
-the ratios. Per variant (fp32, int8):
+Everything is measured in one run on the same images; the figures that matter are the
+ratios. Each round times every contender over all the images in a block, and the order
+of the blocks rotates from round to round. Not image by image: ONNX Runtime's worker
+threads spin for a while after a run, and on a 2-core machine the spinning threads of
+the contender that just ran slowed whichever ran next (bare `session.run` measured 2-3x
+slower interleaved than on its own). The bare session is built with the node's own
+session options (`edge.detector.session_options`), so the two differ only in the work
+around the model. Per variant (fp32, int8):
 
 - `pipeline_ms`: the node's whole per-frame work: JPEG decode (at the scale the node's
   folder source uses, `edge.image_decode`), letterbox, inference, decoding and NMS,
@@ -16,11 +21,13 @@ the ratios. Per variant (fp32, int8):
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -28,7 +35,7 @@ import numpy as np
 import onnxruntime as ort
 
 from edge.analysis import analyse
-from edge.detector import OnnxDetector, default_model_path
+from edge.detector import OnnxDetector, default_model_path, session_options
 from edge.image_decode import decode_image
 from edge.layout import Layout, RowSpec, SlotSpec
 from edge.settings import AnalysisSettings, DetectorSettings
@@ -131,11 +138,8 @@ class _Contenders:
         from ultralytics import YOLO
 
         self.detector = OnnxDetector(model, threads=threads)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(
-            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+            str(model), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
         )
         self.input_name = self.session.get_inputs()[0].name
         self.ultralytics = YOLO(str(model), task="detect")
@@ -161,6 +165,24 @@ class _Contenders:
         return (time.perf_counter() - t0) * 1e3
 
 
+def time_in_blocks(
+    contenders: dict[str, Callable[[int], float]], count: int, rounds: int
+) -> dict[str, list[float]]:
+    """Per contender, the times (ms) of every image over every round.
+
+    `contenders` maps a name to a function timing one image by its index. A round runs
+    each contender over all `count` images before the next starts; round r starts with
+    the contender r places further along, so none always follows the same one.
+    """
+    names = list(contenders)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].extend(contenders[name](i) for i in range(count))
+    return times
+
+
 def bench_variant(model: Path, images: list[Path], threads: int, rounds: int) -> dict:
     """Medians and ratios for one model file."""
     contenders = _Contenders(model, threads)
@@ -172,12 +194,15 @@ def bench_variant(model: Path, images: list[Path], threads: int, rounds: int) ->
         tensors.append(contenders.detector.input_tensor.copy())
     for frame, tensor, jpeg in zip(frames[:3], tensors, jpegs, strict=False):  # warm all three
         contenders.pipeline(jpeg), contenders.session_run(tensor), contenders.predict(frame)
-    times: dict[str, list[float]] = {"pipeline": [], "session": [], "ultralytics": []}
-    for _ in range(rounds):
-        for jpeg, frame, tensor in zip(jpegs, frames, tensors, strict=True):
-            times["pipeline"].append(contenders.pipeline(jpeg))
-            times["session"].append(contenders.session_run(tensor))
-            times["ultralytics"].append(contenders.predict(frame))
+    times = time_in_blocks(
+        {
+            "pipeline": lambda i: contenders.pipeline(jpegs[i]),
+            "session": lambda i: contenders.session_run(tensors[i]),
+            "ultralytics": lambda i: contenders.predict(frames[i]),
+        },
+        len(images),
+        rounds,
+    )
     pipeline, session, ultra = (statistics.median(times[k]) for k in times)
     cold, rss = _probe(_NODE_PROBE, str(model), str(images[0]), str(threads))
     u_cold, u_rss = _probe(_ULTRALYTICS_PROBE, str(model), str(images[0]), str(contenders.imgsz))
@@ -205,6 +230,7 @@ def bench(
     """The whole benchmark: fp32 and int8 side by side, with the int8 speed-up."""
     from models.train import offline_ultralytics
 
+    os.environ["YOLO_VERBOSE"] = "False"  # its "Loading ..." lines would mix into the JSON
     offline_ultralytics()
     threads = threads or DetectorSettings().threads
     fp32 = Path(model) if model else default_model_path()

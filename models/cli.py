@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -62,6 +63,7 @@ def _train(args: argparse.Namespace) -> int:
         batch=args.batch,
         seed=args.seed,
         workers=args.workers,
+        threads=args.threads,
         weights=args.weights,
         **({"model": args.model} if args.model else {}),
     )
@@ -195,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch", type=int, default=16, help="images per step (lower it if memory is short)"
     )
     p.add_argument("--workers", type=int, default=2, help="image-loading processes")
+    p.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="torch threads (CPU training)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for training and --synthetic")
     p.add_argument("--out", type=Path, default=Path("runs/shelf"), help="runs folder")
     p.add_argument("--name", default="train", help="run name inside --out")

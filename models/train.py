@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ class TrainRecipe:
     weights: Path | None = None  # start from these (fine-tuning), else from scratch
     mosaic: float = 1.0
     close_mosaic: int = 5
+    threads: int = os.cpu_count() or 1  # torch threads; Ultralytics would use cores - 1
 
 
 def offline_ultralytics() -> None:
@@ -68,6 +70,22 @@ def train_arguments(recipe: TrainRecipe, out_dir: Path, name: str = "train") -> 
     }
 
 
+def torch_threads_callback(threads: int) -> Callable[[Any], None]:
+    """A trainer callback that sets torch's thread count once the device is chosen.
+
+    Ultralytics sets it to cores - 1 for CPU training (and loads images in the training
+    process itself), which on a 2-core machine leaves one core idle: 2 threads train
+    about 1.6x faster there.
+    """
+
+    def callback(_trainer: Any) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+    return callback
+
+
 def train(recipe: TrainRecipe, out_dir: Path, name: str = "train") -> Path:
     """Train; returns the path of the best `.pt` checkpoint."""
     if recipe.weights is not None and not Path(recipe.weights).is_file():
@@ -76,6 +94,7 @@ def train(recipe: TrainRecipe, out_dir: Path, name: str = "train") -> Path:
     from ultralytics import YOLO
 
     model = YOLO(str(recipe.weights or recipe.model), task="detect")
+    model.add_callback("on_pretrain_routine_start", torch_threads_callback(recipe.threads))
     model.train(**train_arguments(recipe, out_dir, name))
     best = Path(model.trainer.best)
     return best if best.exists() else Path(model.trainer.last)

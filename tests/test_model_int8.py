@@ -12,7 +12,7 @@ import onnx
 import pytest
 
 from edge.detector import OnnxDetector
-from models.bench import int8_twin
+from models.bench import int8_twin, time_in_blocks
 from models.evaluate import box_iou
 from models.synth import SYNTHETIC_MODEL
 
@@ -63,7 +63,7 @@ def test_bench_reports_every_figure_for_both_variants(twin) -> None:
          "1", "--json"],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
-    result = json.loads(out.strip().splitlines()[-1])
+    result = json.loads(out)  # stdout is the JSON object and nothing else
     keys = {
         "pipeline_ms", "session_ms", "ultralytics_ms", "pipeline_over_session", "node_rss_mb",
         "ultralytics_rss_mb", "cold_start_s", "ultralytics_cold_start_s",
@@ -77,3 +77,16 @@ def test_bench_reports_every_figure_for_both_variants(twin) -> None:
     assert result["int8_speedup"] == pytest.approx(
         result["fp32"]["pipeline_ms"] / result["int8"]["pipeline_ms"], rel=0.01
     )
+
+
+def test_bench_times_each_contender_in_blocks_and_rotates_who_goes_first() -> None:
+    calls: list[tuple[str, int]] = []
+
+    def contender(name: str):
+        return lambda i: calls.append((name, i)) or float(i)
+
+    times = time_in_blocks({n: contender(n) for n in ("a", "b", "c")}, count=2, rounds=3)
+    blocks = [calls[k][0] for k in range(0, len(calls), 2)]
+    assert blocks == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
+    assert all(calls[k][1] == 0 and calls[k + 1][1] == 1 for k in range(0, len(calls), 2))
+    assert times == {n: [0.0, 1.0] * 3 for n in "abc"}

@@ -7,18 +7,19 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+import torch
 
 from edge.detector import OnnxDetector
 from models.export import export_onnx
 from models.synth import render_dataset
-from models.train import TrainRecipe, train
+from models.train import TrainRecipe, torch_threads_callback, train
 
 pytestmark = pytest.mark.slow
 
 
 def test_one_epoch_exports_an_onnx_the_node_runs(tmp_path: Path) -> None:
     data = render_dataset(tmp_path / "data", count=10, seed=3)
-    recipe = TrainRecipe(data=data, epochs=1, imgsz=160, batch=4, workers=0)
+    recipe = TrainRecipe(data=data, epochs=1, imgsz=160, batch=4, workers=0, threads=2)
     best = train(recipe, tmp_path / "runs")
     onnx_path = export_onnx(best, tmp_path / "smoke.onnx", imgsz=160)
 
@@ -41,3 +42,13 @@ def test_one_epoch_exports_an_onnx_the_node_runs(tmp_path: Path) -> None:
         assert det.label in ("gap", "messy")
         x0, y0, x1, y1 = det.box
         assert 0 <= x0 <= x1 <= 1 and 0 <= y0 <= y1 <= 1
+
+
+def test_training_runs_torch_on_the_threads_asked_for() -> None:
+    """Ultralytics sets cores - 1 threads for CPU training; the recipe's count wins."""
+    before = torch.get_num_threads()
+    try:
+        torch_threads_callback(before + 1)(None)
+        assert torch.get_num_threads() == before + 1
+    finally:
+        torch.set_num_threads(before)
