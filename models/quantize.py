@@ -17,16 +17,17 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnx
 
 from edge.detector import OnnxDetector
+from edge.image_decode import decode_image
 from models.yolo_dataset import load_dataset
 
 
 class _LetterboxedImages:
-    """ONNX Runtime's calibration reader: the node's own pre-processing of each image."""
+    """ONNX Runtime's calibration reader: the node's own decoding (JPEGs at the scale the
+    detector needs) and pre-processing of each image."""
 
     def __init__(self, model: Path, images: list[Path]) -> None:
         self._detector = OnnxDetector(model, threads=2, warmup_runs=0)
@@ -34,7 +35,8 @@ class _LetterboxedImages:
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         for path in self._images:
-            frame = cv2.imread(str(path))
+            fit = (self._detector.input_w, self._detector.input_h)
+            frame = decode_image(np.fromfile(str(path), np.uint8), fit)
             if frame is None:
                 continue
             self._detector.preprocess(frame)

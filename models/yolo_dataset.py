@@ -65,9 +65,7 @@ def load_dataset(yaml_path: Path) -> Dataset:
         raise DatasetError(f"{yaml_path}: cannot read: {error}") from error
     if not isinstance(data, dict):
         raise DatasetError(f"{yaml_path}: expected a mapping with names and splits")
-    root = Path(data.get("path") or yaml_path.parent)
-    if not root.is_absolute():
-        root = (yaml_path.parent / root).resolve()
+    root = (yaml_path.parent / (data.get("path") or "")).resolve()  # an absolute `path` wins
     names = _names(data.get("names"), yaml_path)
     splits: dict[str, list[Path]] = {}
     for split in ("train", "val", "test"):

@@ -140,3 +140,16 @@ def test_on_real_photos_the_default_model_agrees_with_ultralytics(tmp_path: Path
     assert ours["images"] == 155
     for name in ("gap", "messy"):
         assert abs(ours[name]["ap50"] - theirs[name]) <= 0.02, (name, ours[name], theirs)
+
+
+def test_a_data_yaml_named_by_a_relative_path_finds_its_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without `path:`, splits are relative to the yaml's folder, however the yaml is named."""
+    (tmp_path / "set" / "images" / "val").mkdir(parents=True)
+    (tmp_path / "set" / "images" / "val" / "a.jpg").write_bytes(b"")
+    (tmp_path / "set" / "data.yaml").write_text("val: images/val\nnames: [gap, messy]\n")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    images = load_dataset(Path("../set/data.yaml")).images("val")
+    assert images == [(tmp_path / "set" / "images" / "val" / "a.jpg").resolve()]
