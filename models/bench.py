@@ -2,9 +2,9 @@
 
 Everything is measured in one run on the same images; the figures that matter are the
 ratios. Each round times every contender over all the images in a block, and the order
-of the blocks rotates from round to round. Not image by image: ONNX Runtime's worker
-threads spin for a while after a run, and on a 2-core machine the spinning threads of
-the contender that just ran slowed whichever ran next (bare `session.run` measured 2-3x
+of the blocks rotates from round to round. Not image by image: each contender has its
+own ONNX Runtime thread pool, whose workers spin for a while after a run, and on a 2-core
+machine they slowed whichever contender ran next (bare `session.run` measured 2-3x
 slower interleaved than on its own). The bare session is built with the node's own
 session options (`edge.detector.session_options`), so the two differ only in the work
 around the model. Per variant (fp32, int8):
