@@ -31,12 +31,12 @@ class _LetterboxedImages:
 
     def __init__(self, model: Path, images: list[Path]) -> None:
         self._detector = OnnxDetector(model, threads=2, warmup_runs=0)
+        self._fit = (self._detector.input_w, self._detector.input_h)
         self._images: Iterator[Path] = iter(images)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         for path in self._images:
-            fit = (self._detector.input_w, self._detector.input_h)
-            frame = decode_image(np.fromfile(str(path), np.uint8), fit)
+            frame = decode_image(np.fromfile(str(path), np.uint8), self._fit)
             if frame is None:
                 continue
             self._detector.preprocess(frame)
