@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from models.synth.catalogue import catalogue
-from tests.services import free_port
+from tests.services import free_port, wait_for_port
 from tests.test_gateway_support import wait_until
 
 pytestmark = pytest.mark.slow
@@ -59,6 +59,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     )
     try:
         text = wait_until(lambda: users_file.exists() and users_file.read_text(), 120, "users")
+        wait_for_port(port, 60, process)  # the users file is written before the server listens
         running = Demo(port, json.loads(text))
 
         def events_and_advice() -> bool:
