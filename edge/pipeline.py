@@ -186,9 +186,7 @@ class ShelfPipeline:
         share = motion.share(self._box(reading))
         if share < self.settings.occlusion.occluded_fraction:
             return reading
-        return SlotReading.model_construct(
-            **{**reading.__dict__, "status": SlotStatus.OCCLUDED, "confidence": round(share, 4)}
-        )
+        return _with(reading, status=SlotStatus.OCCLUDED, confidence=round(share, 4))
 
     def _partly_hidden(
         self, readings: list[SlotReading], motion: MotionResult
@@ -318,7 +316,7 @@ def _refilling(confirmed: SlotStatus | None, now: SlotStatus) -> bool:
 
 def _with(reading: SlotReading, **update: object) -> SlotReading:
     """A copy of a reading (validated when built; this runs per slot per frame)."""
-    return SlotReading.model_construct(**{**reading.__dict__, **update})
+    return reading.model_copy(update=update)
 
 
 def _ms_since(started: float) -> float:
