@@ -14,6 +14,8 @@ around the model. Per variant (fp32, int8):
   shelf analysis onto a layout;
 - `session_ms`: bare `InferenceSession.run` on an already prepared tensor;
 - `ultralytics_ms`: `YOLO(onnx_file).predict` on the same decoded image;
+- `stages_ms`: the pipeline's stages timed inside it (medians; decode, letterbox,
+  inference, postprocess, analysis), which tells where the work around the model goes;
 - `node_rss_mb` / `cold_start_s`: a fresh process that loads the model as the node does
   (torch never imported) and detects on one image: its peak RSS and the time from
   process start to the first result; `ultralytics_*` the same for an Ultralytics process.
@@ -131,6 +133,10 @@ def _peak_rss_mb(proc_status: str) -> float:
     raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
 
 
+STAGES = ("decode", "letterbox", "inference", "postprocess", "analysis")
+"""The pipeline's stages, timed inside it (`stages_ms`): where the work around the model goes."""
+
+
 class _Contenders:
     """The three ways to run one model, each prepared once."""
 
@@ -147,12 +153,30 @@ class _Contenders:
         self.fit = (self.detector.input_w, self.detector.input_h)
         self.layout = grid_layout()
         self.analysis = AnalysisSettings()
+        self.stages: dict[str, list[float]] = {name: [] for name in STAGES}
 
     def pipeline(self, jpeg: np.ndarray) -> float:
         t0 = time.perf_counter()
         frame = decode_image(jpeg, self.fit)
-        analyse(self.layout, self.detector.detect(frame), self.analysis)
-        return (time.perf_counter() - t0) * 1e3
+        t1 = time.perf_counter()
+        detections = self.detector.detect(frame)
+        t2 = time.perf_counter()
+        analyse(self.layout, detections, self.analysis)
+        t3 = time.perf_counter()
+        timing = self.detector.timing
+        for name, ms in zip(
+            STAGES,
+            (
+                (t1 - t0) * 1e3,
+                timing.preprocess_ms,
+                timing.inference_ms,
+                timing.postprocess_ms,
+                (t3 - t2) * 1e3,
+            ),
+            strict=True,
+        ):
+            self.stages[name].append(ms)
+        return (t3 - t0) * 1e3
 
     def session_run(self, tensor: np.ndarray) -> float:
         t0 = time.perf_counter()
@@ -217,6 +241,9 @@ def bench_variant(model: Path, images: list[Path], threads: int, rounds: int) ->
         "ultralytics_rss_mb": round(u_rss, 1),
         "cold_start_s": round(cold, 3),
         "ultralytics_cold_start_s": round(u_cold, 3),
+        "stages_ms": {
+            name: round(statistics.median(ms), 3) for name, ms in contenders.stages.items()
+        },
     }
 
 

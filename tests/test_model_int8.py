@@ -71,6 +71,10 @@ def test_bench_reports_every_figure_for_both_variants(twin) -> None:
     for variant in ("fp32", "int8"):
         assert keys <= set(result[variant])
         assert all(result[variant][k] > 0 for k in keys)
+        stages = result[variant]["stages_ms"]
+        assert set(stages) == {"decode", "letterbox", "inference", "postprocess", "analysis"}
+        assert all(ms > 0 for ms in stages.values())
+        assert sum(stages.values()) <= result[variant]["pipeline_ms"] * 1.5  # medians, not sums
     assert result["int8"]["model"] == str(int8)
     # Peak memory of a fresh process, not the benchmark's own size.
     assert result["fp32"]["node_rss_mb"] < result["fp32"]["ultralytics_rss_mb"]
