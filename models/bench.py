@@ -1,8 +1,9 @@
 """Side-by-side speed and memory of the node's detector, bare ONNX Runtime and Ultralytics.
 
 Everything is measured in one run on the same images; the figures that matter are the
-ratios. Each round times every contender over all the images in a block, and the order
-of the blocks rotates from round to round. Not image by image: each contender has its
+ratios. Each round times every contender of both variants (six blocks) over all the
+images, and the order of the blocks rotates from round to round, so the int8 speed-up is
+side by side as well (this machine's speed drifts by up to a third between minutes). Not image by image: each contender has its
 own ONNX Runtime thread pool, whose workers spin for a while after a run, and on a 2-core
 machine they slowed whichever contender ran next (bare `session.run` measured 2-3x
 slower interleaved than on its own). The bare session is built with the node's own
@@ -207,29 +208,59 @@ def time_in_blocks(
     return times
 
 
-def bench_variant(model: Path, images: list[Path], threads: int, rounds: int) -> dict:
-    """Medians and ratios for one model file."""
-    contenders = _Contenders(model, threads)
-    jpegs = [np.fromfile(str(p), np.uint8) for p in images]
-    frames = [cv2.imdecode(j, cv2.IMREAD_COLOR) for j in jpegs]
+def _timers(
+    contenders: _Contenders, jpegs: list[np.ndarray], frames: list[np.ndarray]
+) -> dict[str, Callable[[int], float]]:
+    """The three contenders of one model as functions timing image i, warmed up."""
     tensors = []
     for frame in frames:
         contenders.detector.preprocess(frame)
         tensors.append(contenders.detector.input_tensor.copy())
     for frame, tensor, jpeg in zip(frames[:3], tensors, jpegs, strict=False):  # warm all three
         contenders.pipeline(jpeg), contenders.session_run(tensor), contenders.predict(frame)
-    times = time_in_blocks(
-        {
-            "pipeline": lambda i: contenders.pipeline(jpegs[i]),
-            "session": lambda i: contenders.session_run(tensors[i]),
-            "ultralytics": lambda i: contenders.predict(frames[i]),
-        },
-        len(images),
-        rounds,
+    contenders.stages = {name: [] for name in STAGES}  # not the warm-up frames
+    return {
+        "pipeline": lambda i: contenders.pipeline(jpegs[i]),
+        "session": lambda i: contenders.session_run(tensors[i]),
+        "ultralytics": lambda i: contenders.predict(frames[i]),
+    }
+
+
+def bench_variants(
+    models: dict[str, Path], images: list[Path], threads: int, rounds: int
+) -> dict[str, dict]:
+    """Medians and ratios per model file; every contender of every model is timed in
+    the same rounds, so ratios between the models (the int8 speed-up) are side by side
+    too: this machine's speed drifts between minutes by up to a third."""
+    jpegs = [np.fromfile(str(p), np.uint8) for p in images]
+    frames = [cv2.imdecode(j, cv2.IMREAD_COLOR) for j in jpegs]
+    contenders = {name: _Contenders(path, threads) for name, path in models.items()}
+    timers = {
+        f"{name}/{kind}": timer
+        for name, each in contenders.items()
+        for kind, timer in _timers(each, jpegs, frames).items()
+    }
+    times = time_in_blocks(timers, len(images), rounds)
+    return {
+        name: _figures(models[name], each, times, name, images[0], threads)
+        for name, each in contenders.items()
+    }
+
+
+def _figures(
+    model: Path,
+    contenders: _Contenders,
+    times: dict[str, list[float]],
+    name: str,
+    probe_image: Path,
+    threads: int,
+) -> dict:
+    pipeline, session, ultra = (
+        statistics.median(times[f"{name}/{kind}"])
+        for kind in ("pipeline", "session", "ultralytics")
     )
-    pipeline, session, ultra = (statistics.median(times[k]) for k in times)
-    cold, rss = _probe(_NODE_PROBE, str(model), str(images[0]), str(threads))
-    u_cold, u_rss = _probe(_ULTRALYTICS_PROBE, str(model), str(images[0]), str(contenders.imgsz))
+    cold, rss = _probe(_NODE_PROBE, str(model), str(probe_image), str(threads))
+    u_cold, u_rss = _probe(_ULTRALYTICS_PROBE, str(model), str(probe_image), str(contenders.imgsz))
     return {
         "model": str(model),
         "pipeline_ms": round(pipeline, 2),
@@ -242,7 +273,7 @@ def bench_variant(model: Path, images: list[Path], threads: int, rounds: int) ->
         "cold_start_s": round(cold, 3),
         "ultralytics_cold_start_s": round(u_cold, 3),
         "stages_ms": {
-            name: round(statistics.median(ms), 3) for name, ms in contenders.stages.items()
+            stage: round(statistics.median(ms), 3) for stage, ms in contenders.stages.items()
         },
     }
 
@@ -269,7 +300,6 @@ def bench(
             )
     images = bench_images(count)
     result: dict = {"images": len(images), "threads": threads, "source": str(images[0].parent)}
-    for name, path in (("fp32", fp32), ("int8", int8)):
-        result[name] = bench_variant(path, images, threads, rounds)
+    result.update(bench_variants({"fp32": fp32, "int8": int8}, images, threads, rounds))
     result["int8_speedup"] = round(result["fp32"]["pipeline_ms"] / result["int8"]["pipeline_ms"], 3)
     return result
