@@ -65,6 +65,17 @@ def test_partial_gap_is_low_and_boxes_are_split_between_slots() -> None:
     assert got[(0, 2)] == SlotStatus.STOCKED and got[(1, 0)] == SlotStatus.STOCKED
 
 
+def test_a_box_across_two_shelves_counts_in_both_and_one_ending_at_a_shelf_in_neither() -> None:
+    layout = two_by_three()
+    across = gap(0.0, 0.2, 1 / 3, 0.8)  # 60% of slot (0,0) and 60% of slot (1,0)
+    touching = gap(2 / 3, 0.0, 1.0, 0.5)  # fills slot (0,2); ends where row 1 begins
+    readings = {(r.row, r.slot): r for r in analyse(layout, [across, touching], SETTINGS)}
+    assert readings[(0, 0)].gap_fraction == pytest.approx(0.6)
+    assert readings[(1, 0)].gap_fraction == pytest.approx(0.6)
+    assert readings[(0, 2)].status == SlotStatus.EMPTY
+    assert readings[(1, 2)].gap_fraction == 0 and readings[(1, 2)].status == SlotStatus.STOCKED
+
+
 def test_two_overlapping_gap_boxes_are_not_counted_twice() -> None:
     layout = two_by_three()
     # Each box alone covers 40% of slot (0,0); together (overlapping) only 45%.
