@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from amqtt.broker import Broker
@@ -28,6 +29,44 @@ class OpenAuthPlugin(BaseAuthPlugin):
     async def authenticate(self, *, session: Session) -> bool | None:
         session.is_anonymous = False
         return True
+
+
+class SnapshotDict(dict):
+    """A dict whose iteration walks a copy of its entries.
+
+    amqtt 0.12 loops over its subscription table with awaits inside (sending retained
+    messages to a client that has just connected, delivering a broadcast); another client
+    subscribing meanwhile grows the table, and the loop died with "dictionary changed size
+    during iteration", dropping the connecting client. Iterating a snapshot is what the
+    loop means: the subscriptions as they were when it began.
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(super().keys()))
+
+    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        return list(super().items())
+
+
+class DemoBroker(Broker):
+    """amqtt's broker with two of its 0.12 faults mended for the demo's cameras.
+
+    - Its subscription table iterates over a snapshot (`SnapshotDict`).
+    - On connect amqtt sends a client the retained messages of *every* topic filter any
+      client subscribed to (another camera's config among them); here a client gets only
+      those of its own subscriptions, as with Mosquitto.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._subscriptions = SnapshotDict(self._subscriptions)
+
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Session
+    ) -> None:
+        subscribers = self._subscriptions.get(subscription[0], ())
+        if any(s.client_id == session.client_id for s, _ in subscribers):
+            await super()._publish_retained_messages_for_subscription(subscription, session)
 
 
 class EmbeddedBroker:
@@ -106,7 +145,7 @@ class EmbeddedBroker:
     async def _serve(self) -> None:
         self._stop_event = asyncio.Event()
         try:
-            broker = Broker(self.config())
+            broker = DemoBroker(self.config())
             await broker.start()
         except BaseException as error:
             self._error = error

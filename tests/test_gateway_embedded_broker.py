@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway.embedded_broker import EmbeddedBroker
+from gateway.embedded_broker import EmbeddedBroker, SnapshotDict
 from tests.auth_support import admin_client
 from tests.services import free_port
 from tests.test_gateway_support import (
@@ -67,6 +70,60 @@ def test_retained_qos1_and_last_will(broker: EmbeddedBroker) -> None:
     will = wait_until(lambda: reader.received("t/availability"), what="the Last Will")[0]
     assert will.payload == b"offline"
     reader.close()
+
+
+def test_cameras_connecting_at_once_all_stay_connected_and_get_their_retained_config(
+    broker: EmbeddedBroker,
+) -> None:
+    """The demo starts every camera at once. amqtt 0.12 walked its subscription table while
+    sending retained messages to each new client, and a subscription arriving meanwhile
+    killed that client's connection (about one run in three of this test before the fix);
+    it also sent each new client the retained messages of everyone else's subscriptions."""
+    configs = [f"s/store/cam-{i}/config" for i in range(40)]
+    publisher = MqttClient(broker.url, "gateway")
+    for topic in configs:
+        publisher.publish(topic, b"{}" + b" " * 2000, retain=True)
+    dropped: list[int] = []
+    received: dict[int, set[str]] = {i: set() for i in range(24)}
+    clients: list[mqtt.Client] = []
+
+    def camera(i: int) -> None:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"cam-{i}")
+        # Subscribe from on_connect, as the node does: while the others are still connecting.
+        client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in configs[i:]])
+        client.on_disconnect = lambda *_: dropped.append(i)
+        client.on_message = lambda _c, _u, message: received[i].add(message.topic)
+        client.connect(broker.host, broker.port)
+        client.loop_start()
+        clients.append(client)
+
+    starting = [threading.Thread(target=camera, args=(i,)) for i in range(24)]
+    for thread in starting:
+        thread.start()
+    for thread in starting:
+        thread.join()
+    try:
+        wait_until(
+            lambda: all(received[i] == set(configs[i:]) for i in received),
+            what="every camera's retained configs",
+            timeout=30,
+        )
+        assert not dropped
+    finally:
+        for client in clients:
+            client.loop_stop()
+
+
+def test_snapshot_dict_iterates_what_it_held_when_the_loop_began() -> None:
+    table = SnapshotDict(a=1, b=2)
+    seen = []
+    for key in table:
+        seen.append(key)
+        table[key * 2] = 0  # another client subscribing mid-loop
+    assert seen == ["a", "b"] and set(table) == {"a", "b", "aa", "bb"}
+    for key, _ in table.items():
+        del table[key]  # every client unsubscribing mid-loop
+    assert table == {}
 
 
 def test_a_persistent_session_gets_what_was_queued(broker: EmbeddedBroker) -> None:
