@@ -45,58 +45,34 @@ def _centre_to_corners(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate((boxes[:, :2] - half, boxes[:, :2] + half), axis=1)
 
 
-def _centre_to_top_left(boxes: np.ndarray) -> np.ndarray:
-    """(N, 4) centre-size boxes to the top-left + size boxes OpenCV's NMS takes (a copy)."""
-    out = np.array(boxes, dtype=np.float32, order="C")
-    out[:, :2] -= out[:, 2:] / 2
-    return out
-
-
 def _corners_to_top_left(boxes: np.ndarray) -> np.ndarray:
-    """(N, 4) corner boxes to top-left + size boxes (a copy)."""
+    """(N, 4) corner boxes to the top-left + size boxes OpenCV's NMS takes (a copy)."""
     out = np.array(boxes, dtype=np.float32, order="C")
     out[:, 2:] -= out[:, :2]
     return out
 
 
-def _kept(indices: object, max_det: int) -> np.ndarray:
-    """OpenCV's kept indices (best first; a tuple when none) as int64, at most max_det."""
-    return np.asarray(indices, dtype=np.int64).reshape(-1)[:max_det]
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, max_det: int = 300) -> np.ndarray:
-    """Greedy NMS over xyxy boxes; indices of the kept boxes, best score first.
-
-    OpenCV's (`cv2.dnn.NMSBoxes`): the same greedy rule as Ultralytics' (drop a box whose
-    IoU with a better kept one exceeds `iou`), in C++. It runs right after inference,
-    where the numpy loop it replaced took 3x its time alone.
-    """
-    if boxes.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
-    top_left = _corners_to_top_left(boxes)
-    return _kept(
-        cv2.dnn.NMSBoxes(top_left, scores.astype(np.float32), NMS_SCORE_FLOOR, iou), max_det
-    )
-
-
-def _class_wise_top_left(
-    top_left: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float, max_det: int
-) -> np.ndarray:
-    """Class-wise NMS on top-left + size boxes (OpenCV offsets each class apart)."""
-    keep = cv2.dnn.NMSBoxesBatched(
-        top_left, scores.astype(np.float32), classes.astype(np.int32), NMS_SCORE_FLOOR, iou
-    )
-    return _kept(keep, max_det)
-
-
 def class_wise_nms(
     boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float, max_det: int = 300
 ) -> np.ndarray:
-    """NMS within each class only: a gap box never suppresses an overlapping messy box.
-    Indices of the kept xyxy boxes, best score first."""
+    """Greedy NMS within each class over xyxy boxes (a gap box never suppresses an
+    overlapping messy box); indices of the kept boxes, best score first.
+
+    OpenCV's (`cv2.dnn.NMSBoxesBatched`, which offsets each class apart): the same greedy
+    rule as Ultralytics' (drop a box whose IoU with a better kept one of its class exceeds
+    `iou`), in C++. It runs right after inference, where the numpy loop it replaced took
+    3x its time alone.
+    """
     if boxes.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
-    return _class_wise_top_left(_corners_to_top_left(boxes), scores, classes, iou, max_det)
+    keep = cv2.dnn.NMSBoxesBatched(
+        _corners_to_top_left(boxes),
+        scores.astype(np.float32),
+        classes.astype(np.int32),
+        NMS_SCORE_FLOOR,
+        iou,
+    )
+    return np.asarray(keep, dtype=np.int64).reshape(-1)[:max_det]  # () when none kept
 
 
 @dataclass(frozen=True)
@@ -165,8 +141,9 @@ def decode_yolo(
     if not len(scores):
         empty = np.zeros((0, 4), np.float32)
         return RawDetections(empty, np.zeros(0, np.float32), np.zeros(0, np.int64))
-    keep = _class_wise_top_left(_centre_to_top_left(boxes), scores, classes, iou, max_det)
-    return _finish(_centre_to_corners(boxes[keep]), scores[keep], classes[keep], lb)
+    corners = _centre_to_corners(boxes)
+    keep = class_wise_nms(corners, scores, classes, iou, max_det)
+    return _finish(corners[keep], scores[keep], classes[keep], lb)
 
 
 def decode_end2end(

@@ -10,7 +10,6 @@ from edge.postprocess import (
     decode_end2end,
     decode_yolo,
     letterbox_params,
-    nms,
 )
 from tests.test_edge_support import yolo_output
 
@@ -38,11 +37,12 @@ def test_nms_suppresses_overlaps_and_keeps_separate_boxes() -> None:
         [[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [0, 0, 10, 10.5]], np.float32
     )
     scores = np.array([0.9, 0.8, 0.7, 0.95], np.float32)
-    keep = nms(boxes, scores, iou=0.5)
+    one_class = np.zeros(4, np.int64)
+    keep = class_wise_nms(boxes, scores, one_class, iou=0.5)
     # 3 (0.95) beats 0 and 1 which overlap it; 2 is elsewhere.
     assert keep.tolist() == [3, 2]
     # A strict IoU threshold above every overlap keeps everything, best first.
-    assert nms(boxes, scores, iou=0.99).tolist() == [3, 0, 1, 2]
+    assert class_wise_nms(boxes, scores, one_class, iou=0.99).tolist() == [3, 0, 1, 2]
 
 
 def test_nms_is_class_wise_not_across_classes() -> None:
