@@ -3,10 +3,10 @@
 Everything is measured in one run on the same images; the figures that matter are the
 ratios. Each round times every contender of both variants (six blocks) over all the
 images, and the order of the blocks rotates from round to round, so the int8 speed-up is
-side by side as well (this machine's speed drifts by up to a third between minutes). Not image by image: each contender has its
-own ONNX Runtime thread pool, whose workers spin for a while after a run, and on a 2-core
-machine they slowed whichever contender ran next (bare `session.run` measured 2-3x
-slower interleaved than on its own). The bare session is built with the node's own
+side by side as well (this machine's speed drifts by up to a third between minutes).
+Not image by image: each contender has its own ONNX Runtime thread pool, whose workers
+spin for a while after a run, and on a 2-core machine they slowed whichever contender
+ran next (bare `session.run` measured 2-3x slower interleaved than on its own). The bare session is built with the node's own
 session options (`edge.detector.session_options`), so the two differ only in the work
 around the model. Per variant (fp32, int8):
 

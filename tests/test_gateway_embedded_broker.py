@@ -112,6 +112,7 @@ def test_cameras_connecting_at_once_all_stay_connected_and_get_their_retained_co
     finally:
         for client in clients:
             client.loop_stop()
+        publisher.close()
 
 
 def test_snapshot_dict_iterates_what_it_held_when_the_loop_began() -> None:
