@@ -192,23 +192,29 @@ def run_demo(args: argparse.Namespace) -> int:
                 "advice": demo_advice_settings(args.speedup),
             }
         )
-        gateway = stack.enter_context(Gateway(settings))
-        _fill_catalogue(gateway)
         threads = []
         till_shelves = []
         for cam in cameras:
             thread, shelf = _camera_thread(cam, broker_url, args, stop, data_dir)
-            gateway.set_layout(cam.store, cam.camera, shelf.layout)
-            gateway.set_snapshots_enabled(cam.store, cam.camera, True)
             threads.append(thread)
             till_shelves.append(TillShelf(cam.store, cam.camera, shelf))
+        gateway = Gateway(settings)
+        # Users before start-up, or the gateway would warn that nobody can sign in.
+        gateway.db.open()
+        stack.callback(gateway.db.close)
+        logins = _demo_logins(gateway, cameras, [t.shelf for t in till_shelves], args)
+        stack.enter_context(gateway)
+        _fill_catalogue(gateway)
+        for till_shelf in till_shelves:
+            store, camera = till_shelf.store, till_shelf.camera
+            gateway.set_layout(store, camera, till_shelf.shelf.layout)
+            gateway.set_snapshots_enabled(store, camera, True)
         # The till sells what the shelves sell: POS lines drive velocity and advice.
         till = DemoTill(
             gateway.db, till_shelves, speedup=args.speedup, on_stored=gateway.sales_stored
         )
         till.register_products()
         till.seed_history(datetime.now(UTC))
-        logins = _demo_logins(gateway, cameras, [t.shelf for t in till_shelves], args)
         threads.append(threading.Thread(target=till.run, args=(stop,), name="demo-till"))
         for thread in threads:
             thread.start()

@@ -90,6 +90,9 @@ def test_headless_demo_serves_three_live_cameras(tmp_path: Path) -> None:
         output, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, output
     assert f"http://127.0.0.1:{port}" in output
+    # The demo makes its users before the gateway starts, and nothing fails on the way.
+    assert "no users yet" not in output, output
+    assert "Traceback" not in output, output
 
 
 def write_node_config(path: Path, broker: Mosquitto, shelf_seed: int, keepalive_s: int = 2) -> Path:
