@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -182,7 +181,7 @@ class AdviceService:
                 store,
                 now,
                 self.settings,
-                tz=ZoneInfo(self.pos.timezone),
+                tz=self.pos.zone,
                 window_days=self.pos.velocity_window_days,
                 cache=self._cache,
             )

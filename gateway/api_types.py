@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
+from gateway.settings import PosSettings
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 """A store or camera id: one MQTT topic level."""
 
@@ -31,3 +33,10 @@ def _iso_8601(value: object) -> object:
 
 
 IsoTime = Annotated[datetime, BeforeValidator(_iso_8601)]
+
+
+def pos_settings(backend: Any) -> PosSettings:
+    """The backend's POS settings (the store's time zone...); defaults for a backend
+    built without settings, such as an app over a bare database."""
+    settings = getattr(backend, "settings", None)
+    return getattr(settings, "pos", None) or PosSettings()

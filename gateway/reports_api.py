@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from edge.contract.messages import SlotStatus
 from gateway.access import CurrentPrincipal, Principal, allow
-from gateway.api_types import ID_PATTERN, MAX_LIMIT, IsoTime
+from gateway.api_types import ID_PATTERN, MAX_LIMIT, IsoTime, pos_settings
 from gateway.database import Database
 from gateway.reports import brand_audit, compliance_history, devices, shelf_violations
 from gateway.reports.scope import ReportScope, ScopeError
@@ -67,7 +67,9 @@ class ComplianceHistoryOut(BaseModel):
     granularity: compliance_history.Granularity
     since: datetime
     until: datetime
-    starts: list[datetime] = Field(description="Start of each bucket (UTC).")
+    starts: list[datetime] = Field(
+        description="Start of each bucket: local hours or days of the store (`pos.timezone`)."
+    )
     series: list[SeriesOut]
 
 
@@ -151,7 +153,9 @@ class BrandAuditOut(BaseModel):
     brand: str
     since: datetime
     until: datetime
-    days: list[datetime] = Field(description="Start of each day (UTC) of `daily`.")
+    days: list[datetime] = Field(
+        description="Start of each day of `daily`: local midnight of the store (`pos.timezone`)."
+    )
     stores: list[BrandStoreOut]
     products: list[BrandProductOut]
     daily: list[BrandDailyOut]
@@ -229,6 +233,7 @@ def build_reports_router(backend: Any) -> APIRouter:
     """/reports routes over `backend.db`."""
     router = APIRouter(prefix="/reports", tags=["reports"])
     db: Database = backend.db
+    zone = pos_settings(backend).zone
 
     def run(report: Callable[[], Any]) -> Any:
         try:
@@ -251,7 +256,9 @@ def build_reports_router(backend: Any) -> APIRouter:
     ) -> dict[str, Any]:
         """Display compliance over time per store, camera (bay) and shelf row."""
         scope = open_scope(store_for(principal, store), None, category, since, until)
-        history = run(lambda: compliance_history.compliance_history(db, scope, granularity))
+        history = run(
+            lambda: compliance_history.compliance_history(db, scope, granularity, zone=zone)
+        )
         return {
             "granularity": history.granularity,
             "since": scope.since,
@@ -311,7 +318,7 @@ def build_reports_router(backend: Any) -> APIRouter:
         if brand is None:
             raise invalid(ScopeError("a brand audit needs ?brand=", "brand"))
         scope = open_scope(store, brand, category, since, until, timedelta(days=7))
-        return scope, run(lambda: brand_audit.brand_audit(db, scope))
+        return scope, run(lambda: brand_audit.brand_audit(db, scope, zone=zone))
 
     @router.get("/brand", response_model=BrandAuditOut, dependencies=[allow(*BRAND_READERS)])
     def brand(

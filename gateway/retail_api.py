@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,11 +24,10 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway import catalogue, pos, velocity
 from gateway.access import EVERYONE, CurrentPrincipal, Principal, allow
-from gateway.api_types import BAD_BODY, ID_PATTERN, MAX_LIMIT, MAX_ROW_ID, IsoTime
+from gateway.api_types import BAD_BODY, ID_PATTERN, MAX_LIMIT, MAX_ROW_ID, IsoTime, pos_settings
 from gateway.batch_import import MAX_BATCH_LINES, MAX_CSV_BYTES, ImportFileError, LineError
 from gateway.database import Database
 from gateway.scoping import CurrentBrandView, require_store, store_for
-from gateway.settings import PosSettings
 
 GTIN_PATTERN = r"^(\d{8}|\d{12,14})$"
 CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream")
@@ -194,11 +192,6 @@ async def _csv_body(request: Request) -> tuple[bytes, str]:
     if len(data) > MAX_CSV_BYTES:
         raise HTTPException(413, f"CSV larger than {MAX_CSV_BYTES} bytes; split it")
     return data, name
-
-
-def _pos_settings(backend: Any) -> PosSettings:
-    settings = getattr(backend, "settings", None)
-    return getattr(settings, "pos", None) or PosSettings()
 
 
 def _own_store_lines(
@@ -414,8 +407,8 @@ def build_retail_router(backend: Any) -> APIRouter:
         require_store(principal, store)
         if view is not None and not view.owns(sku):
             raise HTTPException(403, f"role {principal.role} sees its own products only")
-        settings = _pos_settings(backend)
-        tz = ZoneInfo(settings.timezone)
+        settings = pos_settings(backend)
+        tz = settings.zone
         if at is None:
             at = datetime.now(UTC)
         elif at.tzinfo is None:

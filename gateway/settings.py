@@ -137,6 +137,11 @@ class PosSettings(_Strict):
             raise ValueError(f"{value!r} is not an IANA time zone like Europe/Berlin") from None
         return value
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The store's clock: sales profiles and report days follow it."""
+        return ZoneInfo(self.timezone)
+
 
 class AdviceSettings(_Strict):
     """The advice engine (gateway/advice.py): when it runs and its evidence thresholds.

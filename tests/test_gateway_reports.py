@@ -7,19 +7,22 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from edge.contract import Health
-from gateway.api import create_app
+from gateway.api import DatabaseBackend, create_app
 from gateway.database import Database
 from gateway.reports.brand_audit import audit_csv, brand_audit, shelf_level
+from gateway.reports.calendar import calendar_buckets
 from gateway.reports.compliance_history import compliance_history
 from gateway.reports.devices import device_statuses
 from gateway.reports.scope import ReportScope, ScopeError
 from gateway.reports.shelf_violations import violations, worst_slots
+from gateway.settings import GatewaySettings
 from tests.auth_support import admin_client
 from tests.report_store import CHIPS, COLA, DIP, END, LEMONADE, T0, WATER, fill
 
@@ -83,6 +86,57 @@ def test_a_range_of_too_many_buckets_is_refused_naming_the_limit(db: Database) -
         compliance_history(db, scope(until=T0 + 40 * 24 * HOUR), "hour", now=END)
     with pytest.raises(ScopeError, match="must be after"):
         scope(until=T0)
+
+
+ANCHORAGE = ZoneInfo("America/Anchorage")
+"""UTC-9 on the story's day: its local midnight (09:00 UTC) falls inside the story."""
+
+
+def test_days_and_hours_are_the_store_clock(db: Database) -> None:
+    history = compliance_history(db, scope(), "day", now=END, zone=ANCHORAGE)
+    # The story starts at 23:00 on 1 March in Anchorage and ends at 02:00 on 2 March.
+    assert history.starts == [datetime(2026, 3, d, tzinfo=ANCHORAGE) for d in (1, 2)]
+    assert history.starts[0].isoformat() == "2026-03-01T00:00:00-09:00"
+    assert series(history, "s1") == [1.0, approx((0.85 + 0.95) / 2)]
+    audit = brand_audit(db, scope(brand="acme"), now=END, zone=ANCHORAGE)
+    assert audit.days == history.starts
+    s1 = next(d for d in audit.daily if d.store == "s1")
+    assert s1.units == [3, 0]  # Cola sold at 08:30 UTC: 23:30 on 1 March in the store
+    assert s1.availability == [1.0, approx((120 + 90) / 240)]  # Lemonade empty 00:00-00:30
+    # Where the offset has half hours, so do the hour buckets (13:00 IST = 07:30 UTC).
+    kolkata = compliance_history(db, scope(), "hour", now=END, zone=ZoneInfo("Asia/Kolkata"))
+    assert [t.astimezone(UTC).strftime("%H:%M") for t in kolkata.starts] == [
+        "07:30",
+        "08:30",
+        "09:30",
+        "10:30",
+    ]
+    s1_hours = next(s for s in kolkata.series if s.label == "s1")
+    assert s1_hours.scores[0] == 1.0 and s1_hours.coverage[0] == 0.5
+
+    class Backend(DatabaseBackend):
+        settings = GatewaySettings(pos={"timezone": "America/Anchorage"})
+
+    api = admin_client(create_app(Backend(db)))
+    window = {"since": T0.isoformat(), "until": END.isoformat()}
+    daily = api.get("/api/reports/compliance", params=window | {"granularity": "day"}).json()
+    assert daily["starts"] == ["2026-03-01T00:00:00-09:00", "2026-03-02T00:00:00-09:00"]
+    brand = api.get("/api/reports/brand", params=window | {"brand": "Acme"}).json()
+    assert brand["days"] == daily["starts"]
+
+
+def test_a_daylight_saving_day_has_its_real_length() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    autumn = datetime(2026, 10, 25, tzinfo=berlin)
+    days = calendar_buckets(autumn, autumn + timedelta(days=2), "day", berlin, 10)
+    assert [(end - start) for start, end in days][:2] == [timedelta(hours=25), timedelta(hours=24)]
+    hours = calendar_buckets(autumn, days[0][1], "hour", berlin, 100)
+    assert len(hours) == 25  # 02:00 comes twice: summer time, then winter time
+    assert [h.astimezone(berlin).strftime("%H%z") for h, _ in hours[2:4]] == ["02+0200", "02+0100"]
+    spring = datetime(2026, 3, 29, 12, tzinfo=berlin)  # a range from noon holds its day
+    first, _ = calendar_buckets(spring, spring + timedelta(days=1), "day", berlin, 10)
+    assert first == (datetime(2026, 3, 29, tzinfo=berlin), datetime(2026, 3, 30, tzinfo=berlin))
+    assert first[1] - first[0] == timedelta(hours=23)
 
 
 def test_worst_slots_and_violations_with_their_evidence(db: Database) -> None:

@@ -24,17 +24,17 @@ import io
 import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 
 from edge.contract.compliance import CREDIT
 from edge.contract.messages import SlotStatus
 from gateway.database import Database, db_time
+from gateway.reports.calendar import bucket_index, calendar_buckets
 from gateway.reports.scope import ReportScope, ScopeError
-from gateway.reports.slot_timeline import CameraTimeline, buckets, camera_timelines
+from gateway.reports.slot_timeline import CameraTimeline, camera_timelines
 
 AVAILABLE = (SlotStatus.STOCKED, SlotStatus.LOW, SlotStatus.MESSY)
-DAY = timedelta(days=1)
 MAX_DAYS = 400
 
 
@@ -145,15 +145,18 @@ class BrandAudit:
     daily: list[DailySeries]
 
 
-def brand_audit(db: Database, scope: ReportScope, now: datetime | None = None) -> BrandAudit:
-    """The audit of `scope.brand` (required) over the scope's stores and range."""
+def brand_audit(
+    db: Database, scope: ReportScope, now: datetime | None = None, zone: tzinfo = UTC
+) -> BrandAudit:
+    """The audit of `scope.brand` (required) over the scope's stores and range, per day
+    of the stores' time `zone` (`gateway.reports.calendar`)."""
     if scope.brand is None:
         raise ScopeError("a brand audit needs a brand", "brand")
     now = now or datetime.now(UTC)
-    origin = scope.since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    days = buckets(origin, scope.until, DAY)
+    days = calendar_buckets(scope.since, scope.until, "day", zone, MAX_DAYS)
     if len(days) > MAX_DAYS:
-        raise ScopeError(f"{len(days)} days from since to until; at most {MAX_DAYS}")
+        raise ScopeError(f"too many days from since to until: at most {MAX_DAYS}")
+    starts = [start for start, _ in days]
     timelines = camera_timelines(db, scope, now)
     products = _brand_products(db, scope, timelines)
     store_time: dict[str, _Time] = defaultdict(_Time)
@@ -171,11 +174,11 @@ def brand_audit(db: Database, scope: ReportScope, now: datetime | None = None) -
             for i, (start, end) in enumerate(days):
                 if (part := span.overlap(start, end)) > 0:
                     day_time[timeline.store][i].add(span.effective, spec.facings, part)
-    sales, daily_sales = _sales(db, scope, products, origin, len(days))
+    sales, daily_sales = _sales(db, scope, products, starts)
     stores = sorted({t.store for t in timelines} | {store for store, _ in sales})
     return BrandAudit(
         brand=_spelling(db, timelines, scope.brand),
-        days=[start for start, _ in days],
+        days=[t.astimezone(zone) for t in starts],
         stores=[_summary(s, timelines, store_time[s], sales) for s in stores],
         products=_product_rows(timelines, products, product_time, sales),
         daily=[
@@ -225,11 +228,11 @@ def _spelling(db: Database, timelines: list[CameraTimeline], brand: str) -> str:
 
 
 def _sales(
-    db: Database, scope: ReportScope, products: dict[str, str | None], origin: datetime, days: int
+    db: Database, scope: ReportScope, products: dict[str, str | None], days: list[datetime]
 ) -> tuple[dict[tuple[str, str], Sales], dict[str, list[Sales]]]:
-    """Sales of the products by (store, sku), and by store per day."""
+    """Sales of the products by (store, sku), and by store per day (`days`: their starts)."""
     by_product: dict[tuple[str, str], Sales] = defaultdict(Sales)
-    by_day: dict[str, list[Sales]] = defaultdict(lambda: [Sales() for _ in range(days)])
+    by_day: dict[str, list[Sales]] = defaultdict(lambda: [Sales() for _ in days])
     if not products:
         return by_product, by_day
     with db.read() as conn:
@@ -243,8 +246,8 @@ def _sales(
             continue
         revenue = r["quantity"] * Decimal(r["unit_price"])
         by_product[(r["store"], r["sku"])].add(r["quantity"], revenue, r["currency"])
-        day = int((datetime.fromisoformat(r["ts"]) - origin) / DAY)
-        if 0 <= day < days:
+        day = bucket_index(days, datetime.fromisoformat(r["ts"]))
+        if day >= 0:
             by_day[r["store"]][day].add(r["quantity"], revenue, r["currency"])
     return by_product, by_day
 

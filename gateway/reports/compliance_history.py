@@ -5,24 +5,25 @@ A bucket's score is the compliance score (README: Display compliance) averaged o
 time and weighted by facings: the credited facing-seconds over the expected
 facing-seconds of the slots in scope. For one camera whose slots are all seen this is
 the plain time average of its score; for a store it weights each bay by its facings,
-as the store's score at any moment does. Buckets are UTC hours or days, or the whole range; a bucket
-with no seen slot has no score (None), never 0.
+as the store's score at any moment does. Buckets are the store's local hours or days
+(`gateway.reports.calendar`), or the whole range; a bucket with no seen slot has no score
+(None), never 0.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
 from edge.contract.compliance import CREDIT
 from gateway.database import Database
+from gateway.reports.calendar import bucket_index, calendar_buckets
 from gateway.reports.scope import ReportScope, ScopeError
-from gateway.reports.slot_timeline import buckets, camera_timelines
+from gateway.reports.slot_timeline import camera_timelines
 
 Granularity = Literal["hour", "day", "total"]
-STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 """`total` is one bucket over the whole range (e.g. today's score so far)."""
 MAX_BUCKETS = 800
 """About a month of hours or two years of days: more is one request too many."""
@@ -58,12 +59,19 @@ class ComplianceHistory:
     series: list[Series]
 
 
-def align(moment: datetime, granularity: Granularity) -> datetime:
-    """The start of the UTC hour or day holding `moment` (itself for `total`)."""
+def _cuts(
+    scope: ReportScope, granularity: Granularity, zone: tzinfo
+) -> list[tuple[datetime, datetime]]:
+    """The buckets of the range: local hours or days from the one holding `since`."""
     if granularity == "total":
-        return moment
-    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return moment.replace(hour=0) if granularity == "day" else moment
+        return [(scope.since, scope.until)]
+    cuts = calendar_buckets(scope.since, scope.until, granularity, zone, MAX_BUCKETS)
+    if len(cuts) > MAX_BUCKETS:
+        raise ScopeError(
+            f"too many {granularity} buckets from since to until: at most {MAX_BUCKETS}"
+            " (use day, or a shorter range)"
+        )
+    return cuts
 
 
 def compliance_history(
@@ -71,17 +79,14 @@ def compliance_history(
     scope: ReportScope,
     granularity: Granularity = "hour",
     now: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> ComplianceHistory:
-    """The series of every store, camera and row in scope over the scope's range."""
+    """The series of every store, camera and row in scope over the scope's range, in
+    buckets of the store's time `zone`."""
     now = now or datetime.now(UTC)
-    origin = align(scope.since, granularity)
-    step = STEP.get(granularity, scope.until - origin)
-    cuts = buckets(origin, scope.until, step)
-    if len(cuts) > MAX_BUCKETS:
-        raise ScopeError(
-            f"{len(cuts)} {granularity} buckets from since to until; at most {MAX_BUCKETS}"
-            " (use day, or a shorter range)"
-        )
+    cuts = _cuts(scope, granularity, zone)
+    starts = [start for start, _ in cuts]
+    origin = starts[0]
     aligned = ReportScope(origin, scope.until, scope.store, scope.brand, scope.category)
     credited: dict[SeriesKey, list[float]] = defaultdict(lambda: [0.0] * len(cuts))
     expected: dict[SeriesKey, list[float]] = defaultdict(lambda: [0.0] * len(cuts))
@@ -96,8 +101,8 @@ def compliance_history(
             if span.effective is None:
                 continue
             facings = spec.facings if (spec := timeline.slot(span.row, span.slot)) else 1
-            first = int((span.start - origin) / step)
-            last = min(int((span.end - origin) / step), len(cuts) - 1)
+            first = max(bucket_index(starts, span.start), 0)
+            last = min(bucket_index(starts, span.end), len(cuts) - 1)
             for i in range(first, last + 1):
                 seconds = span.overlap(*cuts[i])
                 for key in _keys(timeline.store, timeline.camera, span.row):
@@ -123,7 +128,7 @@ def compliance_history(
                 ],
             )
         )
-    return ComplianceHistory(granularity, [start for start, _ in cuts], series)
+    return ComplianceHistory(granularity, [t.astimezone(zone) for t in starts], series)
 
 
 def _keys(store: str, camera: str, row: int) -> tuple[SeriesKey, ...]:
