@@ -16,7 +16,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from edge.contract.compliance import effective_status
 from edge.contract.messages import SlotStatus
@@ -163,13 +163,3 @@ def camera_timelines(db: Database, scope: ReportScope, now: datetime) -> list[Ca
                 ]
             timelines.append(timeline)
     return timelines
-
-
-def buckets(since: datetime, until: datetime, step: timedelta) -> list[tuple[datetime, datetime]]:
-    """[since, until) cut into steps (the last one may be shorter)."""
-    out = []
-    start = since
-    while start < until:
-        out.append((start, min(start + step, until)))
-        start += step
-    return out
