@@ -6,9 +6,9 @@ images, and the order of the blocks rotates from round to round, so the int8 spe
 side by side as well (this machine's speed drifts by up to a third between minutes).
 Not image by image: each contender has its own ONNX Runtime thread pool, whose workers
 spin for a while after a run, and on a 2-core machine they slowed whichever contender
-ran next (bare `session.run` measured 2-3x slower interleaved than on its own). The bare session is built with the node's own
-session options (`edge.detector.session_options`), so the two differ only in the work
-around the model. Per variant (fp32, int8):
+ran next (bare `session.run` measured 2-3x slower interleaved than on its own). The bare
+session is built with the node's own session options (`edge.detector.session_options`),
+so the two differ only in the work around the model. Per variant (fp32, int8):
 
 - `pipeline_ms`: the node's whole per-frame work: JPEG decode (at the scale the node's
   folder source uses, `edge.image_decode`), letterbox, inference, decoding and NMS,
@@ -154,7 +154,12 @@ class _Contenders:
         self.fit = (self.detector.input_w, self.detector.input_h)
         self.layout = grid_layout()
         self.analysis = AnalysisSettings()
-        self.stages: dict[str, list[float]] = {name: [] for name in STAGES}
+        self.stages: dict[str, list[float]] = {}
+        self.reset_stages()
+
+    def reset_stages(self) -> None:
+        """Forget the stage times so far (the warm-up runs')."""
+        self.stages = {name: [] for name in STAGES}
 
     def pipeline(self, jpeg: np.ndarray) -> float:
         t0 = time.perf_counter()
@@ -218,7 +223,7 @@ def _timers(
         tensors.append(contenders.detector.input_tensor.copy())
     for frame, tensor, jpeg in zip(frames[:3], tensors, jpegs, strict=False):  # warm all three
         contenders.pipeline(jpeg), contenders.session_run(tensor), contenders.predict(frame)
-    contenders.stages = {name: [] for name in STAGES}  # not the warm-up frames
+    contenders.reset_stages()
     return {
         "pipeline": lambda i: contenders.pipeline(jpegs[i]),
         "session": lambda i: contenders.session_run(tensors[i]),
