@@ -30,7 +30,7 @@ from decimal import Decimal
 from edge.contract.compliance import CREDIT
 from edge.contract.messages import SlotStatus
 from gateway.database import Database, db_time
-from gateway.reports.calendar import bucket_index, calendar_buckets
+from gateway.reports.calendar import bucket_index, calendar_buckets, overlapping
 from gateway.reports.scope import ReportScope, ScopeError
 from gateway.reports.slot_timeline import CameraTimeline, camera_timelines
 
@@ -171,8 +171,8 @@ def brand_audit(
             store_time[timeline.store].add(span.effective, spec.facings, seconds)
             if spec.sku:
                 product_time[(timeline.store, spec.sku)].add(span.effective, spec.facings, seconds)
-            for i, (start, end) in enumerate(days):
-                if (part := span.overlap(start, end)) > 0:
+            for i in overlapping(starts, span.start, span.end):
+                if (part := span.overlap(*days[i])) > 0:
                     day_time[timeline.store][i].add(span.effective, spec.facings, part)
     sales, daily_sales = _sales(db, scope, products, starts)
     stores = sorted({t.store for t in timelines} | {store for store, _ in sales})

@@ -59,4 +59,11 @@ def bucket_index(starts: list[datetime], moment: datetime) -> int:
     return bisect_right(starts, moment) - 1
 
 
-__all__ = ["Unit", "bucket_index", "bucket_start", "calendar_buckets"]
+def overlapping(starts: list[datetime], start: datetime, end: datetime) -> range:
+    """Indices of the buckets (by their `starts`) that [start, end) can overlap: a span
+    visits only its own buckets, not every bucket of the range."""
+    first = max(bucket_index(starts, start), 0)
+    return range(first, min(bucket_index(starts, end), len(starts) - 1) + 1)
+
+
+__all__ = ["Unit", "bucket_index", "bucket_start", "calendar_buckets", "overlapping"]

@@ -19,7 +19,7 @@ from typing import Literal
 
 from edge.contract.compliance import CREDIT
 from gateway.database import Database
-from gateway.reports.calendar import bucket_index, calendar_buckets
+from gateway.reports.calendar import calendar_buckets, overlapping
 from gateway.reports.scope import ReportScope, ScopeError
 from gateway.reports.slot_timeline import camera_timelines
 
@@ -101,9 +101,7 @@ def compliance_history(
             if span.effective is None:
                 continue
             facings = spec.facings if (spec := timeline.slot(span.row, span.slot)) else 1
-            first = max(bucket_index(starts, span.start), 0)
-            last = min(bucket_index(starts, span.end), len(cuts) - 1)
-            for i in range(first, last + 1):
+            for i in overlapping(starts, span.start, span.end):
                 seconds = span.overlap(*cuts[i])
                 for key in _keys(timeline.store, timeline.camera, span.row):
                     credited[key][i] += CREDIT[span.effective] * facings * seconds
