@@ -12,9 +12,11 @@ it to one report module. Who may call what (README: Users and access):
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
@@ -229,6 +231,21 @@ def brand_for(principal: Principal, requested: str | None) -> str | None:
     return own
 
 
+def _file_char(c: str) -> str:
+    """Letters, digits and combining marks (Thai tone marks, accents) stay; the rest is -."""
+    return c if c.isalnum() or unicodedata.category(c).startswith("M") else "-"
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for a download named after user data (a brand may be `Ćevapi`
+    or `ช้าง`): HTTP headers are Latin-1, so an ASCII `filename` for old clients and the
+    real name, percent-encoded UTF-8, in `filename*` (RFC 6266) for every browser."""
+    stem, dot, suffix = filename.lower().rpartition(".")
+    name = "".join(map(_file_char, stem)) + dot + suffix
+    ascii_name = "".join(c if c.isascii() else "-" for c in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
 def build_reports_router(backend: Any) -> APIRouter:
     """/reports routes over `backend.db`."""
     router = APIRouter(prefix="/reports", tags=["reports"])
@@ -361,11 +378,10 @@ def build_reports_router(backend: Any) -> APIRouter:
     ) -> Response:
         """The brand audit's product table as CSV (one line per store and product)."""
         _, found = audit(principal, brand, store, category, since, until)
-        name = "".join(c if c.isalnum() else "-" for c in found.brand.lower())
         return Response(
             brand_audit.audit_csv(found),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="shelfsense-{name}.csv"'},
+            headers={"Content-Disposition": attachment(f"shelfsense-{found.brand}.csv")},
         )
 
     @router.get("/devices", response_model=list[DeviceOut], dependencies=[allow(*DEVICE_READERS)])

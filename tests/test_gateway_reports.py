@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -247,6 +248,12 @@ def test_report_routes_answer_with_their_models(db: Database) -> None:
     assert exported.headers["content-type"].startswith("text/csv")
     assert "shelfsense-acme.csv" in exported.headers["content-disposition"]
     assert exported.text.splitlines()[0].startswith("store,sku,name,placement")
+    # Headers are Latin-1: a brand named in Thai downloads under its own name, not a 500.
+    thai = api.get("/api/reports/brand.csv", params=window | {"brand": "ช้าง"})
+    assert thai.status_code == 200, thai.text
+    disposition = thai.headers["content-disposition"]
+    assert 'filename="shelfsense-----.csv"' in disposition
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == "shelfsense-ช้าง.csv"
     assert api.get("/api/reports/brand", params=window).status_code == 422
     bad = api.get(
         "/api/reports/compliance", params={"since": END.isoformat(), "until": T0.isoformat()}
