@@ -61,6 +61,7 @@ def _train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         imgsz=args.imgsz,
         batch=args.batch,
+        step_batch=args.step_batch,
         seed=args.seed,
         workers=args.workers,
         threads=args.threads,
@@ -195,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--imgsz", type=int, default=320, help="input size; the node runs what you pick")
     p.add_argument(
         "--batch", type=int, default=16, help="images per step (lower it if memory is short)"
+    )
+    p.add_argument(
+        "--step-batch",
+        type=int,
+        default=64,
+        help="images per optimizer step (Ultralytics' nbs: batches accumulate up to it)",
     )
     p.add_argument("--workers", type=int, default=2, help="image-loading processes")
     p.add_argument(

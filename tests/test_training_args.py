@@ -37,3 +37,10 @@ def test_importing_the_models_package_loads_neither_torch_nor_ultralytics() -> N
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_the_step_batch_is_ultralytics_nominal_batch(tmp_path: Path) -> None:
+    """Batches accumulate up to `step_batch` images before each optimizer step."""
+    recipe = TrainRecipe(data=tmp_path / "data.yaml", batch=16, step_batch=16)
+    assert train_arguments(recipe, tmp_path)["nbs"] == 16
+    assert train_arguments(TrainRecipe(data=tmp_path / "data.yaml"), tmp_path)["nbs"] == 64
