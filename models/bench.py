@@ -1,12 +1,17 @@
 """Side-by-side speed and memory of the node's detector, bare ONNX Runtime and Ultralytics.
 
 Everything is measured in one run on the same images; the figures that matter are the
-ratios. Each round times every contender of both variants (six blocks) over all the
-images, and the order of the blocks rotates from round to round, so the int8 speed-up is
-side by side as well (this machine's speed drifts by up to a third between minutes).
-Not image by image: each contender has its own ONNX Runtime thread pool, whose workers
-spin for a while after a run, and on a 2-core machine they slowed whichever contender
-ran next (bare `session.run` measured 2-3x slower interleaved than on its own). The bare
+ratios. Each round walks the images in blocks of 20; every contender of both variants
+times the whole block before the next one starts, and who goes first rotates from block
+to block, so the int8 speed-up is side by side as well. This machine's speed jumps by up
+to a half for seconds at a time; blocks of a few hundred milliseconds let every
+contender see the same mix of fast and slow seconds (with blocks of all the images, one
+contender could fall into a slow stretch and measure the pipeline faster than the bare
+session inside it). Not image by image: each contender has its own ONNX Runtime thread
+pool, whose workers spin for a while after a run, and on a 2-core machine they slowed
+whichever contender ran next (bare `session.run` measured 2-3x slower interleaved than
+on its own); in a block of 20 that costs at most the first frame, which the median
+ignores. The bare
 session is built with the node's own session options (`edge.detector.session_options`),
 so the two differ only in the work around the model. Per variant (fp32, int8):
 
@@ -45,6 +50,7 @@ from edge.settings import AnalysisSettings, DetectorSettings
 
 REPO = Path(__file__).resolve().parent.parent
 SHELF_REAL = REPO.parent / "shared" / "datasets" / "shelf-real"
+BLOCK = 20  # images a contender times before the next one takes over (module docstring)
 
 _NODE_PROBE = """
 import sys
@@ -196,20 +202,26 @@ class _Contenders:
 
 
 def time_in_blocks(
-    contenders: dict[str, Callable[[int], float]], count: int, rounds: int
+    contenders: dict[str, Callable[[int], float]], count: int, rounds: int, block: int = BLOCK
 ) -> dict[str, list[float]]:
     """Per contender, the times (ms) of every image over every round.
 
-    `contenders` maps a name to a function timing one image by its index. A round runs
-    each contender over all `count` images before the next starts; round r starts with
-    the contender r places further along, so none always follows the same one.
+    `contenders` maps a name to a function timing one image by its index. A round walks
+    the images `block` at a time; each contender runs over the whole block before the
+    next starts, and every block starts with the contender one place further along than
+    the last, so none always follows the same one.
     """
     names = list(contenders)
     times: dict[str, list[float]] = {name: [] for name in names}
-    for r in range(rounds):
-        shift = r % len(names)
-        for name in names[shift:] + names[:shift]:
-            times[name].extend(contenders[name](i) for i in range(count))
+    turn = 0
+    for _ in range(rounds):
+        for start in range(0, count, block):
+            shift = turn % len(names)
+            turn += 1
+            for name in names[shift:] + names[:shift]:
+                times[name].extend(
+                    contenders[name](i) for i in range(start, min(start + block, count))
+                )
     return times
 
 

@@ -1,5 +1,6 @@
 """The shipped checkpoint is the shipped model: a store fine-tunes from
-`models/shelfsense-shelf.pt`, so it must export to what the node runs by default."""
+`models/shelfsense-shelf.pt`, so it must export to what the node runs by default, and
+the export's DFL rewrite must not change what Ultralytics' own export computes."""
 
 from __future__ import annotations
 
@@ -40,3 +41,5 @@ def test_the_checkpoint_exports_to_the_default_model(tmp_path: Path) -> None:
     scores = shipped[:, :, 4:]
     assert scores.max() > 0.05  # the images give the comparison something to compare
     np.testing.assert_allclose(ours, shipped, atol=1e-3)
+    ultralytics_own = checkpoint.with_suffix(".onnx")  # as exported, before the rewrite
+    np.testing.assert_allclose(ours, _outputs(ultralytics_own, images), atol=1e-4)

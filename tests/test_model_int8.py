@@ -89,8 +89,15 @@ def test_bench_times_each_contender_in_blocks_and_rotates_who_goes_first() -> No
     def contender(name: str):
         return lambda i: calls.append((name, i)) or float(i)
 
-    times = time_in_blocks({n: contender(n) for n in ("a", "b", "c")}, count=2, rounds=3)
-    blocks = [calls[k][0] for k in range(0, len(calls), 2)]
-    assert blocks == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
-    assert all(calls[k][1] == 0 and calls[k + 1][1] == 1 for k in range(0, len(calls), 2))
-    assert times == {n: [0.0, 1.0] * 3 for n in "abc"}
+    times = time_in_blocks({n: contender(n) for n in ("a", "b", "c")}, count=4, rounds=2, block=2)
+    order = "".join(calls[k][0] for k in range(0, len(calls), 2))
+    images = [(calls[k][1], calls[k + 1][1]) for k in range(0, len(calls), 2)]
+    assert order == "abc" + "bca" + "cab" + "abc"  # who goes first moves on every block
+    assert images == ([(0, 1)] * 3 + [(2, 3)] * 3) * 2  # block by block, round after round
+    assert times == {n: [0.0, 1.0, 2.0, 3.0] * 2 for n in "abc"}
+
+
+def test_a_last_short_block_still_times_every_image_once_a_round() -> None:
+    seen: list[int] = []
+    times = time_in_blocks({"only": lambda i: seen.append(i) or 1.0}, count=5, rounds=1, block=2)
+    assert seen == [0, 1, 2, 3, 4] and times == {"only": [1.0] * 5}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -31,6 +32,8 @@ def test_one_epoch_exports_an_onnx_the_node_runs(tmp_path: Path) -> None:
     meta = session.get_modelmeta().custom_metadata_map
     assert "gap" in meta["names"] and "messy" in meta["names"]
     assert meta["imgsz"] == "[160, 160]"
+    softmaxes = [node for node in onnx.load(str(onnx_path)).graph.node if node.op_type == "Softmax"]
+    assert [node.attribute[0].i for node in softmaxes] == [-1]  # the DFL rewrite ran
 
     detector = OnnxDetector(onnx_path, threads=1, confidence=0.001, warmup_runs=1)
     assert detector.names == ["gap", "messy"]
