@@ -11,9 +11,9 @@ session inside it). Not image by image: each contender has its own ONNX Runtime 
 pool, whose workers spin for a while after a run, and on a 2-core machine they slowed
 whichever contender ran next (bare `session.run` measured 2-3x slower interleaved than
 on its own); in a block of 20 that costs at most the first frame, which the median
-ignores. The bare
-session is built with the node's own session options (`edge.detector.session_options`),
-so the two differ only in the work around the model. Per variant (fp32, int8):
+ignores. The bare session is built with the node's own session options
+(`edge.detector.session_options`), so the two differ only in the work around the model.
+Per variant (fp32, int8):
 
 - `pipeline_ms`: the node's whole per-frame work: JPEG decode (at the scale the node's
   folder source uses, `edge.image_decode`), letterbox, inference, decoding and NMS,

@@ -31,7 +31,8 @@ def _attribute(node: onnx.NodeProto, name: str, default: object = None) -> objec
 
 
 def _renamed(name: str, op_type: str) -> str:
-    """`/model.22/dfl/conv/Conv` -> `/model.22/dfl/conv/MatMul` (the head's name prefix stays)."""
+    """`/model.22/dfl/conv/Conv` -> `/model.22/dfl/conv/MatMul`: the head's name prefix
+    stays, so the int8 quantizer keeps the node float (`quantize.float_head_nodes`)."""
     return f"{name.rsplit('/', 1)[0]}/{op_type}" if "/" in name else f"{name}_{op_type}"
 
 

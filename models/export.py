@@ -27,9 +27,9 @@ def export_onnx(weights: Path, out: Path, imgsz: int, opset: int = 17) -> Path:
             format="onnx", imgsz=imgsz, opset=opset, simplify=True, dynamic=False, device="cpu"
         )
     )
-    graph = onnx.load(str(produced))
-    softmax_on_last_axis(graph)  # a head without DFL bins (reg_max 1) stays as exported
+    model = onnx.load(str(produced))
+    softmax_on_last_axis(model)  # a head without DFL bins (reg_max 1) stays as exported
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(graph, str(out))
+    onnx.save(model, str(out))
     return out
