@@ -66,7 +66,7 @@ def _train(args: argparse.Namespace) -> int:
         workers=args.workers,
         threads=args.threads,
         weights=args.weights,
-        **({"model": args.model} if args.model else {}),
+        model=args.model,
     )
     best = train(recipe, args.out, name=args.name)
     print(best)
@@ -189,7 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed of the rendered images (default: --seed)",
     )
     p.add_argument(
-        "--model", type=Path, help="model yaml (default: models/shelfsense-yolov8n.yaml)"
+        "--model",
+        type=Path,
+        help="model yaml (default: models/shelfsense-yolov8n.yaml, or the --weights model);"
+        " with --weights, the checkpoint's layers that fit are copied into it",
     )
     p.add_argument("--weights", type=Path, help="start from this .pt checkpoint (fine-tuning)")
     p.add_argument("--epochs", type=int, default=30, help="passes over the training images")

@@ -22,7 +22,10 @@ class TrainRecipe:
     """Everything that decides a training run; written to the model card."""
 
     data: Path
-    model: Path = MODEL_YAML
+    # The architecture. None: the checkpoint's own when `weights` is given, else MODEL_YAML.
+    # Both given: built from this yaml, with the checkpoint's layers of the same name and
+    # shape copied in (a new head on a trained backbone).
+    model: Path | None = None
     epochs: int = 30
     imgsz: int = 320
     batch: int = 16
@@ -90,6 +93,17 @@ def torch_threads_callback(threads: int) -> Callable[[Any], None]:
     return callback
 
 
+def starting_point(recipe: TrainRecipe) -> Path:
+    """What `YOLO(...)` is built from: the model yaml, or the checkpoint when it alone is given.
+
+    With a yaml and `pretrained` set to a checkpoint, Ultralytics' trainer builds the yaml's
+    model and transfers every checkpoint tensor whose name and shape match.
+    """
+    if recipe.model is not None or recipe.weights is None:
+        return recipe.model or MODEL_YAML
+    return recipe.weights
+
+
 def train(recipe: TrainRecipe, out_dir: Path, name: str = "train") -> Path:
     """Train; returns the path of the best `.pt` checkpoint."""
     if recipe.weights is not None and not Path(recipe.weights).is_file():
@@ -97,7 +111,7 @@ def train(recipe: TrainRecipe, out_dir: Path, name: str = "train") -> Path:
     offline_ultralytics()
     from ultralytics import YOLO
 
-    model = YOLO(str(recipe.weights or recipe.model), task="detect")
+    model = YOLO(str(starting_point(recipe)), task="detect")
     model.add_callback("on_pretrain_routine_start", torch_threads_callback(recipe.threads))
     model.train(**train_arguments(recipe, out_dir, name))
     best = Path(model.trainer.best)

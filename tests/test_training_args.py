@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from models.train import TrainRecipe, train, train_arguments
+from models.train import MODEL_YAML, TrainRecipe, starting_point, train, train_arguments
 
 
 def test_from_scratch_runs_offline_on_the_cpu_under_out(tmp_path: Path) -> None:
@@ -22,6 +22,20 @@ def test_fine_tuning_keeps_the_checkpoint_weights(tmp_path: Path) -> None:
     best = tmp_path / "best.pt"
     args = train_arguments(TrainRecipe(data=tmp_path / "data.yaml", weights=best), tmp_path)
     assert args["pretrained"] == str(best)
+
+
+def test_the_model_is_built_from_the_yaml_unless_a_checkpoint_alone_is_given(
+    tmp_path: Path,
+) -> None:
+    data, best, p2 = tmp_path / "data.yaml", tmp_path / "best.pt", tmp_path / "p2.yaml"
+    assert starting_point(TrainRecipe(data=data)) == MODEL_YAML
+    assert starting_point(TrainRecipe(data=data, model=p2)) == p2
+    assert starting_point(TrainRecipe(data=data, weights=best)) == best  # its own architecture
+    # A new architecture on a trained one: the yaml is built, the checkpoint's layers that
+    # fit are copied in by Ultralytics' trainer from `pretrained`.
+    transfer = TrainRecipe(data=data, model=p2, weights=best)
+    assert starting_point(transfer) == p2
+    assert train_arguments(transfer, tmp_path)["pretrained"] == str(best)
 
 
 def test_a_missing_checkpoint_is_named(tmp_path: Path) -> None:
