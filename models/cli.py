@@ -109,6 +109,11 @@ def _eval(args: argparse.Namespace) -> int:
                 f"{name:<8} {row['ap50']:>6.3f} {row['ap50_95']:>8.3f} {row['precision']:>6.3f} "
                 f"{row['recall']:>6.3f} {row['f1']:>6.3f} {row['instances']:>6}"
             )
+            sizes = "  ".join(
+                f"{size} {b['recall']:.3f} ({b['instances']})"
+                for size, b in row["recall_by_size"].items()
+            )
+            print(f"{'':<8} recall by box side in input pixels: {sizes}")
     return 0
 
 

@@ -8,7 +8,9 @@ of each output:
   by confidence at IoU 0.50:0.95 and integrated with COCO's 101-point interpolation:
   the same protocol as Ultralytics' `val`, so the two agree (a test checks it);
 - for precision, recall and F1, the node's operating point: its confidence threshold, its
-  NMS IoU and one class per box, matched at IoU 0.5.
+  NMS IoU and one class per box, matched at IoU 0.5. Recall is also split by the size of
+  the labelled box in model-input pixels, since small objects are what a detector misses
+  first and what a store can fix by mounting the camera closer.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 AP_CONFIDENCE = 0.001
 AP_NMS_IOU = 0.7
 _AP_X = np.linspace(0.0, 1.0, 101)
+# Buckets of a labelled box's side, sqrt(w * h) in model-input pixels after the letterbox:
+# under two stride-8 cells, two to four, more.
+SIZE_BUCKETS = (("<16px", 0.0, 16.0), ("16-32px", 16.0, 32.0), (">=32px", 32.0, np.inf))
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -48,20 +53,25 @@ def match(truth: LabelledImage, found: RawDetections) -> np.ndarray:
     Detections, best first, each claim the unclaimed same-class truth box they overlap
     most (per threshold), as COCO and Ultralytics do.
     """
+    return match_both_ways(truth, found)[0]
+
+
+def match_both_ways(truth: LabelledImage, found: RawDetections) -> tuple[np.ndarray, np.ndarray]:
+    """`match`'s (N found, 10) booleans and (N truth, 10): is truth box j claimed at IoU t?"""
     order = np.argsort(-found.scores, kind="stable")
     boxes, classes = found.boxes[order].astype(np.float64), found.classes[order]
     correct = np.zeros((len(order), len(IOU_THRESHOLDS)), bool)
-    if not len(order) or not len(truth.classes):
-        return correct[np.argsort(order)]
-    iou = box_iou(truth.boxes, boxes) * (truth.classes[:, None] == classes[None, :])
     claimed = np.zeros((len(truth.classes), len(IOU_THRESHOLDS)), bool)
+    if not len(order) or not len(truth.classes):
+        return correct[np.argsort(order)], claimed
+    iou = box_iou(truth.boxes, boxes) * (truth.classes[:, None] == classes[None, :])
     for j in np.flatnonzero((iou >= IOU_THRESHOLDS[0]).any(axis=0)):
         available = np.where(claimed, 0.0, iou[:, j, None])
         best = available.argmax(axis=0)
         hit = available[best, np.arange(len(IOU_THRESHOLDS))] >= IOU_THRESHOLDS
         correct[j] = hit
         claimed[best, np.arange(len(IOU_THRESHOLDS))] |= hit
-    return correct[np.argsort(order)]
+    return correct[np.argsort(order)], claimed
 
 
 def average_precision(correct: np.ndarray, scores: np.ndarray, n_truth: int) -> np.ndarray:
@@ -92,6 +102,20 @@ class _ClassTally:
     scores: list[np.ndarray] = field(default_factory=list)
     op_tp: int = 0
     op_found: int = 0
+    truth_sides: list[np.ndarray] = field(default_factory=list)  # input pixels
+    truth_found: list[np.ndarray] = field(default_factory=list)  # at the operating point
+
+    def recall_by_size(self) -> dict[str, dict[str, float]]:
+        """Operating-point recall of the labelled boxes in each of `SIZE_BUCKETS`."""
+        sides = np.concatenate(self.truth_sides) if self.truth_sides else np.zeros(0)
+        found = np.concatenate(self.truth_found) if self.truth_found else np.zeros(0, bool)
+        buckets = {}
+        for name, low, high in SIZE_BUCKETS:
+            mine = (sides >= low) & (sides < high)
+            n = int(mine.sum())
+            recall = float(found[mine].mean()) if n else 0.0
+            buckets[name] = {"recall": round(recall, 4), "instances": n}
+        return buckets
 
     def figures(self) -> dict[str, float]:
         correct = np.concatenate(self.correct) if self.correct else np.zeros((0, 10), bool)
@@ -107,6 +131,7 @@ class _ClassTally:
             "recall": round(recall, 4),
             "f1": round(f1, 4),
             "instances": self.n_truth,
+            "recall_by_size": self.recall_by_size(),
         }
 
 
@@ -143,7 +168,7 @@ def evaluate(
         everything = decode_yolo(
             output, letterbox, confidence=AP_CONFIDENCE, iou=AP_NMS_IOU, multi_label=True
         )
-        _tally(tallies, truth, everything, operating)
+        _tally(tallies, truth, everything, operating, (letterbox.new_w, letterbox.new_h))
     result: dict[str, object] = {
         name: tally.figures() for name, tally in zip(dataset.names, tallies, strict=True)
     }
@@ -162,11 +187,19 @@ def _tally(
     truth: LabelledImage,
     everything: RawDetections,
     operating: RawDetections,
+    input_size: tuple[int, int],
 ) -> None:
+    """Add one image; `input_size` is the image's (w, h) inside the model input."""
     correct = match(truth, everything)
-    op_correct = match(truth, operating)[:, 0]
+    op_correct, op_claimed = match_both_ways(truth, operating)
+    op_correct = op_correct[:, 0]
+    wh = (truth.boxes[:, 2:] - truth.boxes[:, :2]) * np.asarray(input_size, np.float64)
+    sides = np.sqrt(np.clip(wh, 0, None).prod(axis=1))
     for c, tally in enumerate(tallies):
-        tally.n_truth += int((truth.classes == c).sum())
+        truth_mine = truth.classes == c
+        tally.n_truth += int(truth_mine.sum())
+        tally.truth_sides.append(sides[truth_mine])
+        tally.truth_found.append(op_claimed[truth_mine, 0])
         mine = everything.classes == c
         tally.correct.append(correct[mine])
         tally.scores.append(everything.scores[mine])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edge.postprocess import RawDetections
-from models.evaluate import average_precision, evaluate, match
+from models.evaluate import SIZE_BUCKETS, average_precision, evaluate, match, match_both_ways
 from models.synth import SYNTHETIC_MODEL
 from models.yolo_dataset import DatasetError, LabelledImage, load_dataset
 
@@ -46,6 +46,14 @@ def test_each_truth_box_is_claimed_once_best_score_first() -> None:
     correct = match(gt, found)
     # The 0.9 box claims the truth; the 0.5 duplicate is a false positive at every IoU.
     assert correct[1].all() and not correct[0].any()
+
+
+def test_the_truth_side_of_a_match_says_which_labelled_boxes_were_found() -> None:
+    gt = truth([(0.0, 0.0, 0.5, 0.5), (0.6, 0.6, 0.9, 0.9)], [0, 0])
+    found = detections([(0.0, 0.0, 0.5, 0.45), (0.0, 0.0, 0.5, 0.5)], [0.5, 0.9], [0, 0])
+    correct, claimed = match_both_ways(gt, found)
+    assert (correct == match(gt, found)).all()
+    assert claimed[0].all() and not claimed[1].any()  # the second box has no detection
 
 
 def test_a_box_of_the_wrong_class_is_never_a_hit() -> None:
@@ -100,6 +108,16 @@ def test_eval_json_has_the_promised_keys(rendered: Path) -> None:
     for name in ("gap", "messy"):
         assert set(result[name]) >= {"ap50", "ap50_95", "precision", "recall", "f1"}
     assert result["gap"]["ap50"] > 0.8  # the synthetic detector on synthetic shelves
+    for name in ("gap", "messy"):
+        # Every labelled box falls in one size bucket, and each hit at the operating
+        # point claims one labelled box: the buckets add up to the class's recall.
+        row = result[name]
+        buckets = row["recall_by_size"]
+        assert list(buckets) == [bucket[0] for bucket in SIZE_BUCKETS]
+        assert sum(b["instances"] for b in buckets.values()) == row["instances"]
+        hits = sum(b["recall"] * b["instances"] for b in buckets.values())
+        assert hits == pytest.approx(row["recall"] * row["instances"], abs=0.01)
+    assert result["gap"]["recall_by_size"][">=32px"]["instances"] > 0
 
 
 def test_ap50_agrees_with_ultralytics_val_on_the_same_onnx(rendered: Path, tmp_path: Path) -> None:
