@@ -123,7 +123,9 @@ def _quantize(args: argparse.Namespace) -> int:
 
     images = calibration_images(args.data, args.split, args.count, seed=args.seed)
     out = args.out or int8_twin(args.model)
-    print(quantize_int8(args.model, out, images, method=args.method))
+    print(
+        quantize_int8(args.model, out, images, method=args.method, float_layers=args.float_layers)
+    )
     return 0
 
 
@@ -275,6 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="MinMax",
         choices=["MinMax", "Entropy", "Percentile"],
         help="calibration method",
+    )
+    p.add_argument(
+        "--float-layers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="keep the first N layers in float (their big activations make int8 SiLU costly)",
     )
     p.add_argument("--out", type=Path, help="default: NAME-int8.onnx beside the model")
     p.set_defaults(handler=_quantize)

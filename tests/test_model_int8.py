@@ -56,6 +56,29 @@ def test_the_int8_twin_is_integer_keeps_metadata_and_finds_what_fp32_finds(twin)
     assert ((iou * same).max(axis=1) > 0.7).mean() >= 0.8
 
 
+def test_float_layers_stay_float_and_the_rest_is_integer(twin, tmp_path: Path) -> None:
+    from models.quantize import calibration_images, quantize_int8
+
+    fp32, _, data = twin
+    out = quantize_int8(
+        fp32, tmp_path / "f2.onnx", calibration_images(data, "train", 4), float_layers=2
+    )
+    graph = onnx.load(str(out))
+    dequantized = {o for n in graph.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+
+    def integer(layer: int) -> bool:
+        """Does any conv of this layer read a dequantized (int8) tensor?"""
+        return any(
+            set(n.input) & dequantized
+            for n in graph.graph.node
+            if n.op_type == "Conv" and n.name.startswith(f"/model.{layer}/")
+        )
+
+    assert not integer(0) and not integer(1)
+    assert integer(2) and integer(3)
+    assert OnnxDetector(out, threads=1).names == ["gap", "messy"]
+
+
 def test_bench_reports_every_figure_for_both_variants(twin) -> None:
     fp32, int8, _ = twin
     out = subprocess.run(
