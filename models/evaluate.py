@@ -95,20 +95,28 @@ def average_precision(correct: np.ndarray, scores: np.ndarray, n_truth: int) -> 
 
 @dataclass
 class _ClassTally:
-    """What one class accumulates over the images."""
+    """What one class accumulates over the images.
 
-    n_truth: int = 0
+    Each labelled box is kept with its side and whether the operating point found it; the
+    truth count and the operating point's hits (each claims one labelled box) derive from
+    those.
+    """
+
     correct: list[np.ndarray] = field(default_factory=list)
     scores: list[np.ndarray] = field(default_factory=list)
-    op_tp: int = 0
     op_found: int = 0
     truth_sides: list[np.ndarray] = field(default_factory=list)  # input pixels
     truth_found: list[np.ndarray] = field(default_factory=list)  # at the operating point
 
-    def recall_by_size(self) -> dict[str, dict[str, float]]:
-        """Operating-point recall of the labelled boxes in each of `SIZE_BUCKETS`."""
+    def _truth(self) -> tuple[np.ndarray, np.ndarray]:
+        """(sides, found) of every labelled box of the class."""
         sides = np.concatenate(self.truth_sides) if self.truth_sides else np.zeros(0)
         found = np.concatenate(self.truth_found) if self.truth_found else np.zeros(0, bool)
+        return sides, found
+
+    def recall_by_size(self) -> dict[str, dict[str, float]]:
+        """Operating-point recall of the labelled boxes in each of `SIZE_BUCKETS`."""
+        sides, found = self._truth()
         buckets = {}
         for name, low, high in SIZE_BUCKETS:
             mine = (sides >= low) & (sides < high)
@@ -120,9 +128,11 @@ class _ClassTally:
     def figures(self) -> dict[str, float]:
         correct = np.concatenate(self.correct) if self.correct else np.zeros((0, 10), bool)
         scores = np.concatenate(self.scores) if self.scores else np.zeros(0)
-        ap = average_precision(correct, scores, self.n_truth)
-        precision = self.op_tp / self.op_found if self.op_found else 0.0
-        recall = self.op_tp / self.n_truth if self.n_truth else 0.0
+        found = self._truth()[1]
+        n_truth, op_tp = len(found), int(found.sum())
+        ap = average_precision(correct, scores, n_truth)
+        precision = op_tp / self.op_found if self.op_found else 0.0
+        recall = op_tp / n_truth if n_truth else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         return {
             "ap50": round(float(ap[0]), 4),
@@ -130,7 +140,7 @@ class _ClassTally:
             "precision": round(precision, 4),
             "recall": round(recall, 4),
             "f1": round(f1, 4),
-            "instances": self.n_truth,
+            "instances": n_truth,
             "recall_by_size": self.recall_by_size(),
         }
 
@@ -191,18 +201,14 @@ def _tally(
 ) -> None:
     """Add one image; `input_size` is the image's (w, h) inside the model input."""
     correct = match(truth, everything)
-    op_correct, op_claimed = match_both_ways(truth, operating)
-    op_correct = op_correct[:, 0]
+    op_claimed = match_both_ways(truth, operating)[1][:, 0]
     wh = (truth.boxes[:, 2:] - truth.boxes[:, :2]) * np.asarray(input_size, np.float64)
     sides = np.sqrt(np.clip(wh, 0, None).prod(axis=1))
     for c, tally in enumerate(tallies):
         truth_mine = truth.classes == c
-        tally.n_truth += int(truth_mine.sum())
         tally.truth_sides.append(sides[truth_mine])
-        tally.truth_found.append(op_claimed[truth_mine, 0])
+        tally.truth_found.append(op_claimed[truth_mine])
         mine = everything.classes == c
         tally.correct.append(correct[mine])
         tally.scores.append(everything.scores[mine])
-        op_mine = operating.classes == c
-        tally.op_found += int(op_mine.sum())
-        tally.op_tp += int(op_correct[op_mine].sum())
+        tally.op_found += int((operating.classes == c).sum())

@@ -99,9 +99,9 @@ def starting_point(recipe: TrainRecipe) -> Path:
     With a yaml and `pretrained` set to a checkpoint, Ultralytics' trainer builds the yaml's
     model and transfers every checkpoint tensor whose name and shape match.
     """
-    if recipe.model is not None or recipe.weights is None:
-        return recipe.model or MODEL_YAML
-    return recipe.weights
+    if recipe.model is not None:
+        return recipe.model
+    return recipe.weights or MODEL_YAML
 
 
 def train(recipe: TrainRecipe, out_dir: Path, name: str = "train") -> Path:
