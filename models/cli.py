@@ -274,9 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="which images are drawn")
     p.add_argument(
         "--method",
-        default="MinMax",
+        default="Percentile",
         choices=["MinMax", "Entropy", "Percentile"],
-        help="calibration method",
+        help="calibration method (Percentile suits ReLU models such as the shipped one)",
     )
     p.add_argument(
         "--float-layers",

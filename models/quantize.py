@@ -3,7 +3,9 @@
 Why static, not dynamic: dynamic quantisation leaves convolutions in float, so a conv net
 gains little; static QDQ lets ONNX Runtime run integer convolutions (VNNI on x86, the dot
 product instructions on a Pi 5). Activations are uint8 and weights int8 per channel (the
-U8S8 form ONNX Runtime's CPU kernels are fastest in).
+U8S8 form ONNX Runtime's CPU kernels are fastest in). A ReLU after a convolution folds
+into it (the quantised output range starts at zero), so the shipped ReLU model runs no
+activation op of its own; a SiLU does not fold and costs a lookup and a multiply.
 
 The head's decoding (the DFL softmax, box arithmetic, class sigmoid, output concat) stays
 in float: its outputs are pixel coordinates and 0..1 scores whose one shared int8 scale
@@ -94,11 +96,15 @@ def quantize_int8(
     fp32_model: Path,
     out: Path,
     calibration: list[Path],
-    method: str = "MinMax",
+    method: str = "Percentile",
     float_layers: int = 0,
 ) -> Path:
     """Write the statically quantised int8 twin of `fp32_model` to `out`.
 
+    `method`: how each activation's range is set from the calibration images. Percentile
+    (ONNX Runtime's 99.999th) clips the rare outliers of a ReLU's unbounded outputs, which
+    MinMax would stretch the uint8 scale over: on the shipped ReLU model gap recall at
+    the threshold kept 0.603 against 0.570 with MinMax. A SiLU model went the other way.
     `float_layers`: how many of the first layers stay float (`first_layer_nodes`).
     """
     from onnxruntime.quantization import (

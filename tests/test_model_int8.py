@@ -79,6 +79,24 @@ def test_float_layers_stay_float_and_the_rest_is_integer(twin, tmp_path: Path) -
     assert OnnxDetector(out, threads=1).names == ["gap", "messy"]
 
 
+def test_the_shipped_models_use_relu_and_the_int8_twin_runs_no_activation_op() -> None:
+    """The shipped detector is the ReLU variant, so its int8 twin's convolutions carry
+    their activations (models/quantize.py); a SiLU would add a Sigmoid and a Mul per conv."""
+    from edge.detector import default_model_path
+    from models.quantize import float_head_nodes
+
+    fp32 = onnx.load(str(default_model_path()))
+    int8 = onnx.load(str(int8_twin(default_model_path())))
+
+    def body_ops(model: onnx.ModelProto) -> set[str]:
+        head = set(float_head_nodes(model))
+        return {n.op_type for n in model.graph.node if n.name not in head}
+
+    assert "Relu" in body_ops(fp32) and not body_ops(fp32) & {"Sigmoid", "Mul"}
+    assert not body_ops(int8) & {"Relu", "Sigmoid", "Mul", "QLinearSigmoid", "QLinearMul"}
+    assert "QuantizeLinear" in body_ops(int8)
+
+
 def test_bench_reports_every_figure_for_both_variants(twin) -> None:
     fp32, int8, _ = twin
     out = subprocess.run(
