@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="N",
-        help="keep the first N layers in float (their big activations make int8 SiLU costly)",
+        help="keep the first N layers in float (helps a SiLU model, whose int8 activations are costly)",
     )
     p.add_argument("--out", type=Path, help="default: NAME-int8.onnx beside the model")
     p.set_defaults(handler=_quantize)
