@@ -276,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         default="Percentile",
         choices=["MinMax", "Entropy", "Percentile"],
-        help="calibration method (Percentile suits ReLU models such as the shipped one)",
+        help="calibration method: Percentile for ReLU models (the shipped one), MinMax for SiLU",
     )
     p.add_argument(
         "--float-layers",
