@@ -108,27 +108,11 @@ class _ClassTally:
     truth_sides: list[np.ndarray] = field(default_factory=list)  # input pixels
     truth_found: list[np.ndarray] = field(default_factory=list)  # at the operating point
 
-    def _truth(self) -> tuple[np.ndarray, np.ndarray]:
-        """(sides, found) of every labelled box of the class."""
-        sides = np.concatenate(self.truth_sides) if self.truth_sides else np.zeros(0)
-        found = np.concatenate(self.truth_found) if self.truth_found else np.zeros(0, bool)
-        return sides, found
-
-    def recall_by_size(self) -> dict[str, dict[str, float]]:
-        """Operating-point recall of the labelled boxes in each of `SIZE_BUCKETS`."""
-        sides, found = self._truth()
-        buckets = {}
-        for name, low, high in SIZE_BUCKETS:
-            mine = (sides >= low) & (sides < high)
-            n = int(mine.sum())
-            recall = float(found[mine].mean()) if n else 0.0
-            buckets[name] = {"recall": round(recall, 4), "instances": n}
-        return buckets
-
     def figures(self) -> dict[str, float]:
         correct = np.concatenate(self.correct) if self.correct else np.zeros((0, 10), bool)
         scores = np.concatenate(self.scores) if self.scores else np.zeros(0)
-        found = self._truth()[1]
+        sides = np.concatenate(self.truth_sides) if self.truth_sides else np.zeros(0)
+        found = np.concatenate(self.truth_found) if self.truth_found else np.zeros(0, bool)
         n_truth, op_tp = len(found), int(found.sum())
         ap = average_precision(correct, scores, n_truth)
         precision = op_tp / self.op_found if self.op_found else 0.0
@@ -141,8 +125,20 @@ class _ClassTally:
             "recall": round(recall, 4),
             "f1": round(f1, 4),
             "instances": n_truth,
-            "recall_by_size": self.recall_by_size(),
+            "recall_by_size": recall_by_size(sides, found),
         }
+
+
+def recall_by_size(sides: np.ndarray, found: np.ndarray) -> dict[str, dict[str, float]]:
+    """Operating-point recall of the labelled boxes in each of `SIZE_BUCKETS`, from each
+    box's side and whether it was found."""
+    buckets = {}
+    for name, low, high in SIZE_BUCKETS:
+        mine = (sides >= low) & (sides < high)
+        n = int(mine.sum())
+        recall = float(found[mine].mean()) if n else 0.0
+        buckets[name] = {"recall": round(recall, 4), "instances": n}
+    return buckets
 
 
 def evaluate(
