@@ -110,7 +110,8 @@ class OnnxDetector:
 
     Pre-processing writes into buffers allocated once (the padded canvas, its three
     channel planes and the NCHW float tensor), so the per-frame work around
-    `session.run` stays a few copies.
+    `session.run` stays a few copies. A model whose input is uint8 (1, h, w, 3), as the
+    int8 twin's is, reads the padded canvas itself: the letterbox is the whole of it.
     """
 
     def __init__(
@@ -145,18 +146,17 @@ class OnnxDetector:
             raise ModelError(f"{self.model_path}: cannot load: {error}") from error
 
         source = str(self.model_path)
-        imgsz, names = _parse_metadata(self.session.get_modelmeta().custom_metadata_map, source)
+        meta = self.session.get_modelmeta().custom_metadata_map
+        imgsz, names = _parse_metadata(meta, source)
         model_input = self.session.get_inputs()[0]
-        shape = model_input.shape
-        if imgsz is None:
-            if not (len(shape) == 4 and isinstance(shape[2], int) and isinstance(shape[3], int)):
-                raise ModelError(f"{source}: no imgsz metadata and no fixed input shape")
-            imgsz = (shape[2], shape[3])
-        self.input_h, self.input_w = imgsz
+        self.takes_bytes = _takes_bytes(model_input, source)
+        self.input_h, self.input_w = imgsz or _input_size(
+            model_input.shape, self.takes_bytes, source
+        )
+        self._swap_to_rgb = self.takes_bytes and meta.get("channel_order", "rgb").lower() == "rgb"
         self.input_name = model_input.name
         self.output_names = [self.session.get_outputs()[0].name]
         out_shape = self.session.get_outputs()[0].shape
-        meta = self.session.get_modelmeta().custom_metadata_map
         self.end2end = meta.get("end2end", "").lower() == "true" or (
             len(out_shape) == 3 and out_shape[2] == 6 and not _is_yolo_head(out_shape, names)
         )
@@ -168,7 +168,12 @@ class OnnxDetector:
 
         self._canvas = np.full((self.input_h, self.input_w, 3), PAD_VALUE, np.uint8)
         self._planes = tuple(np.empty((self.input_h, self.input_w), np.uint8) for _ in range(3))
-        self._tensor = np.zeros((1, 3, self.input_h, self.input_w), np.float32)
+        # A model that takes bytes (models/pixel_input.py) reads the canvas itself.
+        self._tensor = (
+            self._canvas[np.newaxis]
+            if self.takes_bytes
+            else np.zeros((1, 3, self.input_h, self.input_w), np.float32)
+        )
         self._scale = np.float32(1.0 / 255.0)
         self._letterbox: Letterbox | None = None
         self._feed = {self.input_name: self._tensor}
@@ -187,11 +192,13 @@ class OnnxDetector:
 
     @property
     def input_tensor(self) -> np.ndarray:
-        """The (1, 3, h, w) float32 buffer `preprocess()` fills and `infer()` runs on."""
+        """The buffer `preprocess()` fills and `infer()` runs on: (1, 3, h, w) float32 RGB
+        0..1, or for a model that takes bytes the (1, h, w, 3) uint8 canvas."""
         return self._tensor
 
     def preprocess(self, frame_bgr: np.ndarray) -> Letterbox:
-        """Letterbox the frame into the input tensor: keep aspect, pad 114, RGB, /255, NCHW."""
+        """Letterbox the frame into the input tensor: keep aspect, pad 114; for a float
+        model then RGB, /255, NCHW."""
         frame_h, frame_w = frame_bgr.shape[:2]
         lb = self._letterbox
         if lb is None or lb.frame_w != frame_w or lb.frame_h != frame_h:
@@ -208,6 +215,10 @@ class OnnxDetector:
             )
             if out is not region:
                 region[...] = out
+        if self.takes_bytes:
+            if self._swap_to_rgb:
+                cv2.cvtColor(self._canvas, cv2.COLOR_BGR2RGB, dst=self._canvas)
+            return lb
         # BGR -> RGB and HWC -> CHW: one contiguous plane per channel (cv2.split into
         # planes allocated once: letting it allocate them took 3x longer than the rest),
         # each scaled into its plane of the tensor; half the time of a single strided
@@ -254,6 +265,24 @@ class OnnxDetector:
                 raw.boxes.tolist(), raw.scores.tolist(), raw.classes.tolist(), strict=True
             )
         ]
+
+
+def _takes_bytes(model_input: ort.NodeArg, source: str) -> bool:
+    """True for a (1, h, w, 3) uint8 input (the int8 twin, models/pixel_input.py), False
+    for Ultralytics' float NCHW input."""
+    if model_input.type != "tensor(uint8)":
+        return False
+    if len(model_input.shape) != 4 or model_input.shape[3] != 3:
+        raise ModelError(f"{source}: a uint8 input must be (1, h, w, 3), not {model_input.shape}")
+    return True
+
+
+def _input_size(shape: list[int | str], takes_bytes: bool, source: str) -> tuple[int, int]:
+    """(h, w) from a fixed input shape: NHWC for a model that takes bytes, else NCHW."""
+    h, w = (1, 2) if takes_bytes else (2, 3)
+    if not (len(shape) == 4 and isinstance(shape[h], int) and isinstance(shape[w], int)):
+        raise ModelError(f"{source}: no imgsz metadata and no fixed input shape")
+    return shape[h], shape[w]
 
 
 def _is_yolo_head(out_shape: list[int | str], names: list[str]) -> bool:

@@ -47,6 +47,7 @@ from edge.detector import OnnxDetector, default_model_path, session_options
 from edge.image_decode import decode_image
 from edge.layout import Layout, RowSpec, SlotSpec
 from edge.settings import AnalysisSettings, DetectorSettings
+from models.pixel_input import float_input_copy
 
 REPO = Path(__file__).resolve().parent.parent
 SHELF_REAL = REPO.parent / "shared" / "datasets" / "shelf-real"
@@ -147,7 +148,7 @@ STAGES = ("decode", "letterbox", "inference", "postprocess", "analysis")
 class _Contenders:
     """The three ways to run one model, each prepared once."""
 
-    def __init__(self, model: Path, threads: int) -> None:
+    def __init__(self, model: Path, threads: int, scratch: Path) -> None:
         from ultralytics import YOLO
 
         self.detector = OnnxDetector(model, threads=threads)
@@ -155,7 +156,10 @@ class _Contenders:
             str(model), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
         )
         self.input_name = self.session.get_inputs()[0].name
-        self.ultralytics = YOLO(str(model), task="detect")
+        # An int8 twin takes the camera's bytes; Ultralytics feeds float tensors, so it
+        # runs the same integer model behind a float input (models/pixel_input.py).
+        self.ultralytics_model = float_input_copy(model, scratch)
+        self.ultralytics = YOLO(str(self.ultralytics_model), task="detect")
         self.imgsz = self.detector.input_h
         self.fit = (self.detector.input_w, self.detector.input_h)
         self.layout = grid_layout()
@@ -251,17 +255,20 @@ def bench_variants(
     too: this machine's speed drifts between minutes by up to a third."""
     jpegs = [np.fromfile(str(p), np.uint8) for p in images]
     frames = [cv2.imdecode(j, cv2.IMREAD_COLOR) for j in jpegs]
-    contenders = {name: _Contenders(path, threads) for name, path in models.items()}
-    timers = {
-        f"{name}/{kind}": timer
-        for name, each in contenders.items()
-        for kind, timer in _timers(each, jpegs, frames).items()
-    }
-    times = time_in_blocks(timers, len(images), rounds)
-    return {
-        name: _figures(models[name], each, times, name, images[0], threads)
-        for name, each in contenders.items()
-    }
+    with tempfile.TemporaryDirectory(prefix="shelfsense-bench-") as scratch:
+        contenders = {
+            name: _Contenders(path, threads, Path(scratch) / name) for name, path in models.items()
+        }
+        timers = {
+            f"{name}/{kind}": timer
+            for name, each in contenders.items()
+            for kind, timer in _timers(each, jpegs, frames).items()
+        }
+        times = time_in_blocks(timers, len(images), rounds)
+        return {
+            name: _figures(models[name], each, times, name, images[0], threads)
+            for name, each in contenders.items()
+        }
 
 
 def _figures(
@@ -277,7 +284,12 @@ def _figures(
         for kind in ("pipeline", "session", "ultralytics")
     )
     cold, rss = _probe(_NODE_PROBE, str(model), str(probe_image), str(threads))
-    u_cold, u_rss = _probe(_ULTRALYTICS_PROBE, str(model), str(probe_image), str(contenders.imgsz))
+    u_cold, u_rss = _probe(
+        _ULTRALYTICS_PROBE,
+        str(contenders.ultralytics_model),
+        str(probe_image),
+        str(contenders.imgsz),
+    )
     return {
         "model": str(model),
         "pipeline_ms": round(pipeline, 2),

@@ -129,8 +129,12 @@ def validate(
     offline_ultralytics()
     from ultralytics import YOLO
 
-    model = YOLO(str(weights), task="detect")
     with tempfile.TemporaryDirectory(prefix="shelfsense-val-") as tmp:
+        if Path(weights).suffix == ".onnx":  # an int8 twin takes bytes; Ultralytics floats
+            from models.pixel_input import float_input_copy
+
+            weights = float_input_copy(Path(weights), Path(tmp))
+        model = YOLO(str(weights), task="detect")
         metrics = model.val(
             data=str(data),
             imgsz=imgsz,
@@ -141,7 +145,8 @@ def validate(
             verbose=False,
             project=str(project or tmp),
         )
+        names = metrics.names  # read while the model file is still there
     result = {"all": float(metrics.box.map50)}
     for i, cls in enumerate(metrics.box.ap_class_index):
-        result[model.names[int(cls)]] = float(metrics.box.ap50[i])
+        result[names[int(cls)]] = float(metrics.box.ap50[i])
     return result

@@ -45,6 +45,16 @@ def test_the_int8_twin_is_integer_keeps_metadata_and_finds_what_fp32_finds(twin)
     full, small = OnnxDetector(fp32, threads=1), OnnxDetector(int8, threads=1)
     assert small.names == full.names == ["gap", "messy"]
     assert (small.input_h, small.input_w) == (full.input_h, full.input_w)
+    # The twin reads the letterboxed BGR frame itself (models/pixel_input.py).
+    assert small.takes_bytes and not full.takes_bytes
+    assert small.input_tensor.shape == (1, small.input_h, small.input_w, 3)
+    # 7-bit weights: no u8 x s8 pair saturates 16 bits on a CPU without VNNI.
+    weights = [
+        onnx.numpy_helper.to_array(init)
+        for init in graph.graph.initializer
+        if init.data_type == onnx.TensorProto.INT8
+    ]
+    assert weights and all(w.min() >= -64 and w.max() <= 64 for w in weights)
     import cv2
 
     frame = cv2.imread(str(next((data.parent / "images" / "val").glob("*.jpg"))))
@@ -76,7 +86,21 @@ def test_float_layers_stay_float_and_the_rest_is_integer(twin, tmp_path: Path) -
 
     assert not integer(0) and not integer(1)
     assert integer(2) and integer(3)
-    assert OnnxDetector(out, threads=1).names == ["gap", "messy"]
+    detector = OnnxDetector(out, threads=1)
+    assert detector.names == ["gap", "messy"]
+    assert not detector.takes_bytes  # its first convolution is float: a float input
+
+
+def test_ultralytics_validates_the_twin_through_a_float_input_and_agrees(
+    twin, tmp_path: Path
+) -> None:
+    from models.evaluate import evaluate
+    from models.train import validate
+
+    _, int8, data = twin
+    ours = evaluate(int8, data, "val")
+    theirs = validate(int8, data, 320, "val", project=tmp_path)
+    assert abs(ours["gap"]["ap50"] - theirs["gap"]) <= 0.02, (ours["gap"], theirs)
 
 
 def test_the_shipped_models_use_relu_and_the_int8_twin_runs_no_activation_op() -> None:
@@ -95,6 +119,7 @@ def test_the_shipped_models_use_relu_and_the_int8_twin_runs_no_activation_op() -
     assert "Relu" in body_ops(fp32) and not body_ops(fp32) & {"Sigmoid", "Mul"}
     assert not body_ops(int8) & {"Relu", "Sigmoid", "Mul"}  # a SiLU is a Sigmoid and a Mul
     assert "QuantizeLinear" in body_ops(int8)
+    assert OnnxDetector(int8_twin(default_model_path()), threads=1, warmup_runs=0).takes_bytes
 
 
 def test_bench_reports_every_figure_for_both_variants(twin) -> None:
