@@ -153,7 +153,7 @@ class OnnxDetector:
         self.input_h, self.input_w = imgsz or _input_size(
             model_input.shape, self.takes_bytes, source
         )
-        self._swap_to_rgb = self.takes_bytes and meta.get("channel_order", "rgb").lower() == "rgb"
+        self._swap_to_rgb = self.takes_bytes and _channel_order(meta, source) == "rgb"
         self.input_name = model_input.name
         self.output_names = [self.session.get_outputs()[0].name]
         out_shape = self.session.get_outputs()[0].shape
@@ -167,14 +167,12 @@ class OnnxDetector:
         self.names = names
 
         self._canvas = np.full((self.input_h, self.input_w, 3), PAD_VALUE, np.uint8)
-        self._planes = tuple(np.empty((self.input_h, self.input_w), np.uint8) for _ in range(3))
-        # A model that takes bytes (models/pixel_input.py) reads the canvas itself.
-        self._tensor = (
-            self._canvas[np.newaxis]
-            if self.takes_bytes
-            else np.zeros((1, 3, self.input_h, self.input_w), np.float32)
-        )
-        self._scale = np.float32(1.0 / 255.0)
+        if self.takes_bytes:  # the int8 twin (models/pixel_input.py) reads the canvas itself
+            self._tensor = self._canvas[np.newaxis]
+        else:
+            self._planes = tuple(np.empty((self.input_h, self.input_w), np.uint8) for _ in range(3))
+            self._tensor = np.zeros((1, 3, self.input_h, self.input_w), np.float32)
+            self._scale = np.float32(1.0 / 255.0)
         self._letterbox: Letterbox | None = None
         self._feed = {self.input_name: self._tensor}
 
@@ -216,7 +214,7 @@ class OnnxDetector:
             if out is not region:
                 region[...] = out
         if self.takes_bytes:
-            if self._swap_to_rgb:
+            if self._swap_to_rgb:  # the whole canvas: the grey padding is the same either way
                 cv2.cvtColor(self._canvas, cv2.COLOR_BGR2RGB, dst=self._canvas)
             return lb
         # BGR -> RGB and HWC -> CHW: one contiguous plane per channel (cv2.split into
@@ -275,6 +273,15 @@ def _takes_bytes(model_input: ort.NodeArg, source: str) -> bool:
     if len(model_input.shape) != 4 or model_input.shape[3] != 3:
         raise ModelError(f"{source}: a uint8 input must be (1, h, w, 3), not {model_input.shape}")
     return True
+
+
+def _channel_order(meta: dict[str, str], source: str) -> str:
+    """`rgb` or `bgr` from a bytes model's `channel_order` metadata (`rgb` when unsaid,
+    Ultralytics' order); any other value is an error, not a silent guess."""
+    order = meta.get("channel_order", "rgb").strip().lower()
+    if order not in ("rgb", "bgr"):
+        raise ModelError(f"{source}: channel_order metadata {order!r}, expected rgb or bgr")
+    return order
 
 
 def _input_size(shape: list[int | str], takes_bytes: bool, source: str) -> tuple[int, int]:

@@ -19,7 +19,8 @@ Per variant (fp32, int8):
   folder source uses, `edge.image_decode`), letterbox, inference, decoding and NMS,
   shelf analysis onto a layout;
 - `session_ms`: bare `InferenceSession.run` on an already prepared tensor;
-- `ultralytics_ms`: `YOLO(onnx_file).predict` on the same decoded image;
+- `ultralytics_ms`: `YOLO(onnx_file).predict` on the same decoded image (an int8 twin that
+  takes bytes runs behind a float input there, `models/pixel_input.py`: three more ops);
 - `stages_ms`: the pipeline's stages timed inside it (medians; decode, letterbox,
   inference, postprocess, analysis), which tells where the work around the model goes;
 - `node_rss_mb` / `cold_start_s`: a fresh process that loads the model as the node does

@@ -5,7 +5,7 @@ gains little; static QDQ lets ONNX Runtime run integer convolutions (VNNI on x86
 product instructions on a Pi 5). Activations are uint8 and weights int8 per channel (the
 U8S8 form ONNX Runtime's CPU kernels are fastest in), in 7 bits (`reduce_range`): an x86
 CPU without VNNI (AVX2 only) adds u8 x s8 products in pairs into 16 bits and saturates
-with full-range weights, which cost the shipped twin 0.009 gap AP50 on such a machine;
+with full-range weights, which cost the 8-bit twin 0.009 gap AP50 on such a machine;
 7-bit weights lose nothing measurable where nothing saturates (ONNX Runtime's reference
 arithmetic gives both the fp32 model's figures). A ReLU after a convolution folds
 into it (the quantised output range starts at zero), so the shipped ReLU model runs no
@@ -127,12 +127,12 @@ def quantize_int8(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="shelfsense-quant-") as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
+        prepared, quantized = Path(tmp) / "prepared.onnx", Path(tmp) / "quantized.onnx"
         quant_pre_process(str(fp32_model), str(prepared), skip_symbolic_shape=True)
         graph = onnx.load(str(prepared))
         quantize_static(
             str(prepared),
-            str(out),
+            str(quantized),
             _LetterboxedImages(fp32_model, calibration),
             quant_format=QuantFormat.QDQ,
             activation_type=QuantType.QUInt8,
@@ -143,11 +143,11 @@ def quantize_int8(
             nodes_to_exclude=float_head_nodes(graph) + first_layer_nodes(graph, float_layers),
             extra_options={"CalibTensorRangeSymmetric": False},
         )
-    model = onnx.load(str(out))
+        model = onnx.load(str(quantized))
     _copy_metadata(onnx.load(str(fp32_model)), model)
     if float_layers == 0:
         take_camera_bytes(model)
-    onnx.save(model, str(out))
+    onnx.save(model, str(out))  # only a finished twin reaches `out`
     return out
 
 

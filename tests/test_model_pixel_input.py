@@ -25,7 +25,7 @@ CALIBRATED_SCALE = 0.003917739  # what Percentile calibration gave the shipped m
 OUTPUT_SCALE = 0.05
 
 
-def _qdq_conv_model() -> onnx.ModelProto:
+def _qdq_conv_model(input_scale: float = CALIBRATED_SCALE) -> onnx.ModelProto:
     """What `quantize_static` writes around an exported model's first convolution: the
     float input through QuantizeLinear -> DequantizeLinear, int8 per-channel weights and an
     int32 bias at input x weight scale, the output quantised again."""
@@ -41,7 +41,7 @@ def _qdq_conv_model() -> onnx.ModelProto:
         return numpy_helper.from_array(np.asarray(value, dtype), name)
 
     initializers = [
-        array(CALIBRATED_SCALE, "images_scale"),
+        array(input_scale, "images_scale"),
         array(0, "images_zero_point", np.uint8),
         array(weights, "w_q", np.int8),
         array(weight_scale, "w_scale"),
@@ -102,7 +102,8 @@ def test_the_rewritten_model_reads_bgr_bytes_and_computes_what_the_float_model_d
     assert pixels.name == "images" and pixels.type.tensor_type.elem_type == TensorProto.UINT8
     assert [d.dim_value for d in pixels.type.tensor_type.shape.dim] == [1, SIZE, SIZE, 3]
     assert {p.key: p.value for p in model.metadata_props}[CHANNEL_ORDER_KEY] == "bgr"
-    assert "QuantizeLinear" not in {n.op_type for n in model.graph.node[:2]}
+    readers = [n for n in model.graph.node if "images" in n.input]
+    assert [n.op_type for n in readers] == ["Transpose"]  # no QuantizeLinear left on it
     got = _run(model, frame[None])
     # The input scale moved from the calibrated 0.0039177 to exactly 1/255 (0.1 %): at most
     # a step of the output's quantisation; a red/blue mix-up would be tens of steps.
@@ -128,17 +129,37 @@ def test_a_float_input_in_front_runs_the_same_integer_model(
     assert CHANNEL_ORDER_KEY not in {p.key for p in floats.metadata_props}
     np.testing.assert_array_equal(_run(floats, _float_rgb(frame)), on_bytes)
     assert float_input_copy(copy, tmp_path / "again") == copy  # already float: itself
+    with pytest.raises(ValueError, match="overwrite"):
+        float_input_copy(path, tmp_path)
 
     again = onnx.load(str(path))
     take_float_rgb(again)
     np.testing.assert_array_equal(_run(again, _float_rgb(frame)), on_bytes)
 
 
-def test_a_model_without_a_quantised_input_is_refused_by_name() -> None:
+def test_an_rgb_bytes_model_gets_no_channel_swap_in_front(
+    frame: np.ndarray, tmp_path: Path
+) -> None:
+    model = _qdq_conv_model()
+    take_camera_bytes(model)
+    for prop in model.metadata_props:
+        if prop.key == CHANNEL_ORDER_KEY:
+            prop.value = "rgb"  # as if it read RGB bytes
+    on_rgb_bytes = _run(model, np.ascontiguousarray(frame[None, ..., ::-1]))
+    take_float_rgb(model)
+    assert "Slice" not in {n.op_type for n in model.graph.node}
+    np.testing.assert_array_equal(_run(model, _float_rgb(frame)), on_rgb_bytes)
+    with pytest.raises(ValueError, match="takes float already"):
+        take_float_rgb(model)
+
+
+def test_a_model_without_a_quantised_pixel_input_is_refused_by_name() -> None:
     model = _qdq_conv_model()
     take_camera_bytes(model)
     with pytest.raises(ValueError, match="images"):
         take_camera_bytes(model)  # already bytes
+    with pytest.raises(ValueError, match=r"input images: quantised at scale 1\.0.*pixels/255"):
+        take_camera_bytes(_qdq_conv_model(input_scale=1.0))  # an input of 0..255, not 0..1
     floats = _qdq_conv_model()
     floats.graph.node.remove(floats.graph.node[0])  # a float conv reads the input
     floats.graph.node[0].input[0] = "images"
@@ -175,8 +196,19 @@ def test_a_uint8_input_that_is_not_rows_of_three_channels_names_the_file(tmp_pat
     model = _qdq_conv_model()
     take_camera_bytes(model)
     model.graph.input[0].type.tensor_type.shape.dim[3].dim_value = 4
-    model.graph.node[0].attribute[0].ints[:] = [0, 3, 1, 2]
     path = tmp_path / "four.onnx"
     onnx.save(model, str(path))
     with pytest.raises(ModelError, match=r"four\.onnx.*\(1, h, w, 3\)"):
+        OnnxDetector(path, threads=1, warmup_runs=0)
+
+
+def test_an_unknown_channel_order_names_the_file_and_key(tmp_path: Path) -> None:
+    model = _qdq_conv_model()
+    take_camera_bytes(model)
+    for prop in model.metadata_props:
+        if prop.key == CHANNEL_ORDER_KEY:
+            prop.value = "bgra"
+    path = tmp_path / "odd.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(ModelError, match=r"odd\.onnx: channel_order metadata 'bgra'"):
         OnnxDetector(path, threads=1, warmup_runs=0)
