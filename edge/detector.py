@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "shelfsense-shelf.onnx"
 PAD_VALUE = 114
+CHANNEL_ORDER_KEY = "channel_order"
+"""Metadata key for the order of a uint8 input's channels (`bgr` or `rgb`)."""
 
 
 @runtime_checkable
@@ -153,7 +155,7 @@ class OnnxDetector:
         self.input_h, self.input_w = imgsz or _input_size(
             model_input.shape, self.takes_bytes, source
         )
-        self._swap_to_rgb = self.takes_bytes and _channel_order(meta, source) == "rgb"
+        self._swap_to_rgb = self.takes_bytes and channel_order(meta, source) == "rgb"
         self.input_name = model_input.name
         self.output_names = [self.session.get_outputs()[0].name]
         out_shape = self.session.get_outputs()[0].shape
@@ -275,12 +277,12 @@ def _takes_bytes(model_input: ort.NodeArg, source: str) -> bool:
     return True
 
 
-def _channel_order(meta: dict[str, str], source: str) -> str:
+def channel_order(meta: dict[str, str], source: str) -> str:
     """`rgb` or `bgr` from a bytes model's `channel_order` metadata (`rgb` when unsaid,
     Ultralytics' order); any other value is an error, not a silent guess."""
-    order = meta.get("channel_order", "rgb").strip().lower()
+    order = meta.get(CHANNEL_ORDER_KEY, "rgb").strip().lower()
     if order not in ("rgb", "bgr"):
-        raise ModelError(f"{source}: channel_order metadata {order!r}, expected rgb or bgr")
+        raise ModelError(f"{source}: {CHANNEL_ORDER_KEY} metadata {order!r}, expected rgb or bgr")
     return order
 
 

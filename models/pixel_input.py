@@ -24,8 +24,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-CHANNEL_ORDER_KEY = "channel_order"
-"""Metadata key the node reads for the order of a uint8 input's channels (`bgr`/`rgb`)."""
+from edge.detector import CHANNEL_ORDER_KEY, channel_order
 
 _PIXEL_SCALE = np.float32(1.0 / 255.0)
 
@@ -153,16 +152,6 @@ def take_camera_bytes(model: onnx.ModelProto) -> None:
     onnx.checker.check_model(model)
 
 
-def channel_order(model: onnx.ModelProto) -> str:
-    """`bgr` or `rgb`: the order of a bytes input's channels (metadata; `rgb` if unsaid,
-    as the node reads it)."""
-    found = [p.value for p in model.metadata_props if p.key == CHANNEL_ORDER_KEY]
-    order = found[0].strip().lower() if found else "rgb"
-    if order not in ("bgr", "rgb"):
-        raise ValueError(f"metadata {CHANNEL_ORDER_KEY}: {found[0]!r}, expected bgr or rgb")
-    return order
-
-
 def takes_bytes(model: onnx.ModelProto) -> bool:
     """Does the model's input take uint8 pixels (the node's int8 form)?"""
     return model.graph.input[0].type.tensor_type.elem_type == TensorProto.UINT8
@@ -177,7 +166,8 @@ def take_float_rgb(model: onnx.ModelProto) -> None:
     graph = model.graph
     pixels = graph.input[0]
     height, width, channels = (d.dim_value for d in pixels.type.tensor_type.shape.dim[1:])
-    bgr = channel_order(model) == "bgr"
+    metadata = {prop.key: prop.value for prop in model.metadata_props}
+    bgr = channel_order(metadata, f"input {pixels.name}") == "bgr"
     graph.initializer.extend(
         [
             numpy_helper.from_array(np.array(_PIXEL_SCALE), "float_input_scale"),
