@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import chromium
-from tests.services import Mosquitto, running_mosquitto
+from tests.support.browser import chromium
+from tests.support.services import Mosquitto, running_mosquitto
 
 
 @pytest.fixture

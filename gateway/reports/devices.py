@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from gateway.database import Database, parse_time
+from gateway.storage.database import Database, parse_time
 
 OFFLINE_ALERT_S = 300.0
 SILENT_AFTER_S = 180.0

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.contract.messages import SlotStatus
-from gateway.database import Database, db_time
 from gateway.reports.scope import ReportScope
 from gateway.reports.slot_timeline import CameraTimeline, SlotSpan, camera_timelines
+from gateway.storage.database import Database, db_time
 
 FAILING = (SlotStatus.EMPTY, SlotStatus.WRONG_PRODUCT, SlotStatus.MESSY)
 MAX_EVIDENCE = 20

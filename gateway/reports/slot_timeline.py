@@ -21,8 +21,8 @@ from datetime import datetime
 from edge.contract.compliance import effective_status
 from edge.contract.messages import SlotStatus
 from edge.layout import Layout, SlotSpec
-from gateway.database import Database, db_time
 from gateway.reports.scope import ReportScope
+from gateway.storage.database import Database, db_time
 
 SlotKey = tuple[int, int]
 

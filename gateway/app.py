@@ -1,0 +1,303 @@
+"""`Gateway`: wires the database, ingest, the MQTT link, the advice engine and the API.
+
+Start order makes a bad layout file fail before anything runs, and stop order loses
+nothing: the advice thread stops first (it publishes through MQTT), then MQTT (no new
+messages; the broker queues the rest for our persistent session), then ingest stores
+what is already queued, then the InfluxDB exporter (when configured) writes what it
+still holds for a few seconds, then the database closes. Those last messages were not
+acknowledged (the connection was gone), so the broker sends them again after the
+restart and de-duplication drops them.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from fastapi import FastAPI
+from paho.mqtt.enums import MQTTErrorCode
+
+from edge.contract.messages import SnapshotRequest
+from edge.contract.topics import TopicKind, parse_camera_topic
+from edge.layout import Layout
+from gateway.advice.worker import AdviceService
+from gateway.auth.users import Users
+from gateway.config.layouts import load_layouts
+from gateway.config.settings import GatewaySettings
+from gateway.export.influx import InfluxExporter
+from gateway.live.feed import LiveFeed
+from gateway.live.updates import Broadcaster
+from gateway.mqtt.ingest import Ingest
+from gateway.mqtt.link import MqttLink
+from gateway.mqtt.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
+from gateway.retail.pos import SaleLine
+from gateway.storage.database import Database
+from gateway.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+STREAM_GRACE_S = 3.0
+"""On stop, how long uvicorn waits for open live-update streams before closing them."""
+
+
+class Gateway:
+    """The store gateway. `start()`/`stop()` (or `with Gateway(...)`), `serve()` for HTTP."""
+
+    def __init__(self, settings: GatewaySettings, *, api_dependencies: Sequence[Any] = ()) -> None:
+        self.settings = settings
+        self.db = Database.in_dir(settings.data_dir)
+        self.ingest = Ingest(
+            self.db,
+            prefix=settings.mqtt.topic_prefix,
+            max_payload_bytes=settings.max_payload_bytes,
+        )
+        self.exporter = InfluxExporter(settings.influx) if settings.influx else None
+        if self.exporter is not None:
+            self.ingest.listeners.append(self.exporter.export_stored)
+        self.advice: AdviceService | None = None
+        if settings.advice.enabled:
+            self.advice = AdviceService(
+                self.db,
+                settings.advice,
+                settings.pos,
+                prefix=settings.mqtt.topic_prefix,
+                export=self.exporter.export_many if self.exporter is not None else None,
+            )
+            self.ingest.listeners.append(self.advice.on_stored)
+        self.live = Broadcaster()
+        live_feed = LiveFeed(self.db, self.live)
+        self.ingest.listeners.append(live_feed.on_stored)
+        if self.advice is not None:
+            self.advice.listeners.append(live_feed.advice_changed)
+        self.link: MqttLink | None = None
+        self.snapshots = SnapshotStore()
+        self.app: FastAPI = create_app(self, dependencies=api_dependencies)
+        self._lock = threading.Lock()
+        self._running = False
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the database, start ingest, publish layouts and connect to the broker.
+
+        Raises ConfigError (bad layout file) or DatabaseError before starting anything.
+        The broker may be down: the link keeps retrying in the background.
+        """
+        with self._lock:
+            if self._running:
+                return
+            configured = load_layouts(self.settings)
+            self.db.open()
+            try:
+                if self.exporter is not None:
+                    self.exporter.start()
+                self.ingest.start()
+                self.link = MqttLink(self.settings.mqtt, self._on_message)
+                for record in self.db.layouts():
+                    key = (record["store"], record["camera"])
+                    if key not in configured:
+                        layout = Layout.model_validate(record["layout"])
+                        self._publish_config(*key, layout)
+                for camera in self.db.camera_settings():
+                    key = (camera["store"], camera["camera"])
+                    if key not in configured and self.db.layout(*key) is None:
+                        self._publish_config(*key, None)
+                for (store, camera), layout in configured.items():
+                    self._apply_layout(store, camera, layout, from_config=True)
+                self.link.start()
+                if self.advice is not None:
+                    link = self.link
+                    self.advice.attach(self._publish_retained, lambda: link.connects)
+                    self.advice.start()
+            except BaseException:
+                self._shutdown()
+                raise
+            self._running = True
+            log.info(
+                "gateway started: broker %s, data %s, %d layout(s)",
+                self.settings.mqtt.url,
+                self.db.path,
+                len(configured),
+            )
+            if not Users(self.db).all():
+                log.warning(
+                    "no users yet: nobody can sign in. Make the first admin with "
+                    "`shelf-gateway users add admin --role admin --config <this config>`"
+                )
+
+    def stop(self) -> None:
+        """Disconnect (publishing `offline`), store what is queued, close the database."""
+        with self._lock:
+            if not self._running:
+                return
+            self._shutdown()
+            self._running = False
+            log.info("gateway stopped")
+
+    def _shutdown(self) -> None:
+        self.live.close()
+        if self.advice is not None:
+            self.advice.stop()
+        if self.link is not None:
+            self.link.stop()
+        self.ingest.stop()
+        if self.exporter is not None:
+            self.exporter.stop()
+        self.db.close()
+
+    def __enter__(self) -> Gateway:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    # ---- layouts ---------------------------------------------------------------------
+
+    def set_layout(self, store: str, camera: str, layout: Layout) -> str:
+        """Store a camera's layout and publish it as its retained config; returns the version."""
+        return self._apply_layout(store, camera, layout, from_config=False)
+
+    def _on_message(
+        self,
+        topic: str,
+        payload: bytes,
+        retained: bool,
+        ack: Callable[[], None] | None = None,
+    ) -> None:
+        """From the MQTT thread: snapshots to the snapshot store (in memory, acknowledged at
+        once), the rest to ingest (acknowledged once stored)."""
+        try:
+            store, camera, kind = parse_camera_topic(topic, self.settings.mqtt.topic_prefix)
+        except ValueError:
+            kind = None
+        if kind is TopicKind.SNAPSHOT:
+            self.snapshots.receive(store, camera, payload)
+            if ack is not None:
+                ack()
+            return
+        self.ingest.submit(topic, payload, retained, ack)
+
+    def _publish_config(self, store: str, camera: str, layout: Layout | None) -> None:
+        if self.link is not None:
+            enabled = self.db.snapshots_enabled(store, camera)
+            self.link.publish_config(store, camera, layout, snapshots_enabled=enabled)
+
+    def _apply_layout(self, store: str, camera: str, layout: Layout, *, from_config: bool) -> str:
+        stored = self.db.layout(store, camera)
+        if stored is None or stored["version"] != layout.version:
+            if stored is not None and from_config:
+                log.warning(
+                    "layout of %s/%s: the config file's version %s replaces stored version %s",
+                    store,
+                    camera,
+                    layout.version,
+                    stored["version"],
+                )
+            with self.db.transaction() as tx:
+                tx.save_layout(store, camera, layout, datetime.now(UTC))
+        self._publish_config(store, camera, layout)
+        return layout.version
+
+    # ---- snapshots ---------------------------------------------------------------------
+
+    def set_snapshots_enabled(self, store: str, camera: str, enabled: bool) -> None:
+        """Allow (or stop) snapshots of one camera; the camera learns it from its config."""
+        with self.db.transaction() as tx:
+            tx.set_snapshots_enabled(store, camera, enabled, datetime.now(UTC))
+        record = self.db.layout(store, camera)
+        layout = Layout.model_validate(record["layout"]) if record else None
+        self._publish_config(store, camera, layout)
+
+    def request_snapshot(self, store: str, camera: str, timeout: float) -> StoredSnapshot | None:
+        """Ask a camera for a snapshot and wait for its answer (None after `timeout`).
+
+        Raises SnapshotUnavailable when the broker is not connected."""
+        request = SnapshotRequest()
+        if self.link is None or not self.link.publish_snapshot_request(store, camera, request):
+            raise SnapshotUnavailable("the gateway is not connected to the broker")
+        return self.snapshots.wait(store, camera, request.id, timeout)
+
+    # ---- status ----------------------------------------------------------------------
+
+    @property
+    def broker_connected(self) -> bool:
+        return self.link is not None and self.link.connected
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Ingest totals since start plus the current queue depth."""
+        counters = self.ingest.counters.as_dict() | {"queue_depth": self.ingest.queue_depth}
+        return counters | (self.exporter.counters if self.exporter is not None else {})
+
+    def sales_stored(self, lines: Sequence[SaleLine]) -> None:
+        """Sale lines the API stored (MQTT ones come through ingest): export them and
+        let the advice engine look at their store."""
+        if self.exporter is not None:
+            self.exporter.export_sales(lines)
+        if self.advice is not None:
+            self.advice.on_sales(lines)
+
+    def _publish_retained(self, topic: str, payload: bytes) -> bool:
+        """Hand a retained QoS 1 message to the broker (the advice list); False when
+        not connected, so the caller tries again later."""
+        link = self.link
+        if link is None or not link.connected:
+            return False
+        return link.client.publish(topic, payload, qos=1, retain=True).rc == (
+            MQTTErrorCode.MQTT_ERR_SUCCESS
+        )
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        return self.link is not None and self.link.wait_connected(timeout)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """True once every message received so far is stored or dead-lettered."""
+        return self.ingest.wait_idle(timeout)
+
+    # ---- HTTP ------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        """Start, serve the API on settings.http until SIGINT/SIGTERM, then stop cleanly."""
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.app,
+            host=self.settings.http.host,
+            port=self.settings.http.port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=STREAM_GRACE_S,
+        )
+        server = uvicorn.Server(config)
+
+        def request_exit(signum: int, frame: FrameType | None) -> None:
+            # uvicorn installs its own handlers while it runs and calls this one again
+            # when it is done; before that (during start) this stops it early.
+            server.should_exit = True
+
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            previous = {s: signal.signal(s, request_exit) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            log.info(
+                "API on http://%s:%d (docs at /docs)",
+                self.settings.http.host,
+                self.settings.http.port,
+            )
+            server.run()
+        finally:
+            self.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)

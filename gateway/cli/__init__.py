@@ -1,0 +1,1 @@
+"""The shelf-gateway command."""

@@ -1,0 +1,289 @@
+"""The gateway's YAML configuration (`GatewaySettings`).
+
+Every level forbids unknown keys, so a typo is an error that names the key; secrets come
+from `${ENV}` references (see `edge.contract.config_file`). Relative paths are resolved
+against the directory of the config file, so `/etc/shelfsense/gateway.yaml` can name
+`layouts/cam-1.yaml` and mean `/etc/shelfsense/layouts/cam-1.yaml` wherever the service runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from edge.contract.broker import BrokerSettings
+from edge.contract.config_file import ConfigError, load_config
+from edge.contract.messages import Identifier
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MqttSettings(BrokerSettings):
+    """How the gateway reaches the store broker: a fixed client id for its persistent session."""
+
+    client_id: str = Field(default="shelfsense-gateway", min_length=1, max_length=128)
+
+
+class HttpSettings(_Strict):
+    """Where the API and web pages listen (every route but the login page and
+    /api/health needs a user; see README: Users and access)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+
+class AuthSettings(_Strict):
+    """Sessions, cookies and login throttling (gateway/auth/access.py, gateway/auth/users.py)."""
+
+    session_idle_minutes: float = Field(
+        default=480, ge=1, le=60 * 24 * 30, description="A session unused this long ends."
+    )
+    session_max_hours: float = Field(
+        default=24 * 7, ge=1, le=24 * 365, description="A session ends this long after login."
+    )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Mark the session cookie Secure: auto = when the request came over https "
+        "(behind a TLS proxy, run uvicorn with --proxy-headers or set always).",
+    )
+    login_free_failures: int = Field(
+        default=5, ge=1, le=100, description="Failed logins per user name before slowing down."
+    )
+    login_lockout_max_s: float = Field(
+        default=900, ge=1, le=86400, description="Longest wait imposed after failed logins."
+    )
+    trusted_origins: list[str] = Field(
+        default_factory=list,
+        description="Extra origins (scheme://host[:port]) allowed to send cookie-authenticated "
+        "changes, e.g. the public address of a reverse proxy.",
+    )
+
+    @model_validator(mode="after")
+    def _session_order(self) -> AuthSettings:
+        if self.session_max_hours * 60 < self.session_idle_minutes:
+            raise ValueError("session_max_hours must be at least session_idle_minutes")
+        return self
+
+
+class LayoutSource(_Strict):
+    """One camera's layout file (YAML or JSON of `edge.layout.Layout`)."""
+
+    store: Identifier
+    camera: Identifier
+    file: Path
+
+
+class InfluxSettings(_Strict):
+    """Optional export to InfluxDB 2.x (or any server taking its /api/v2/write), see
+    gateway/export/influx.py. Absent: nothing is exported."""
+
+    url: str = Field(description="http(s)://host:port of the InfluxDB server.")
+    org: str = Field(min_length=1, description="InfluxDB organisation (name or id).")
+    bucket: str = Field(min_length=1)
+    token: SecretStr | None = Field(default=None, description="API token; use ${ENV}.")
+    batch_size: int = Field(default=1000, ge=1, le=50_000, description="Points per write.")
+    flush_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="Longest a point waits for a batch to fill."
+    )
+    max_queued_points: int = Field(
+        default=100_000,
+        ge=100,
+        le=10_000_000,
+        description="Points held while the server is away; beyond this the oldest are dropped.",
+    )
+    retry_min_s: float = Field(default=1.0, gt=0, le=60, description="First retry delay.")
+    retry_max_s: float = Field(default=60.0, gt=0, le=3600, description="Longest retry delay.")
+    timeout_s: float = Field(default=10.0, gt=0, le=300, description="One HTTP write's timeout.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r}: expected http://host:port or https://host:port")
+        return value
+
+    @model_validator(mode="after")
+    def _retry_order(self) -> InfluxSettings:
+        if self.retry_max_s < self.retry_min_s:
+            raise ValueError("retry_max_s must not be less than retry_min_s")
+        return self
+
+
+class PosSettings(_Strict):
+    """Point-of-sale data: the store's clock for sales profiles."""
+
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone of the store (e.g. Europe/Berlin): sales velocity is "
+        "profiled by local hour and weekday.",
+    )
+    velocity_window_days: int = Field(
+        default=28, ge=7, le=366, description="Trailing days of sales behind velocity."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone like Europe/Berlin") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The store's clock: sales profiles and report days follow it."""
+        return ZoneInfo(self.timezone)
+
+
+class AdviceSettings(_Strict):
+    """The advice engine (gateway/advice/rules.py): when it runs and its evidence thresholds.
+
+    Minutes and hours are wall-clock time at the store.
+    """
+
+    enabled: bool = True
+    interval_s: float = Field(
+        default=60.0, ge=0.5, le=3600, description="Re-evaluate every store this often."
+    )
+    debounce_s: float = Field(
+        default=2.0,
+        ge=0.05,
+        le=300,
+        description="After new states/events/sales, wait this long for more before evaluating.",
+    )
+    history_hours: float = Field(
+        default=72.0, gt=0, le=24 * 90, description="Slot change log read per evaluation."
+    )
+    restock_grace_min: float = Field(
+        default=0.0,
+        ge=0,
+        description="Minutes a slot must be empty before restock advice. The camera node "
+        "already confirms an empty over `confirm_frames` (looking through shoppers), so "
+        "the default adds no wait: every minute here is a minute of lost sales.",
+    )
+    low_grace_min: float = Field(
+        default=10.0, ge=0, description="Minutes a slot must be low before restock advice."
+    )
+    display_grace_min: float = Field(
+        default=5.0, ge=0, description="Minutes of wrong product/misplaced before fix_display."
+    )
+    tidy_grace_min: float = Field(
+        default=15.0, ge=0, description="Minutes a slot must be messy before tidy advice."
+    )
+    horizon_h: float = Field(
+        default=2.0, gt=0, le=72, description="predicted_stockout: runs out within this."
+    )
+    min_window_units: int = Field(
+        default=5,
+        ge=1,
+        description="Units a SKU must have sold in the velocity window before advice relies "
+        "on its rate (predicted and hidden stock-outs).",
+    )
+    hidden_p_max: float = Field(
+        default=0.01,
+        gt=0,
+        lt=1,
+        description="hidden_stockout when P(no sale in the silent interval) is below this.",
+    )
+    hidden_min_minutes: float = Field(
+        default=30.0, ge=0, description="Shortest silent interval worth a hidden_stockout."
+    )
+    facings_min_units: int = Field(
+        default=50, ge=1, description="Units a bay must have sold before facing advice."
+    )
+    facings_min_days: int = Field(
+        default=7, ge=1, description="Days of sales history before facing advice."
+    )
+    facings_max_days_supply: float = Field(
+        default=2.0,
+        gt=0,
+        description="Suggest a facing for a SKU with less than this many days of supply.",
+    )
+    medium_units: float = Field(
+        default=1.0, ge=0, description="Urgency (units at stake) from which the level is medium."
+    )
+    high_units: float = Field(
+        default=3.0, ge=0, description="Urgency (units at stake) from which the level is high."
+    )
+    max_published: int = Field(
+        default=100, ge=1, le=1000, description="Most urgent items in the MQTT advice list."
+    )
+
+    @model_validator(mode="after")
+    def _level_order(self) -> AdviceSettings:
+        if self.high_units < self.medium_units:
+            raise ValueError("high_units must not be less than medium_units")
+        return self
+
+
+class GatewaySettings(_Strict):
+    """The whole gateway config file."""
+
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    data_dir: Path = Field(default=Path("data"), description="The SQLite database lives here.")
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    layouts: list[LayoutSource] = Field(default_factory=list)
+    max_payload_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Bigger -> dead letter."
+    )
+    pos: PosSettings = Field(default_factory=PosSettings)
+    influx: InfluxSettings | None = None
+    advice: AdviceSettings = Field(default_factory=AdviceSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @model_validator(mode="after")
+    def _one_layout_per_camera(self) -> GatewaySettings:
+        seen: set[tuple[str, str]] = set()
+        for source in self.layouts:
+            key = (source.store, source.camera)
+            if key in seen:
+                raise ValueError(f"layouts: {source.store}/{source.camera} is listed twice")
+            seen.add(key)
+        return self
+
+    def resolve_paths(self, base: Path) -> GatewaySettings:
+        """A copy whose relative paths are taken relative to `base` (the config's folder)."""
+
+        def absolute(path: Path | None) -> Path | None:
+            if path is None:
+                return None
+            try:
+                path = path.expanduser()
+            except RuntimeError:
+                raise ConfigError(f"{path}: '~' names no home folder on this machine") from None
+            return path if path.is_absolute() else base / path
+
+        tls = self.mqtt.tls
+        if tls is not None:
+            tls = tls.model_copy(
+                update={
+                    "ca_file": absolute(tls.ca_file),
+                    "cert_file": absolute(tls.cert_file),
+                    "key_file": absolute(tls.key_file),
+                }
+            )
+        return self.model_copy(
+            update={
+                "mqtt": self.mqtt.model_copy(update={"tls": tls}),
+                "data_dir": absolute(self.data_dir),
+                "layouts": [s.model_copy(update={"file": absolute(s.file)}) for s in self.layouts],
+            }
+        )
+
+
+def load_settings(path: str | Path) -> GatewaySettings:
+    """Read and validate a gateway config file; ConfigError names the file and key."""
+    path = Path(path)
+    settings = load_config(path, GatewaySettings)
+    try:
+        return settings.resolve_paths(path.resolve().parent)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

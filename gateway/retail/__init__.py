@@ -1,0 +1,1 @@
+"""Retail data: POS, catalogue, velocity."""

@@ -1,0 +1,1 @@
+"""Shelf layouts and compliance."""

@@ -1,0 +1,42 @@
+"""Request parameter types every API router shares, so each rule is written once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+from gateway.config.settings import PosSettings
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+"""A store or camera id: one MQTT topic level."""
+
+MAX_LIMIT = 1000
+"""Most rows one list request returns."""
+
+MAX_ROW_ID = 2**63 - 1
+"""SQLite's largest integer: a bigger id or offset would overflow, not just miss."""
+
+BAD_BODY: dict[int | str, dict[str, Any]] = {400: {"description": "The body cannot be parsed"}}
+"""FastAPI answers 400 for a body it cannot parse as JSON: routes with a body say so."""
+
+
+def _iso_8601(value: object) -> object:
+    """Only ISO 8601 text is a time here: pydantic would read `0.5` as Unix seconds."""
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected an ISO 8601 time, e.g. 2026-03-01T08:00:00Z") from None
+    return value
+
+
+IsoTime = Annotated[datetime, BeforeValidator(_iso_8601)]
+
+
+def pos_settings(backend: Any) -> PosSettings:
+    """The backend's POS settings (the store's time zone...); defaults for a backend
+    built without settings, such as an app over a bare database."""
+    settings = getattr(backend, "settings", None)
+    return getattr(settings, "pos", None) or PosSettings()

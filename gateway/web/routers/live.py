@@ -1,0 +1,95 @@
+"""`GET /api/stream`: live updates as server-sent events (advice and slot changes).
+
+The browser's EventSource reconnects by itself (`retry:` says after how long). Each
+message is `event: advice` or `event: slots` with the JSON record; `event: resync`
+tells a client that updates were dropped (it was too slow) and it must reload its data;
+a comment line every `KEEP_ALIVE_S` keeps proxies and phones from closing an idle
+connection. The stream ends when the client goes away or the gateway stops.
+
+Not in the OpenAPI document: an endless stream cannot be described there, and a
+client walking every documented GET must not hang on it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import StreamingResponse
+
+from gateway.auth.access import CurrentPrincipal, Principal, allow
+from gateway.auth.scoping import BrandView, CurrentBrandView, brand_advice
+from gateway.live.updates import Broadcaster, LiveView, Subscription
+
+KEEP_ALIVE_S = 15.0
+POLL_S = 1.0
+"""How often a quiet stream checks whether its client has gone."""
+RETRY_MS = 3000
+
+
+def sse(event: str, data: Any) -> str:
+    """One server-sent event (the JSON is one line, so one `data:` line)."""
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+async def event_stream(request: Request, sub: Subscription) -> AsyncIterator[str]:
+    """Yield the subscription's updates until the client disconnects or it is closed."""
+    try:
+        yield f"retry: {RETRY_MS}\n: connected\n\n"
+        quiet = 0.0
+        while not sub.closed:
+            if await sub.wait(POLL_S):
+                quiet = 0.0
+                lagged, sub.lagged = sub.lagged, False
+                for kind, data in sub.drain():
+                    yield sse(kind, data)
+                if lagged:
+                    yield sse("resync", {"reason": "updates were dropped; reload"})
+            else:
+                quiet += POLL_S
+                if quiet >= KEEP_ALIVE_S:
+                    quiet = 0.0
+                    yield ": keep-alive\n\n"
+            if await request.is_disconnected():
+                break
+    finally:
+        sub.close()
+
+
+def live_view(principal: Principal, brand_view: BrandView | None) -> LiveView:
+    """What the caller may see live: the same scope as the API's lists."""
+    if brand_view is None:
+        return LiveView(store=principal.stores_filter())
+
+    def advice(record: dict[str, Any]) -> dict[str, Any] | None:
+        visible = brand_advice(brand_view, [record])
+        return visible[0] if visible else None
+
+    return LiveView(brand=brand_view.brand, owns=brand_view.owns, advice=advice)
+
+
+def build_live_router(backend: Any) -> APIRouter:
+    """The /stream route over `backend.live` (a running Gateway's broadcaster)."""
+    router = APIRouter()
+
+    @router.get(
+        "/stream",
+        include_in_schema=False,
+        dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+    )
+    async def stream(
+        request: Request, principal: CurrentPrincipal, brand_view: CurrentBrandView
+    ) -> StreamingResponse:
+        broadcaster: Broadcaster | None = getattr(backend, "live", None)
+        if broadcaster is None:
+            raise HTTPException(503, "no live updates: this API reads a database only")
+        sub = broadcaster.subscribe(live_view(principal, brand_view))
+        return StreamingResponse(
+            event_stream(request, sub),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return router

@@ -1,0 +1,458 @@
+"""HTTP routes for POS sales, the product catalogue and sales velocity.
+
+Imports answer 200 with what happened to every line (accepted, duplicate, or rejected
+with its index or CSV row, field and message): one bad line never drops the good ones.
+A body that is not a batch at all (not JSON, no header row, not UTF-8) is a 422 naming
+the problem.
+
+Access: the catalogue is changed by admins only; sale lines are sent by an admin or a
+store's staff token (lines of another store are rejected line by line); reading is
+scoped to the caller's store (staff) or products (brand).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from gateway.auth.access import EVERYONE, CurrentPrincipal, Principal, allow
+from gateway.auth.scoping import CurrentBrandView, require_store, store_for
+from gateway.retail import catalogue, pos, velocity
+from gateway.retail.batch_import import MAX_BATCH_LINES, MAX_CSV_BYTES, ImportFileError, LineError
+from gateway.storage.database import Database
+from gateway.web.params import BAD_BODY, ID_PATTERN, MAX_LIMIT, MAX_ROW_ID, IsoTime, pos_settings
+
+GTIN_PATTERN = r"^(\d{8}|\d{12,14})$"
+CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream")
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+_CSV_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A multipart body that cannot be parsed"},
+    422: {"description": "No CSV in the body, or the file as a whole is unreadable"},
+}
+
+_CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+# ---- request and response models -----------------------------------------------------
+
+
+class SalesBatch(BaseModel):
+    sales: list[Any] = Field(
+        max_length=MAX_BATCH_LINES,
+        description="Sale lines: id, time (ISO 8601 with offset), store, sku (GTIN), "
+        "quantity (non-zero integer, negative = return), unit_price (>= 0), currency "
+        "(optional ISO 4217). Each line is validated on its own.",
+        examples=[
+            [
+                {
+                    "id": "R1001-1",
+                    "time": "2024-05-03T09:41:07+02:00",
+                    "store": "store-1",
+                    "sku": "4006381333931",
+                    "quantity": 2,
+                    "unit_price": "1.49",
+                    "currency": "EUR",
+                }
+            ]
+        ],
+    )
+
+
+class ProductsBatch(BaseModel):
+    products: list[Any] = Field(
+        max_length=MAX_BATCH_LINES,
+        description="Products: gtin, name, brand, category, pack_size (upserted by GTIN).",
+    )
+
+
+class LineErrorOut(BaseModel):
+    index: int | None = Field(default=None, description="0-based position in a JSON batch.")
+    row: int | None = Field(default=None, description="CSV row as a spreadsheet shows it.")
+    field: str | None = None
+    message: str
+    error: str = Field(description="The whole message, e.g. `sales.csv row 7: quantity: …`.")
+
+
+def _errors_out(errors: Sequence[LineError]) -> list[LineErrorOut]:
+    return [
+        LineErrorOut(index=e.index, row=e.row, field=e.field, message=e.message, error=str(e))
+        for e in errors
+    ]
+
+
+class SalesImportOut(BaseModel):
+    received: int = Field(description="Lines in the request.")
+    accepted: int = Field(description="Lines newly stored.")
+    duplicates: int = Field(description="Lines already stored with the same content.")
+    rejected: int = Field(description="Lines refused (see errors).")
+    errors: list[LineErrorOut]
+
+
+class CatalogueImportOut(BaseModel):
+    received: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[LineErrorOut]
+
+
+class SaleOut(BaseModel):
+    id: str
+    time: datetime
+    store: str
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    currency: str | None = None
+    revenue: Decimal
+    source: Literal["api", "csv", "mqtt"]
+    received_at: datetime
+
+
+class ProductOut(BaseModel):
+    gtin: str
+    name: str
+    brand: str | None = None
+    category: str | None = None
+    pack_size: str | None = None
+    updated_at: datetime
+
+
+class VelocityOut(BaseModel):
+    store: str
+    sku: str
+    timezone: str = Field(description="The store's time zone: hours and weekdays are local.")
+    window_start: date = Field(description="First local day of sales used.")
+    window_end: date = Field(description="Day after the last one used (today is not used).")
+    days: int
+    units: int = Field(description="Units sold in the window (returns left out).")
+    daily_rate: float = Field(description="Units per day over the window.")
+    basis: Literal["sku", "none"] = Field(
+        description="'none': no sales of this SKU in the window, every rate is 0."
+    )
+    at: datetime
+    rate_now: float = Field(description="Expected units per hour at `at`.")
+    expected_time_between_sales_h: float | None = Field(
+        description="Mean hours from `at` to the next sale at the usual rates; null when "
+        "the SKU has not sold in the window."
+    )
+    units_sold_today: int = Field(description="Units sold since local midnight before `at`.")
+    last_sale: datetime | None = None
+    today: list[float] = Field(description="Expected units per hour, hours 0-23 of `at`'s day.")
+    weekdays: list[str] = Field(default=list(WEEKDAY_NAMES))
+    hourly: list[list[float]] = Field(
+        description="Expected units per hour: hourly[weekday][hour], Monday first."
+    )
+
+
+# ---- helpers -------------------------------------------------------------------------
+
+
+async def _csv_body(request: Request) -> tuple[bytes, str]:
+    """The CSV bytes and a name for error messages, from a text/csv body or an upload."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_CSV_BYTES:
+        raise HTTPException(413, f"CSV larger than {MAX_CSV_BYTES} bytes; split it")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise HTTPException(422, "multipart upload: no file in field 'file'")
+        data = await upload.read()
+        name = upload.filename or "upload.csv"
+    elif content_type in CSV_TYPES or not content_type:
+        data = await request.body()
+        name = request.query_params.get("filename") or "upload.csv"
+    else:
+        raise HTTPException(415, f"send text/csv or a multipart upload, not {content_type}")
+    if len(data) > MAX_CSV_BYTES:
+        raise HTTPException(413, f"CSV larger than {MAX_CSV_BYTES} bytes; split it")
+    return data, name
+
+
+def _own_store_lines(
+    principal: Principal,
+    lines: list[tuple[int, pos.SaleLine]],
+    errors: list[LineError],
+    source: str | None,
+) -> tuple[list[tuple[int, pos.SaleLine]], list[LineError]]:
+    """Staff send their own store's sales only: other stores' lines become line errors."""
+    own = principal.stores_filter()
+    if own is None:
+        return lines, errors
+    kept = [(at, line) for at, line in lines if line.store == own]
+    refused = [
+        LineError(
+            f"{principal.role} may send sales of store {own} only, not {line.store}",
+            "store",
+            **({"row": at, "source": source} if source else {"index": at}),
+        )
+        for at, line in lines
+        if line.store != own
+    ]
+    return kept, errors + refused
+
+
+def _sales_out(report: pos.ImportReport) -> SalesImportOut:
+    return SalesImportOut(
+        received=report.received,
+        accepted=report.accepted,
+        duplicates=report.duplicates,
+        rejected=report.rejected_lines,
+        errors=_errors_out(report.rejected),
+    )
+
+
+def _catalogue_out(report: catalogue.CatalogueReport) -> CatalogueImportOut:
+    return CatalogueImportOut(
+        received=report.received,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        rejected=report.rejected_lines,
+        errors=_errors_out(report.rejected),
+    )
+
+
+# ---- routes --------------------------------------------------------------------------
+
+
+def build_retail_router(backend: Any) -> APIRouter:
+    """POS, catalogue and velocity routes over `backend.db`.
+
+    A backend with `sales_stored(lines)` (the Gateway) is told of new sale lines, and one
+    with `settings.pos` gives the store's time zone; a bare database uses UTC.
+    """
+    router = APIRouter()
+    db: Database = backend.db
+    on_sales = getattr(backend, "sales_stored", None)
+
+    @router.post(
+        "/pos/sales",
+        response_model=SalesImportOut,
+        tags=["pos"],
+        responses=BAD_BODY,
+        dependencies=[allow("admin", "staff")],
+    )
+    def post_sales(batch: SalesBatch, principal: CurrentPrincipal) -> SalesImportOut:
+        """Store a batch of sale lines; idempotent by (store, id)."""
+        good, errors = _own_store_lines(principal, *pos.parse_sales_batch(batch.sales), None)
+        report = pos.store_lines(db, good, errors, source="api", on_stored=on_sales)
+        return _sales_out(report)
+
+    @router.post(
+        "/pos/sales/csv",
+        response_model=SalesImportOut,
+        tags=["pos"],
+        openapi_extra=_CSV_BODY,
+        responses=_CSV_ERRORS,
+        dependencies=[allow("admin", "staff")],
+    )
+    async def post_sales_csv(request: Request, principal: CurrentPrincipal) -> SalesImportOut:
+        """Import a CSV of sale lines (header: id,time,store,sku,quantity,unit_price
+        [,currency]) as a text/csv body or a multipart upload in field `file`."""
+        data, name = await _csv_body(request)
+
+        def run() -> pos.ImportReport:
+            good, errors = _own_store_lines(principal, *pos.parse_sales_csv(data, name), name)
+            return pos.store_lines(
+                db, good, errors, source="csv", csv_source=name, on_stored=on_sales
+            )
+
+        try:
+            report = await run_in_threadpool(run)
+        except ImportFileError as error:
+            raise HTTPException(422, str(error)) from None
+        return _sales_out(report)
+
+    @router.get(
+        "/pos/sales",
+        response_model=list[SaleOut],
+        tags=["pos"],
+        dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+    )
+    def get_sales(
+        principal: CurrentPrincipal,
+        view: CurrentBrandView,
+        store: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+        sku: Annotated[str | None, Query(pattern=GTIN_PATTERN)] = None,
+        since: Annotated[IsoTime | None, Query(description="Sold at or after (ISO 8601).")] = None,
+        until: Annotated[IsoTime | None, Query(description="Sold before (ISO 8601).")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    ) -> list[dict[str, Any]]:
+        """Stored sale lines, newest first (staff: their store's; a brand: its products')."""
+        return pos.sales(
+            db,
+            store=store_for(principal, store),
+            sku=sku,
+            since=since,
+            until=until,
+            skus=None if view is None else view.own_skus,
+            limit=limit,
+        )
+
+    @router.post(
+        "/catalogue",
+        response_model=CatalogueImportOut,
+        tags=["catalogue"],
+        responses=BAD_BODY,
+        dependencies=[allow("admin")],
+    )
+    def post_catalogue(batch: ProductsBatch) -> CatalogueImportOut:
+        """Create or update products by GTIN."""
+        good, errors = catalogue.parse_products_batch(batch.products)
+        return _catalogue_out(catalogue.store_products(db, good, errors))
+
+    @router.post(
+        "/catalogue/csv",
+        response_model=CatalogueImportOut,
+        tags=["catalogue"],
+        openapi_extra=_CSV_BODY,
+        responses=_CSV_ERRORS,
+        dependencies=[allow("admin")],
+    )
+    async def post_catalogue_csv(request: Request) -> CatalogueImportOut:
+        """Import a CSV of products (header: gtin,name[,brand,category,pack_size])."""
+        data, name = await _csv_body(request)
+
+        def run() -> catalogue.CatalogueReport:
+            good, errors = catalogue.parse_products_csv(data, name)
+            return catalogue.store_products(db, good, errors)
+
+        try:
+            report = await run_in_threadpool(run)
+        except ImportFileError as error:
+            raise HTTPException(422, str(error)) from None
+        return _catalogue_out(report)
+
+    @router.get(
+        "/catalogue",
+        response_model=list[ProductOut],
+        tags=["catalogue"],
+        dependencies=[allow(*EVERYONE)],
+    )
+    def get_catalogue(
+        principal: CurrentPrincipal,
+        brand: str | None = None,
+        category: str | None = None,
+        q: Annotated[str | None, Query(description="Part of a name, brand or GTIN.")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+        offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
+    ) -> list[dict[str, Any]]:
+        """Catalogue entries ordered by GTIN (a brand: its own products only)."""
+        if principal.kind == "brand":
+            if brand is not None and not principal.sees_brand(brand):
+                return []
+            brand = principal.brand
+        return catalogue.products(
+            db, brand=brand, category=category, search=q, limit=limit, offset=offset
+        )
+
+    @router.get(
+        "/catalogue/{gtin}",
+        response_model=ProductOut,
+        responses={404: {"description": "Not in the catalogue"}},
+        tags=["catalogue"],
+        dependencies=[allow(*EVERYONE)],
+    )
+    def get_product(gtin: str, principal: CurrentPrincipal) -> dict[str, Any]:
+        """One product by GTIN (a brand: its own products only)."""
+        record = catalogue.product(db, gtin)
+        if record is None or not principal.sees_brand(record["brand"]):
+            raise HTTPException(404, f"GTIN {gtin} is not in the catalogue")
+        return record
+
+    @router.get(
+        "/velocity",
+        response_model=VelocityOut,
+        tags=["pos"],
+        dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+    )
+    def get_velocity(
+        principal: CurrentPrincipal,
+        view: CurrentBrandView,
+        store: Annotated[str, Query(pattern=ID_PATTERN)],
+        sku: Annotated[str, Query(pattern=GTIN_PATTERN)],
+        at: Annotated[
+            IsoTime | None, Query(description="Moment of interest (ISO 8601; default now).")
+        ] = None,
+        window_days: Annotated[int | None, Query(ge=1, le=366)] = None,
+    ) -> VelocityOut:
+        """Expected sales per hour of a SKU by local weekday and hour, from the last
+        complete days of sales (an empirical-Bayes estimate, sensible for slow movers)."""
+        require_store(principal, store)
+        if view is not None and not view.owns(sku):
+            raise HTTPException(403, f"role {principal.role} sees its own products only")
+        settings = pos_settings(backend)
+        tz = settings.zone
+        if at is None:
+            at = datetime.now(UTC)
+        elif at.tzinfo is None:
+            raise HTTPException(422, "at: needs a UTC offset, e.g. 2024-05-03T09:00:00Z")
+        elif not 1970 < at.year < 9999:  # the window before `at` must be a real date range
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("query", "at"),
+                        "msg": f"{at.isoformat()} is outside the years 1971-9998",
+                        "type": "value_error",
+                    }
+                ]
+            )
+        profile = velocity.velocity_profile(
+            db,
+            store,
+            sku,
+            tz=tz,
+            window_days=window_days or settings.velocity_window_days,
+            now=at,
+        )
+        local = at.astimezone(tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        wait = profile.expected_time_between_sales(at)
+        return VelocityOut(
+            store=store,
+            sku=sku,
+            timezone=settings.timezone,
+            window_start=profile.window_start,
+            window_end=profile.window_end,
+            days=profile.days,
+            units=profile.units,
+            daily_rate=round(profile.daily_rate, 4),
+            basis=profile.basis,
+            at=at,
+            rate_now=round(profile.rate_at(at), 4),
+            expected_time_between_sales_h=None
+            if wait is None
+            else round(wait / timedelta(hours=1), 3),
+            units_sold_today=velocity.units_sold(db, store, sku, midnight, at),
+            last_sale=velocity.last_sale(db, store, sku),
+            today=[round(float(r), 4) for r in profile.rates[local.weekday()]],
+            hourly=[[round(float(r), 4) for r in day] for day in profile.rates],
+        )
+
+    return router

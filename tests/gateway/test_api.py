@@ -1,0 +1,158 @@
+"""The HTTP API over a database: shapes, filters, bounds, errors and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi import Depends, Header, HTTPException
+from fastapi.testclient import TestClient
+
+from edge.contract import EventType
+from gateway.storage.database import Database
+from gateway.web.app import create_app
+from tests.support.auth_support import admin_client
+from tests.support.gateway_store import (
+    CAMERA,
+    STORE,
+    health,
+    sample_layout,
+    shelf_event,
+    shelf_state,
+)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database.in_dir(tmp_path)
+    database.open()
+    now = datetime.now(UTC)
+    with database.transaction() as tx:
+        for store, camera in ((STORE, CAMERA), (STORE, "cam-2")):
+            tx.touch_camera(store, camera, now)
+            tx.record_availability(store, camera, camera == CAMERA, now)
+        tx.record_state(shelf_state(seq=3), now)
+        tx.record_health(health(), now)
+        for i, kind in enumerate([EventType.GAP_OPENED, EventType.RESTOCKED, EventType.GAP_OPENED]):
+            tx.record_event(shelf_event(f"evt-api-{i:04d}", type=kind, ago_s=60 - 25 * i), now)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def api(db: Database) -> TestClient:
+    return admin_client(create_app(db))
+
+
+def test_cameras_list_both_cameras_with_what_is_known(api: TestClient) -> None:
+    cameras = {c["camera"]: c for c in api.get("/api/cameras").json()}
+    assert set(cameras) == {CAMERA, "cam-2"}
+    assert cameras[CAMERA]["online"] is True and cameras["cam-2"]["online"] is False
+    assert cameras[CAMERA]["state"]["seq"] == 3
+    assert cameras["cam-2"]["state"] is None and cameras["cam-2"]["health"] is None
+    assert cameras[CAMERA]["health"]["fps"] == 2.0
+
+
+def test_unknown_camera_and_layout_are_404(api: TestClient) -> None:
+    response = api.get(f"/api/cameras/{STORE}/nope")
+    assert response.status_code == 404
+    assert "nope" in response.json()["detail"]
+    assert api.get(f"/api/layouts/{STORE}/{CAMERA}").status_code == 404
+
+
+def test_events_filters_order_and_bounds(api: TestClient) -> None:
+    ids = [e["id"] for e in api.get("/api/events").json()]
+    assert ids == ["evt-api-0002", "evt-api-0001", "evt-api-0000"]
+    assert [e["id"] for e in api.get("/api/events", params={"type": "restocked"}).json()] == [
+        "evt-api-0001"
+    ]
+    since = (datetime.now(UTC) - timedelta(seconds=45)).isoformat()
+    assert [e["id"] for e in api.get("/api/events", params={"since": since}).json()] == [
+        "evt-api-0002",
+        "evt-api-0001",
+    ]
+    assert len(api.get("/api/events", params={"limit": 1}).json()) == 1
+    assert api.get("/api/events", params={"camera": "cam-2"}).json() == []
+    for bad in ({"limit": 0}, {"limit": 100_000}, {"type": "exploded"}, {"since": "yesterday"}):
+        assert api.get("/api/events", params=bad).status_code == 422, bad
+
+
+def test_put_layout_validates_and_stores(api: TestClient) -> None:
+    layout = sample_layout()
+    body = layout.model_dump(mode="json")
+    response = api.put(f"/api/layouts/{STORE}/cam-3", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == layout.version
+    assert api.get(f"/api/layouts/{STORE}/cam-3").json()["layout"] == body
+    assert api.get(f"/api/cameras/{STORE}/cam-3").json()["configured_layout_version"] == (
+        layout.version
+    )
+
+    body["rows"][0]["slots"][0]["sku"] = "4006381333932"  # wrong check digit
+    response = api.put(f"/api/layouts/{STORE}/cam-3", json=body)
+    assert response.status_code == 422
+    locs = [e["loc"] for e in response.json()["detail"]]
+    assert ["body", "rows", 0, "slots", 0, "sku"] in locs
+    body["rows"][0]["extra"] = 1
+    response = api.put(f"/api/layouts/{STORE}/cam-3", json=body)
+    assert ["body", "rows", 0, "extra"] in [e["loc"] for e in response.json()["detail"]]
+    assert (
+        api.put(f"/api/layouts/{STORE}/bad%20id", json=sample_layout().model_dump()).status_code
+        == 422
+    )
+    # the rejected layouts changed nothing
+    assert api.get(f"/api/layouts/{STORE}/cam-3").json()["version"] == layout.version
+
+
+def test_health_without_a_broker_is_degraded(api: TestClient) -> None:
+    body = api.get("/api/health").json()
+    assert body["status"] == "degraded"
+    assert body["db_ok"] is True and body["broker_connected"] is False
+    assert body["version"]
+
+
+def test_openapi_document_describes_the_responses(api: TestClient) -> None:
+    spec = api.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert {
+        "CameraOut",
+        "StateOut",
+        "SlotOut",
+        "EventOut",
+        "DeadLetterOut",
+        "HealthResponse",
+    } <= set(schemas)
+    assert {"row", "slot", "sku", "status", "confidence"} <= set(schemas["SlotOut"]["properties"])
+    camera_get = spec["paths"]["/api/cameras/{store}/{camera}"]["get"]
+    assert "404" in camera_get["responses"]
+    assert api.get("/docs").status_code == 200
+
+
+def test_an_extra_dependency_guards_every_route_in_front_of_access(db: Database) -> None:
+    def require_token(x_token: str | None = Header(default=None)) -> None:
+        if x_token != "let-me-in":
+            raise HTTPException(401, "token required")
+
+    guarded = admin_client(create_app(db, dependencies=[Depends(require_token)]))
+    for path in ("/api/health", "/api/cameras", "/api/events", "/api/dead-letters"):
+        assert guarded.get(path).status_code == 401, path
+        assert guarded.get(path, headers={"X-Token": "let-me-in"}).status_code == 200, path
+
+
+def test_availability_and_stale_data_do_not_mix(db: Database) -> None:
+    """An offline camera keeps its last state, so staff still see what it last saw."""
+    with db.transaction() as tx:
+        tx.record_availability(STORE, CAMERA, False, datetime.now(UTC))
+    camera = admin_client(create_app(db)).get(f"/api/cameras/{STORE}/{CAMERA}").json()
+    assert camera["online"] is False
+    assert camera["state"]["seq"] == 3
+
+
+def test_a_wrong_method_answers_405_naming_every_method_of_the_path(api: TestClient) -> None:
+    response = api.delete("/api/layouts/s1/c1")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, PUT"  # both routes on the path, not the first
+    nested = api.options("/api/catalogue")  # a route of a router included in /api
+    assert nested.status_code == 405 and nested.headers["allow"] == "GET, POST"
