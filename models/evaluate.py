@@ -31,9 +31,17 @@ IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 AP_CONFIDENCE = 0.001
 AP_NMS_IOU = 0.7
 _AP_X = np.linspace(0.0, 1.0, 101)
-# Buckets of a labelled box's side, sqrt(w * h) in model-input pixels after the letterbox:
-# under two stride-8 cells, two to four, more.
-SIZE_BUCKETS = (("<16px", 0.0, 16.0), ("16-32px", 16.0, 32.0), (">=32px", 32.0, np.inf))
+# Buckets of a labelled box's side, sqrt(w * h) in model-input pixels after the letterbox.
+# Finest where detectors fail: under two stride-8 cells, two to three, three to four; then
+# up to one stride-32 cell pair, up to three, and the rest.
+SIZE_BUCKETS = (
+    ("<16px", 0.0, 16.0),
+    ("16-24px", 16.0, 24.0),
+    ("24-32px", 24.0, 32.0),
+    ("32-48px", 32.0, 48.0),
+    ("48-96px", 48.0, 96.0),
+    (">=96px", 96.0, np.inf),
+)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

