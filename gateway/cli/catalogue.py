@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gateway.cli.main import Command, add_config_argument
+from gateway.cli.command import Command, add_config_argument
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -2,8 +2,9 @@
 
 Subcommands are `Command`s. Built-ins live here; another module adds one by defining
 `def command() -> Command` and being named in `COMMAND_MODULES` (it is imported when the
-parser is built, so it keeps heavy imports inside its handler). `shelf-gateway --config
-FILE` with no subcommand means `shelf-gateway run --config FILE`.
+parser is built, so it keeps heavy imports inside its handler, and takes `Command` from
+`gateway.cli.command`, never from here). `shelf-gateway --config FILE` with no
+subcommand means `shelf-gateway run --config FILE`.
 """
 
 from __future__ import annotations
@@ -11,55 +12,26 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 
 from edge.contract.config_file import ConfigError
+from gateway.cli.command import Command, add_config_argument
 from gateway.config.version import package_version
 from gateway.storage.database import DatabaseError
 
-DEFAULT_CONFIG = Path("/etc/shelfsense/gateway.yaml")
-CONFIG_ENV = "SHELFSENSE_GATEWAY_CONFIG"
 EXIT_CONFIG = 2
 
 COMMAND_MODULES: tuple[str, ...] = (
     "gateway.devtools.demo",
     "gateway.devtools.simulate.run",
-    "gateway.shelf.planogram",
+    "gateway.cli.planogram",
     "gateway.cli.pos",
     "gateway.cli.catalogue",
     "gateway.devtools.loadtest",
     "gateway.cli.users",
 )
 """Modules that each define `command() -> Command` (e.g. "gateway.devtools.demo")."""
-
-
-@dataclass(frozen=True)
-class Command:
-    """One subcommand: its name, help, arguments and handler (returns the exit code)."""
-
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    handler: Callable[[argparse.Namespace], int]
-    description: str | None = None
-
-
-def add_config_argument(parser: argparse.ArgumentParser) -> None:
-    """`--config`, shared by every command that reads the gateway config file."""
-    default = os.environ.get(CONFIG_ENV, str(DEFAULT_CONFIG))
-    parser.add_argument(
-        "--config",
-        "-c",
-        type=Path,
-        default=Path(default),
-        metavar="FILE",
-        help=f"gateway config file (default: ${CONFIG_ENV} or {DEFAULT_CONFIG}; "
-        "start from firmware_config/gateway.example.yaml)",
-    )
 
 
 def _run(args: argparse.Namespace) -> int:

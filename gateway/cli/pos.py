@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gateway.cli.main import Command, add_config_argument
+from gateway.cli.command import Command, add_config_argument
 
 EXPORT_FLUSH_S = 30.0
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from gateway.auth.roles import ROLE_FORMS
-from gateway.cli.main import Command, add_config_argument
+from gateway.cli.command import Command, add_config_argument
 
 if TYPE_CHECKING:  # the handlers import lazily, so `--help` stays fast
     from gateway.auth.users import Users

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway.cli.main import Command
+from gateway.cli.command import Command
 from gateway.config.settings import GatewaySettings
 from gateway.devtools.demo_till import DemoTill, TillShelf, demo_advice_settings
 from gateway.devtools.demo_users import DemoLogin, banner_lines

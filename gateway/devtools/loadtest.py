@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from gateway.cli.main import Command
+from gateway.cli.command import Command
 
 if TYPE_CHECKING:  # imported where used: the CLI imports this module for every command
     import paho.mqtt.client as mqtt

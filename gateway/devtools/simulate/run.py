@@ -81,7 +81,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.cli.main import Command
+from gateway.cli.command import Command
 from gateway.devtools.simulate.store import (
     STORE,
     CameraRun,
