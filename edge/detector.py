@@ -253,7 +253,10 @@ class OnnxDetector:
         )
 
     def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
-        raw = self.detect_raw(frame_bgr)
+        return self.detections(self.detect_raw(frame_bgr))
+
+    def detections(self, raw: RawDetections) -> list[Detection]:
+        """Boxes as the contract's `Detection`s, labelled with this model's class names."""
         names = self.names
         return [
             Detection(

@@ -34,9 +34,10 @@ from edge.health import HealthTracker
 from edge.layout import Layout
 from edge.pipeline import FrameResult, ShelfPipeline
 from edge.publisher import NodePublisher
-from edge.settings import NodeSettings, load_layout
+from edge.settings import DetectorSettings, NodeSettings, load_layout
 from edge.snapshot import refusal, take_snapshot
 from edge.sources.base import CameraUnavailable, FrameError, FrameSource, open_source
+from edge.tiling import TiledDetector
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,28 @@ def software_version() -> str:
         return f"shelfsense {metadata.version('shelfsense')}"
     except metadata.PackageNotFoundError:
         return "shelfsense (source tree)"
+
+
+def build_detector(settings: DetectorSettings, preferred_model: Path | None = None) -> Detector:
+    """The detector the config asks for: the ONNX model, on tiles when `tiles` is set."""
+    detector = OnnxDetector(
+        settings.model or preferred_model,
+        threads=settings.threads,
+        confidence=settings.confidence,
+        iou=settings.iou,
+        warmup_runs=settings.warmup_runs,
+    )
+    tiles = settings.tiles
+    if tiles is None:
+        return detector
+    return TiledDetector(
+        detector,
+        cols=tiles.cols,
+        rows=tiles.rows,
+        overlap=tiles.overlap,
+        full_frame=tiles.full_frame,
+        rows_only=tiles.region == "rows",
+    )
 
 
 class CameraNode:
@@ -69,17 +92,10 @@ class CameraNode:
             if source is not None
             else open_source(settings.source, store=settings.store, camera=settings.camera)
         )
-        d = settings.detector
         self.detector: Detector = (
             detector
             if detector is not None
-            else OnnxDetector(
-                d.model or getattr(self.source, "preferred_model", None),
-                threads=d.threads,
-                confidence=d.confidence,
-                iou=d.iou,
-                warmup_runs=d.warmup_runs,
-            )
+            else build_detector(settings.detector, getattr(self.source, "preferred_model", None))
         )
         self._fit_source_to_detector()
         self.health = HealthTracker(settings.store, settings.camera)
@@ -89,6 +105,7 @@ class CameraNode:
         self.software = software_version()
         self.seq = 0
         self.layout, self.layout_version = self._initial_layout()
+        self._fit_detector_to_layout()
         self.pipeline = ShelfPipeline(settings, self.layout)
         self.last_result: FrameResult | None = None
         self.snapshots_enabled = False  # by the gateway's config for this camera
@@ -184,7 +201,13 @@ class CameraNode:
             len(config.layout.slot_boxes()),
         )
         self.layout, self.layout_version = config.layout, config.version
+        self._fit_detector_to_layout()
         self.pipeline.set_layout(config.layout)
+
+    def _fit_detector_to_layout(self) -> None:
+        """A tiled detector set to the rows' region covers the current layout's rows."""
+        if isinstance(self.detector, TiledDetector) and self.layout is not None:
+            self.detector.set_rows([(row.y0, row.y1) for row in self.layout.rows])
 
     @property
     def model_name(self) -> str | None:

@@ -93,6 +93,24 @@ SourceConfig = Annotated[
 ]
 
 
+class TileSettings(_Strict):
+    """Run the detector on overlapping tiles of the frame (edge/tiling.py): small gaps stay
+    large enough to find. Only for a model trained on tiles (`shelf-model tile-dataset`)."""
+
+    cols: int = Field(default=2, ge=1, le=8, description="Tiles across.")
+    rows: int = Field(default=2, ge=1, le=8, description="Tiles down.")
+    overlap: float = Field(
+        default=0.15, ge=0.0, le=0.5, description="Share of a tile its neighbour overlaps."
+    )
+    full_frame: bool = Field(
+        default=False, description="Also run the whole frame (big gaps cut by tile edges)."
+    )
+    region: Literal["frame", "rows"] = Field(
+        default="frame",
+        description="Tile the whole frame, or only the band holding the layout's rows.",
+    )
+
+
 class DetectorSettings(_Strict):
     """The ONNX Runtime detector."""
 
@@ -101,6 +119,9 @@ class DetectorSettings(_Strict):
     confidence: Fraction = 0.35
     iou: Fraction = 0.5
     warmup_runs: int = Field(default=2, ge=0, le=100)
+    tiles: TileSettings | None = Field(
+        default=None, description="Detect on tiles (a model trained on tiles); unset: whole frame."
+    )
 
 
 class AnalysisSettings(_Strict):
