@@ -97,8 +97,12 @@ def _val(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from models.evaluate import evaluate
+    from models.tile_dataset import TileGrid
 
-    result = evaluate(args.model, args.data, args.split, confidence=args.conf, threads=args.threads)
+    tiles = TileGrid.parse(args.tiles, args.overlap) if args.tiles else None
+    result = evaluate(
+        args.model, args.data, args.split, confidence=args.conf, threads=args.threads, tiles=tiles
+    )
     if args.json:
         print(json.dumps(result))
         return 0
@@ -118,6 +122,14 @@ def _eval(args: argparse.Namespace) -> int:
                 for size, b in row["recall_by_size"].items()
             )
             print(f"{'':<8} recall by box side in input pixels: {sizes}")
+    return 0
+
+
+def _tile_dataset(args: argparse.Namespace) -> int:
+    from models.tile_dataset import TileGrid, write_tiles
+
+    grid = TileGrid.parse(args.tiles, args.overlap)
+    print(write_tiles(args.data, args.out, grid, full_frame=not args.no_full_frame))
     return 0
 
 
@@ -274,7 +286,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conf", type=float, help="operating threshold (default: the node's)")
     p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--tiles", metavar="COLSxROWS", help="detect on tiles as the node's detector.tiles does"
+    )
+    p.add_argument("--overlap", type=float, default=0.15, help="tile overlap, with --tiles")
     p.set_defaults(handler=_eval)
+
+    p = sub.add_parser(
+        "tile-dataset",
+        help="cut a YOLO dataset into the node's tiles, to train a model for detector.tiles",
+        description="Write each photo's tiles (and by default the whole photo) as images of "
+        "their own, labels clipped to each tile (a box more than half outside is dropped).",
+        formatter_class=defaults,
+    )
+    p.add_argument("--data", type=Path, required=True, help="YOLO data.yaml to cut")
+    p.add_argument("--tiles", default="2x2", metavar="COLSxROWS", help="tile grid")
+    p.add_argument("--overlap", type=float, default=0.15, help="share a tile's neighbour overlaps")
+    p.add_argument("--no-full-frame", action="store_true", help="write tiles only")
+    p.add_argument("--out", type=Path, required=True, help="output folder (data.yaml inside)")
+    p.set_defaults(handler=_tile_dataset)
 
     p = sub.add_parser(
         "quantize",

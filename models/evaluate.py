@@ -25,6 +25,8 @@ from edge.detector import OnnxDetector
 from edge.image_decode import decode_image
 from edge.postprocess import RawDetections, decode_yolo
 from edge.settings import DetectorSettings
+from edge.tiling import FULL_FRAME, TiledDetector, Window, merge, to_frame
+from models.tile_dataset import TileGrid
 from models.yolo_dataset import DatasetError, LabelledImage, load_dataset
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
@@ -157,8 +159,13 @@ def evaluate(
     confidence: float | None = None,
     iou: float | None = None,
     threads: int = 2,
+    tiles: TileGrid | None = None,
 ) -> dict[str, object]:
-    """Per-class AP50, AP50-95 and operating-point P/R/F1, images, ms per image."""
+    """Per-class AP50, AP50-95 and operating-point P/R/F1, images, ms per image.
+
+    With `tiles`, each photo is cut into the node's tiles (edge/tiling.py), each tile
+    detected alone and the boxes merged as the node merges them.
+    """
     defaults = DetectorSettings()
     confidence = defaults.confidence if confidence is None else confidence
     iou = defaults.iou if iou is None else iou
@@ -167,22 +174,22 @@ def evaluate(
     if len(detector.names) != len(dataset.names):
         raise DatasetError(f"{data_yaml}: {dataset.names} but the model knows {detector.names}")
     tallies = [_ClassTally() for _ in dataset.names]
-    fit = (detector.input_w, detector.input_h)  # decoded as the node's folder source does
+    windows = tiles.windows() if tiles else [FULL_FRAME]
+    tiled = (
+        TiledDetector(detector, cols=tiles.cols, rows=tiles.rows, overlap=tiles.overlap)
+        if tiles
+        else None
+    )
+    fit = (tiled or detector).input_w, (tiled or detector).input_h  # as the node's folder source
     elapsed: list[float] = []
     images = dataset.labelled(split)
     for truth in images:
         frame = decode_image(np.fromfile(truth.path, np.uint8), fit)
         if frame is None:
             raise DatasetError(f"{truth.path}: not a readable image")
-        t0 = time.perf_counter()
-        letterbox = detector.preprocess(frame)
-        output = detector.infer()
-        operating = detector.decode(output, letterbox)
-        elapsed.append((time.perf_counter() - t0) * 1e3)
-        everything = decode_yolo(
-            output, letterbox, confidence=AP_CONFIDENCE, iou=AP_NMS_IOU, multi_label=True
-        )
-        _tally(tallies, truth, everything, operating, (letterbox.new_w, letterbox.new_h))
+        everything, operating, input_size, ms = _detect_windows(detector, frame, windows)
+        elapsed.append(ms)
+        _tally(tallies, truth, everything, operating, input_size)
     result: dict[str, object] = {
         name: tally.figures() for name, tally in zip(dataset.names, tallies, strict=True)
     }
@@ -192,8 +199,39 @@ def evaluate(
         model=str(detector.model_path),
         split=split,
         confidence=confidence,
+        tiles=f"{tiles.cols}x{tiles.rows}" if tiles else None,
     )
     return result
+
+
+def _detect_windows(
+    detector: OnnxDetector, frame: np.ndarray, windows: list[Window]
+) -> tuple[RawDetections, RawDetections, tuple[float, float], float]:
+    """Both decodings of each window's output, mapped to the frame and merged; the frame's
+    size in model-input pixels (a tile's scale); ms of the node's own work."""
+    frame_h, frame_w = frame.shape[:2]
+    everything, operating, ms = [], [], 0.0
+    scale = 1.0
+    for window in windows:
+        x0, y0, x1, y1 = window.pixels(frame_w, frame_h)
+        t0 = time.perf_counter()
+        letterbox = detector.preprocess(frame[y0:y1, x0:x1])
+        output = detector.infer()
+        found = detector.decode(output, letterbox)
+        ms += (time.perf_counter() - t0) * 1e3
+        all_boxes = decode_yolo(
+            output, letterbox, confidence=AP_CONFIDENCE, iou=AP_NMS_IOU, multi_label=True
+        )
+        exact = Window(x0 / frame_w, y0 / frame_h, x1 / frame_w, y1 / frame_h)
+        everything.append(to_frame(all_boxes, exact))
+        operating.append(to_frame(found, exact))
+        scale = letterbox.scale
+    if len(windows) == 1:
+        merged_all, merged_op = everything[0], operating[0]
+    else:
+        merged_all = merge(everything, AP_NMS_IOU)
+        merged_op = merge(operating, detector.iou, detector.max_det)
+    return merged_all, merged_op, (frame_w * scale, frame_h * scale), ms
 
 
 def _tally(

@@ -13,6 +13,7 @@ import pytest
 from edge.postprocess import RawDetections
 from models.evaluate import SIZE_BUCKETS, average_precision, evaluate, match, match_both_ways
 from models.synth import SYNTHETIC_MODEL
+from models.tile_dataset import TileGrid
 from models.yolo_dataset import DatasetError, LabelledImage, load_dataset
 from tests.support.paths import SHARED
 
@@ -174,3 +175,16 @@ def test_a_data_yaml_named_by_a_relative_path_finds_its_images(
     monkeypatch.chdir(tmp_path / "work")
     images = load_dataset(Path("../set/data.yaml")).images("val")
     assert images == [(tmp_path / "set" / "images" / "val" / "a.jpg").resolve()]
+
+
+def test_eval_on_tiles_runs_the_nodes_tiles_and_reports_them(rendered: Path) -> None:
+    whole = evaluate(SYNTHETIC_MODEL, rendered, "val")
+    tiled = evaluate(SYNTHETIC_MODEL, rendered, "val", tiles=TileGrid(2, 1, 0.15))
+    assert tiled["tiles"] == "2x1" and whole["tiles"] is None
+    # Every box is still counted once, and a tile shows it larger than the whole frame did.
+    assert tiled["gap"]["instances"] == whole["gap"]["instances"]
+    small_whole = whole["gap"]["recall_by_size"]["<16px"]["instances"]
+    small_tiled = tiled["gap"]["recall_by_size"]["<16px"]["instances"]
+    assert small_tiled <= small_whole
+    assert tiled["ms_per_image"] > whole["ms_per_image"]  # two runs a photo, not one
+    assert 0.0 < tiled["gap"]["ap50"] <= 1.0
