@@ -36,7 +36,7 @@ from edge.pipeline import FrameResult, ShelfPipeline
 from edge.publisher import NodePublisher
 from edge.settings import DetectorSettings, NodeSettings, load_layout
 from edge.snapshot import refusal, take_snapshot
-from edge.sources.base import CameraUnavailable, FrameError, FrameSource, open_source
+from edge.sources import CameraUnavailable, FrameError, FrameSource, open_source
 from edge.tiling import TiledDetector
 
 log = logging.getLogger(__name__)

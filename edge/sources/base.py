@@ -1,4 +1,4 @@
-"""The camera source contract and the factory that picks a backend from the config.
+"""The camera source contract every backend keeps, and what it raises.
 
 A source has two methods: `read()` returns the next BGR uint8 frame, or None when there is
 no frame this time (a finite recording that has ended); `close()` frees the device. A
@@ -12,15 +12,6 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-
-from edge.settings import (
-    FolderConfig,
-    OpenCVConfig,
-    Picamera2Config,
-    SimulatorConfig,
-    SourceConfig,
-    VideoConfig,
-)
 
 
 class FrameError(RuntimeError):
@@ -57,33 +48,3 @@ def as_bgr(frame: np.ndarray, origin: str) -> np.ndarray:
     if frame.ndim != 3 or frame.shape[2] != 3:
         raise FrameError(f"{origin}: frame has shape {frame.shape}, expected (H, W, 3)")
     return frame
-
-
-def open_source(config: SourceConfig, *, store: str, camera: str) -> FrameSource:
-    """Build the backend named by `config.kind`; hardware is not touched until `read()`."""
-    if isinstance(config, Picamera2Config):
-        from edge.sources.picamera2 import Picamera2Source
-
-        return Picamera2Source(config.size, swap_rb=config.swap_rb)
-    if isinstance(config, OpenCVConfig):
-        from edge.sources.opencv import OpenCVSource
-
-        return OpenCVSource(config.device, size=config.size)
-    if isinstance(config, FolderConfig):
-        from edge.sources.folder import FolderSource
-
-        return FolderSource(
-            config.path,
-            loop=config.loop,
-            pattern=config.pattern,
-            shrink=config.decode_at_model_size,
-        )
-    if isinstance(config, VideoConfig):
-        from edge.sources.video import VideoSource
-
-        return VideoSource(config.path, loop=config.loop)
-    if isinstance(config, SimulatorConfig):
-        from edge.sources.simulator import SimulatorSource
-
-        return SimulatorSource.from_config(config, store=store, camera=camera)
-    raise TypeError(f"unknown source config {type(config).__name__}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.image_decode import decode_image
+from edge.settings import FolderConfig
 from edge.sources.base import CameraUnavailable, FrameError, as_bgr
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,16 @@ class FolderSource:
         self._next = 0
         self._passes = 0
         self.finished = False
+
+    @classmethod
+    def from_config(cls, config: FolderConfig, *, store: str, camera: str) -> FolderSource:
+        """The replay the config describes; the folder is scanned by the first `read()`."""
+        return cls(
+            config.path,
+            loop=config.loop,
+            pattern=config.pattern,
+            shrink=config.decode_at_model_size,
+        )
 
     def _scan(self) -> list[Path]:
         if not self.path.is_dir():

@@ -12,6 +12,7 @@ import re
 import cv2
 import numpy as np
 
+from edge.settings import OpenCVConfig
 from edge.sources.base import CameraUnavailable, as_bgr
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,11 @@ class OpenCVSource:
         self.size = size
         self._capture: cv2.VideoCapture | None = None
         self.reconnects = 0
+
+    @classmethod
+    def from_config(cls, config: OpenCVConfig, *, store: str, camera: str) -> OpenCVSource:
+        """The capture the config describes; the device is opened by the first `read()`."""
+        return cls(config.device, size=config.size)
 
     def _open(self) -> cv2.VideoCapture:
         capture = cv2.VideoCapture(self.device)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.settings import Picamera2Config
 from edge.sources.base import CameraUnavailable, FrameError, as_bgr
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,11 @@ class Picamera2Source:
         self.size = size
         self.swap_rb = swap_rb
         self._camera: Any = None
+
+    @classmethod
+    def from_config(cls, config: Picamera2Config, *, store: str, camera: str) -> Picamera2Source:
+        """The camera the config describes; the camera is opened by the first `read()`."""
+        return cls(config.size, swap_rb=config.swap_rb)
 
     def _open(self) -> Any:
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.settings import VideoConfig
 from edge.sources.base import CameraUnavailable, as_bgr
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,11 @@ class VideoSource:
         self.finished = False
         self.frames_read = 0
         self._capture: cv2.VideoCapture | None = None
+
+    @classmethod
+    def from_config(cls, config: VideoConfig, *, store: str, camera: str) -> VideoSource:
+        """The replay the config describes; the file is opened by the first `read()`."""
+        return cls(config.path, loop=config.loop)
 
     def _open(self) -> cv2.VideoCapture:
         if not self.path.is_file():

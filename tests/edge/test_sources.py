@@ -246,6 +246,55 @@ def test_picamera2_source_without_picamera2_is_unavailable_with_install_hint() -
     source.close()
 
 
+def test_every_source_kind_of_the_config_has_a_backend_class() -> None:
+    import importlib
+    from typing import get_args
+
+    from edge.settings import SourceConfig
+    from edge.sources import BACKENDS
+
+    union, _ = get_args(SourceConfig)
+    kinds = {get_args(model.model_fields["kind"].annotation)[0] for model in get_args(union)}
+    assert kinds == set(BACKENDS)
+    for kind, target in BACKENDS.items():
+        module_name, _, class_name = target.partition(":")
+        backend = getattr(importlib.import_module(module_name), class_name)
+        assert callable(backend.from_config), kind
+
+
+def test_unknown_source_kind_is_a_config_error_naming_it_and_the_known_ones(
+    tmp_path: Path,
+) -> None:
+    from edge.contract.config_file import ConfigError
+
+    # A config section whose kind no backend has (validation would refuse it first).
+    config = FolderConfig.model_construct(kind="thermal", path=tmp_path)
+    with pytest.raises(ConfigError, match=r"'thermal'.*folder, opencv, picamera2, simulator"):
+        open_source(config, store="s", camera="c")
+
+
+def test_opening_a_folder_source_imports_no_camera_backend(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    write_images(tmp_path / "f", [10])
+    script = (
+        "import sys\n"
+        "from edge.settings import FolderConfig\n"
+        "from edge.sources import open_source\n"
+        f"source = open_source(FolderConfig(kind='folder', path={str(tmp_path / 'f')!r}),"
+        " store='s', camera='c')\n"
+        "assert source.read() is not None\n"
+        "loaded = ('picamera2', 'edge.sources.picamera2', 'edge.sources.opencv')\n"
+        "print(sorted(name for name in loaded if name in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_node_uses_its_local_layout_file_until_the_gateway_sends_one(tmp_path: Path) -> None:
     from edge.settings import load_layout
 
