@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from edge.contract.advice import ADVICE, AdviceList
 from edge.contract.messages import (
     Availability,
     Health,
@@ -34,18 +35,22 @@ PAYLOADS: dict[TopicKind, type[BaseModel]] = {
     TopicKind.SNAPSHOT_REQUEST: SnapshotRequest,
 }
 
+STORE_PAYLOADS: dict[str, type[BaseModel]] = {ADVICE: AdviceList}
+"""Store-wide topics, `<prefix>/<store>/<name>`, by their last level."""
+
 
 def render_schemas() -> dict[str, str]:
     """File name -> JSON Schema text, one file per topic kind."""
+    topics = {k.value: (m, f"<prefix>/<store>/<camera>/{k.value}") for k, m in PAYLOADS.items()}
+    topics |= {name: (m, f"<prefix>/<store>/{name}") for name, m in STORE_PAYLOADS.items()}
     files = {}
-    for kind, model in PAYLOADS.items():
+    for name, (model, topic) in topics.items():
         schema = model.model_json_schema(mode="serialization")
-        schema["$id"] = f"https://shelfsense.invalid/schemas/{kind.value}.json"
+        schema["$id"] = f"https://shelfsense.invalid/schemas/{name}.json"
         schema["description"] = (
-            f"Payload of MQTT topic <prefix>/<store>/<camera>/{kind.value}. "
-            + (model.__doc__ or "").strip().splitlines()[0]
+            f"Payload of MQTT topic {topic}. " + (model.__doc__ or "").strip().splitlines()[0]
         )
-        files[f"{kind.value}.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+        files[f"{name}.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     return files
 
 

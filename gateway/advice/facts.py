@@ -22,7 +22,7 @@ from edge.contract.messages import SlotStatus
 from edge.layout import Layout, SlotSpec
 from gateway.advice.rules import BayFacts, Demand, SlotFacts
 from gateway.config.settings import AdviceSettings
-from gateway.retail import velocity
+from gateway.retail import velocity_queries
 from gateway.retail.catalogue import names as catalogue_names
 from gateway.retail.velocity import VelocityProfile
 from gateway.storage.database import Database, db_time, parse_time
@@ -132,7 +132,9 @@ class ProfileCache:
             cached = self._cache.get(store)
             if cached is not None and cached[0] == stamp:
                 return cached[1]
-        found = velocity.velocity_profiles(db, store, skus, tz=tz, window_days=window_days, now=now)
+        found = velocity_queries.velocity_profiles(
+            db, store, skus, tz=tz, window_days=window_days, now=now
+        )
         with self._lock:
             self._cache[store] = (stamp, found)
         return found
@@ -188,7 +190,7 @@ def build_bays(
         db, store, skus, tz=tz, window_days=window_days, now=now
     )
     names = catalogue_names(db, skus)
-    last_sales = velocity.last_sales(db, store, skus)
+    last_sales = velocity_queries.last_sales(db, store, skus)
     since = now - timedelta(hours=settings.history_hours)
     bays = []
     for record in layouts:
@@ -277,7 +279,7 @@ def _slot_facts(
     restocked = max(restocks) if restocks else None
     sold = None
     if restocked is not None and spec.sku and demand is not None:
-        sold = velocity.units_sold(db, store, spec.sku, restocked, now) * demand.share
+        sold = velocity_queries.units_sold(db, store, spec.sku, restocked, now) * demand.share
     return SlotFacts(
         **{
             **base.__dict__,

@@ -1,13 +1,12 @@
 """Advice rules: pure functions from a snapshot of facts to what staff should do.
 
-Nothing here reads the database or the clock: `gateway/advice/facts.py` builds the
-facts (camera slot states and their change log, layouts, POS sales, velocity) and
-`gateway/advice/store.py` keeps the advice. So every rule can be tested with hand-made
-facts whose answer is known.
+Nothing here reads the database or the clock: the facts module builds the facts
+(camera slot states and their change log, layouts, POS sales, velocity) whose shape is
+defined here, and the advice store keeps what the rules propose. So every rule can be
+tested with hand-made facts whose answer is known.
 
 Urgency is one scale for every kind: **units at stake**, the sales lost so far or about
-to be lost (see each rule for its formula). Its level is `high` from
-`high_units`, `medium` from `medium_units`, else `low`.
+to be lost (see each rule for its formula); the model module maps it to a level.
 
 Episodes: each candidate names the start of the situation it is about
 (`episode_start`: when the slot went empty, the last restock, the last sale, ...). An
@@ -21,11 +20,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from edge.contract.advice import AdviceKind, Evidence
 from edge.contract.messages import SlotStatus
+from gateway.advice.model import (
+    ActiveAdvice,
+    Candidate,
+    Resolution,
+    advice_key,
+    level_for,
+)
 from gateway.config.settings import AdviceSettings
 from gateway.retail.velocity import VelocityProfile
 
@@ -34,71 +38,6 @@ SEEN_NOT_EMPTY = frozenset(
     {SlotStatus.STOCKED, SlotStatus.LOW, SlotStatus.MESSY, SlotStatus.WRONG_PRODUCT}
 )
 """Statuses that show product in the slot (unknown and occluded show nothing)."""
-
-
-class AdviceKind(StrEnum):
-    RESTOCK = "restock"
-    PREDICTED_STOCKOUT = "predicted_stockout"
-    HIDDEN_STOCKOUT = "hidden_stockout"
-    FIX_DISPLAY = "fix_display"
-    TIDY = "tidy"
-    FACINGS = "facings"
-
-
-class Level(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-
-
-class Evidence(BaseModel):
-    """Why an advice was given; each kind fills the fields it uses."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    status: SlotStatus | None = Field(default=None, description="What the camera sees now.")
-    status_since: datetime | None = Field(default=None, description="Since when it sees it.")
-    minutes_empty: float | None = None
-    minutes_in_status: float | None = None
-    units_per_hour: float | None = Field(
-        default=None, description="Expected units/hour of this slot now (velocity)."
-    )
-    lost_sales: float | None = Field(
-        default=None, description="Estimated units not sold so far because of the problem."
-    )
-    capacity: int | None = Field(default=None, description="facings x depth.")
-    last_restock: datetime | None = Field(default=None, description="Last restock seen.")
-    units_sold_since_restock: float | None = None
-    units_on_shelf: float | None = Field(
-        default=None, description="capacity - units sold since the last restock."
-    )
-    minutes_to_empty: float | None = None
-    last_sale: datetime | None = None
-    minutes_without_sale: float | None = None
-    expected_units: float | None = Field(
-        default=None, description="Units expected to sell in the silent interval."
-    )
-    p_no_sale: float | None = Field(
-        default=None, description="Chance of no sale in the silent interval at usual demand."
-    )
-    expected_minutes_between_sales: float | None = None
-    seen_sku: str | None = Field(default=None, description="SKU the camera reports.")
-    window_units: int | None = Field(default=None, description="Units sold in velocity window.")
-    window_days: int | None = None
-    sales_share: float | None = Field(default=None, description="Fast seller's share of sales.")
-    facings_share: float | None = Field(default=None, description="Its share of the facings.")
-    days_of_supply: float | None = Field(default=None, description="Fast seller, now.")
-    days_of_supply_after: float | None = Field(default=None, description="After the move.")
-    from_row: int | None = None
-    from_slot: int | None = None
-    from_sku: str | None = None
-    from_name: str | None = None
-    from_sales_share: float | None = None
-    from_facings_share: float | None = None
-    from_days_of_supply: float | None = None
-    from_days_of_supply_after: float | None = None
-    facings: int | None = Field(default=None, description="Fast seller's facings now.")
-    layout_version: str | None = None
 
 
 # ---- facts ---------------------------------------------------------------------------
@@ -203,66 +142,7 @@ class BayFacts:
     slots: Sequence[SlotFacts] = field(default_factory=tuple)
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """Advice the facts call for now; the store refreshes or creates it by `key`."""
-
-    key: str
-    kind: AdviceKind
-    store: str
-    camera: str
-    row: int | None
-    slot: int | None
-    sku: str | None
-    name: str | None
-    brand: str | None
-    cause: str
-    action: str
-    reason: str
-    urgency: float
-    level: Level
-    evidence: Evidence
-    episode_start: datetime
-
-
-@dataclass(frozen=True)
-class ActiveAdvice:
-    """What the resolution check needs of an open or acknowledged advice."""
-
-    id: int
-    key: str
-    kind: AdviceKind
-    camera: str
-    row: int | None
-    slot: int | None
-    sku: str | None
-    episode_start: datetime
-    evidence: Evidence
-
-
-@dataclass(frozen=True)
-class Resolution:
-    advice_id: int
-    verified: bool
-    note: str
-
-
 # ---- helpers -------------------------------------------------------------------------
-
-
-def advice_key(kind: AdviceKind, store: str, camera: str, row: int | None, slot: int | None) -> str:
-    """The de-duplication key: one active advice per kind and slot (per bay for facings)."""
-    if row is None or slot is None:
-        return f"{kind.value}:{store}/{camera}"
-    return f"{kind.value}:{store}/{camera}/{row}/{slot}"
-
-
-def level_for(urgency: float, settings: AdviceSettings) -> Level:
-    if urgency >= settings.high_units:
-        return Level.HIGH
-    if urgency >= settings.medium_units:
-        return Level.MEDIUM
-    return Level.LOW
 
 
 def _minutes(start: datetime, end: datetime) -> float:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.advice.rules import ActiveAdvice, AdviceKind, Candidate, Evidence, Resolution
+from edge.contract.advice import AdviceKind, AdviceList, Evidence, PublishedAdvice
+from gateway.advice.model import ActiveAdvice, Candidate, Resolution
 from gateway.storage.database import Database, Transaction, db_time, where_sql
 
 ACTIVE = ("open", "acknowledged")
@@ -295,36 +296,14 @@ def stores_with_advice(db: Database) -> list[str]:
         return [r[0] for r in conn.execute("SELECT DISTINCT store FROM advice").fetchall()]
 
 
-PUBLISHED_FIELDS = (
-    "id",
-    "kind",
-    "cause",
-    "status",
-    "level",
-    "urgency",
-    "camera",
-    "row",
-    "slot",
-    "sku",
-    "name",
-    "brand",
-    "action",
-    "reason",
-    "evidence",
-    "created_at",
-    "updated_at",
-)
-
-
 def store_payload(db: Database, store: str, limit: int, now: datetime) -> bytes:
-    """The retained `{prefix}/{store}/advice` message: the active advice, most urgent
-    first (at most `limit`), for in-store displays."""
+    """The store's retained advice list: the active advice, most urgent first (at most
+    `limit`), for in-store displays."""
     items = list_advice(db, store=store, status=ACTIVE, limit=limit)
-    payload = {
-        "schema_version": 1,
-        "store": store,
-        "ts": db_time(now),
-        "count": len(items),
-        "advice": [{k: item[k] for k in PUBLISHED_FIELDS} for item in items],
-    }
-    return json.dumps(payload, separators=(",", ":")).encode()
+    message = AdviceList(
+        store=store,
+        ts=now,
+        count=len(items),
+        advice=[PublishedAdvice.model_validate(item) for item in items],
+    )
+    return message.to_json()

@@ -6,11 +6,9 @@ one evaluation) and every store every `interval_s` (minutes empty grow without a
 message). Evaluation reads with its own connections and writes its changes in one
 short transaction, so ingest never waits on it.
 
-MQTT: `{prefix}/{store}/advice`, retained, QoS 1: the whole list of active (open and
-acknowledged) advice of the store, most urgent first, republished whenever it changes
-and after every reconnect. A display subscribes and shows the latest message; there is
-nothing to reassemble. InfluxDB: the `advice` measurement, open/acknowledged counts
-per kind and store.
+MQTT: the store's advice list (topic and payload are part of the message contract),
+republished whenever it changes and after every reconnect. InfluxDB: the `advice`
+measurement, open/acknowledged counts per kind and store.
 """
 
 from __future__ import annotations
@@ -24,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from edge.contract.advice import advice_topic
 from edge.contract.messages import Availability, CameraMessage, Health
 from gateway.advice import store as advice_store
 from gateway.advice.facts import ProfileCache, build_bays
@@ -39,13 +38,6 @@ Publisher = Callable[[str, bytes], bool]
 """(topic, payload) -> True when handed to the broker (retained, QoS 1)."""
 AdviceListener = Callable[[list[dict[str, Any]]], None]
 """Told of advice records that changed (created, refreshed, resolved, acted on)."""
-
-ADVICE_TOPIC = "advice"
-
-
-def advice_topic(store: str, prefix: str) -> str:
-    """`{prefix}/{store}/advice`: three levels, so never mistaken for a camera topic."""
-    return f"{prefix}/{store}/{ADVICE_TOPIC}"
 
 
 def advice_points(store: str, counts: dict[str, dict[str, int]], at: datetime) -> list[ExportPoint]:

@@ -1,1 +1,11 @@
-"""Retail data: POS, catalogue, velocity."""
+"""Retail data: the store's POS sales, product catalogue and sales velocity.
+
+- `pos`: sale lines from the till (REST, CSV, MQTT), validated and stored once.
+- `catalogue`: products (GTIN, name, brand) and their import.
+- `batch_import`: the shared rules for importing a file of lines, errors by line.
+- `velocity`: the empirical-Bayes units/hour estimate by weekday and hour (pure).
+- `velocity_queries`: the sales it reads, and the per-SKU sales facts advice needs.
+
+May import `storage` and edge's contract and layout (GTINs); never `advice`, `web`
+or any package above it (checked by `make lint`).
+"""

@@ -1,4 +1,4 @@
-"""The advice rules on hand-made facts whose answer is known (gateway/advice/rules.py)."""
+"""The advice rules on hand-made facts whose answer is known."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
+from edge.contract.advice import AdviceKind, Evidence, Level
 from edge.contract.messages import SlotStatus
 from edge.layout import with_check_digit
+from gateway.advice.model import ActiveAdvice
 from gateway.advice.rules import (
-    ActiveAdvice,
-    AdviceKind,
     BayFacts,
     Demand,
-    Evidence,
-    Level,
     SlotFacts,
     candidates,
     check_resolution,

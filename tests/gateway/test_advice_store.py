@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from edge.contract.advice import AdviceKind, AdviceList, advice_topic
 from edge.contract.messages import SlotStatus
+from edge.contract.schemas import SCHEMA_DIR
 from gateway.advice import store as advice_store
-from gateway.advice.rules import AdviceKind
 from gateway.advice.worker import AdviceService
 from gateway.config.settings import AdviceSettings, PosSettings
 from gateway.retail import pos
@@ -218,6 +219,43 @@ def test_the_published_list_holds_active_advice_most_urgent_first(db: Database) 
     assert topic == f"shelfsense/{STORE}/advice" and message["store"] == STORE
     assert [a["kind"] for a in message["advice"]] == ["restock"]
     assert message["advice"][0]["evidence"]["minutes_empty"] == 30
+
+
+def test_the_published_list_matches_its_contract_and_json_schema(db: Database) -> None:
+    import json
+
+    import jsonschema_rs
+
+    engine = service(db)
+    see(db, -60, STOCKED)
+    see(db, -30, EMPTY)
+    engine.evaluate(STORE, at(0))
+    [restock] = of_kind(db, AdviceKind.RESTOCK)
+    advice_store.acknowledge(db, restock["id"], at(1))
+    sent: list[tuple[str, bytes]] = []
+    engine.attach(lambda topic, payload: sent.append((topic, payload)) or True, lambda: 1)
+    engine.publish_pending(at(2))
+    [(topic, payload)] = sent
+    assert topic == advice_topic(STORE, "shelfsense")
+
+    schema = json.loads((SCHEMA_DIR / "advice.json").read_text(encoding="utf-8"))
+    message = json.loads(payload)
+    jsonschema_rs.validator_for(schema).validate(message)
+    item_schema = schema["$defs"]["PublishedAdvice"]
+    assert set(message) == set(schema["properties"])
+    assert (
+        set(message["advice"][0]) == set(item_schema["properties"]) == set(item_schema["required"])
+    )
+    # The pydantic model reads it back and writes the same bytes.
+    assert AdviceList.model_validate_json(payload).to_json() == payload
+
+    # The wire form: every item field as the API record has it, nulls kept, stored times.
+    record = advice_store.get_advice(db, restock["id"])
+    assert record is not None and record["name"] is None
+    assert message["advice"] == [{k: record[k] for k in item_schema["properties"]}]
+    assert message["advice"][0]["status"] == "acknowledged"
+    assert (message["schema_version"], message["store"], message["count"]) == (1, STORE, 1)
+    assert message["ts"] == at(2).isoformat(timespec="microseconds")
 
 
 def test_advice_counts_per_kind_are_exported_when_they_change(db: Database) -> None:

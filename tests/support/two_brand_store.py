@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from edge.contract.advice import AdviceKind, Evidence, Level
 from edge.contract.messages import (
     EventType,
     Health,
@@ -23,7 +24,7 @@ from edge.contract.messages import (
 )
 from edge.layout import Layout, RowSpec, SlotSpec, with_check_digit
 from gateway.advice import store as advice_store
-from gateway.advice.rules import AdviceKind, Candidate, Evidence, Level, advice_key
+from gateway.advice.model import Candidate, advice_key
 from gateway.retail import catalogue, pos
 from gateway.storage.database import Database
 

@@ -13,7 +13,7 @@ import pytest
 from edge.layout import gtin_check_digit_ok
 from gateway.config.settings import AdviceSettings
 from gateway.devtools.demo_till import DemoTill, TillShelf, demo_advice_settings
-from gateway.retail import catalogue, pos, velocity
+from gateway.retail import catalogue, pos, velocity_queries
 from gateway.storage.database import Database
 from models.synth import SimulatedShelf
 
@@ -70,7 +70,7 @@ def test_seeded_history_gives_velocity_the_shelf_rates_in_wall_clock_hours(db: D
     stock = max(shelf.slots.values(), key=lambda s: s.product.units_per_hour)
     gtin = stock.product.gtin
     expected = sum(s.product.units_per_hour for s in shelf.slots.values() if s.product.gtin == gtin)
-    profile = velocity.velocity_profile(db, "store-1", gtin, tz=ZoneInfo("UTC"), now=now)
+    profile = velocity_queries.velocity_profile(db, "store-1", gtin, tz=ZoneInfo("UTC"), now=now)
     assert profile.days == 7
     assert profile.daily_rate / 24 == pytest.approx(expected * SPEEDUP, rel=0.05)
 

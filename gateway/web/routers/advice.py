@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
+from edge.contract.advice import AdviceKind, Evidence, Level
 from gateway.advice import store as advice_store
-from gateway.advice.rules import AdviceKind, Evidence, Level
 from gateway.auth.access import CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import BrandView, CurrentBrandView, brand_advice, store_for
 from gateway.storage.database import Database

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.auth.access import EVERYONE, CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import CurrentBrandView, require_store, store_for
-from gateway.retail import catalogue, pos, velocity
+from gateway.retail import catalogue, pos, velocity_queries
 from gateway.retail.batch_import import MAX_BATCH_LINES, MAX_CSV_BYTES, ImportFileError, LineError
 from gateway.storage.database import Database
 from gateway.web.params import BAD_BODY, ID_PATTERN, MAX_LIMIT, MAX_ROW_ID, IsoTime, pos_settings
@@ -423,7 +423,7 @@ def build_retail_router(backend: Any) -> APIRouter:
                     }
                 ]
             )
-        profile = velocity.velocity_profile(
+        profile = velocity_queries.velocity_profile(
             db,
             store,
             sku,
@@ -449,8 +449,8 @@ def build_retail_router(backend: Any) -> APIRouter:
             expected_time_between_sales_h=None
             if wait is None
             else round(wait / timedelta(hours=1), 3),
-            units_sold_today=velocity.units_sold(db, store, sku, midnight, at),
-            last_sale=velocity.last_sale(db, store, sku),
+            units_sold_today=velocity_queries.units_sold(db, store, sku, midnight, at),
+            last_sale=velocity_queries.last_sale(db, store, sku),
             today=[round(float(r), 4) for r in profile.rates[local.weekday()]],
             hourly=[[round(float(r), 4) for r in day] for day in profile.rates],
         )
