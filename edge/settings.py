@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge.contract.broker import BrokerSettings
 from edge.contract.config_file import ConfigError, load_config
-from edge.contract.messages import Identifier
+from edge.contract.ids import Identifier
 from edge.layout import Layout
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from paho.mqtt.enums import MQTTErrorCode
 
 from edge.contract.messages import SnapshotRequest
-from edge.contract.topics import TopicKind, parse_camera_topic
+from edge.contract.topics import CameraTopic, IncomingTopic, TopicKind
 from edge.layout import Layout
 from gateway.advice.worker import AdviceService
 from gateway.auth.users import Users
@@ -169,19 +169,15 @@ class Gateway:
 
     def _on_message(
         self,
-        topic: str,
+        topic: IncomingTopic,
         payload: bytes,
         retained: bool,
         ack: Callable[[], None] | None = None,
     ) -> None:
         """From the MQTT thread: snapshots to the snapshot store (in memory, acknowledged at
         once), the rest to ingest (acknowledged once stored)."""
-        try:
-            store, camera, kind = parse_camera_topic(topic, self.settings.mqtt.topic_prefix)
-        except ValueError:
-            kind = None
-        if kind is TopicKind.SNAPSHOT:
-            self.snapshots.receive(store, camera, payload)
+        if isinstance(topic, CameraTopic) and topic.kind is TopicKind.SNAPSHOT:
+            self.snapshots.receive(topic.store, topic.camera, payload)
             if ack is not None:
                 ack()
             return

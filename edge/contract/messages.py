@@ -14,12 +14,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from edge.contract.ids import Identifier
 from edge.layout import Layout
 
 SCHEMA_VERSION = 1
-
-Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-"""Store and camera ids: safe as one MQTT topic level and as an ACL user name part."""
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 

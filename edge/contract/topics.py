@@ -1,7 +1,9 @@
 """MQTT topic names: `{prefix}/{store}/{camera}/{kind}`.
 
 One configurable prefix, then store, then camera, as Frigate and zigbee2mqtt do. Store-wide
-topics (advice, POS) have three levels, so they can never be mistaken for a camera's.
+topics (advice, POS) and the gateway's own availability have three levels, so they can
+never be mistaken for a camera's. The gateway reads each topic it receives once
+(`parse_topic`) and hands the result on with the message.
 """
 
 from __future__ import annotations
@@ -69,19 +71,6 @@ def camera_subscription(prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}/+/+/+"
 
 
-def parse_camera_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> tuple[str, str, TopicKind]:
-    """Split a camera topic into (store, camera, kind); ValueError names what is wrong."""
-    parts = topic.split("/")
-    if len(parts) != 4 or parts[0] != prefix:
-        raise ValueError(f"topic {topic!r} is not {prefix}/<store>/<camera>/<kind>")
-    store, camera, kind = parts[1], parts[2], parts[3]
-    try:
-        return store, camera, TopicKind(kind)
-    except ValueError:
-        known = ", ".join(k.value for k in TopicKind)
-        raise ValueError(f"topic {topic!r}: unknown kind {kind!r} (known: {known})") from None
-
-
 POS_SALES = "pos_sales"
 """Last level of `{prefix}/{store}/pos_sales`, where a store's POS terminals publish sales."""
 
@@ -96,9 +85,57 @@ def pos_sales_subscription(prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}/+/{POS_SALES}"
 
 
-def parse_pos_sales_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> str | None:
-    """The store of a POS sales topic, or None when `topic` is not one."""
+GATEWAY = "_gateway"
+"""Second level of the gateway's own topics: no store id can be it (ids start with a
+letter or digit), and with three levels they never match the camera wildcard."""
+
+
+def gateway_availability_topic(prefix: str = DEFAULT_PREFIX) -> str:
+    """Where the gateway says `online`/`offline` (retained, and its Last Will)."""
+    return f"{prefix}/{GATEWAY}/{TopicKind.AVAILABILITY.value}"
+
+
+@dataclass(frozen=True)
+class CameraTopic:
+    """A received camera topic, split: whose it is and what it carries."""
+
+    text: str
+    store: str
+    camera: str
+    kind: TopicKind
+
+
+@dataclass(frozen=True)
+class PosSalesTopic:
+    """A received `{prefix}/{store}/pos_sales` topic."""
+
+    text: str
+    store: str
+
+
+@dataclass(frozen=True)
+class UnknownTopic:
+    """A received topic that is neither; `problem` says why (a dead letter's reason)."""
+
+    text: str
+    problem: str
+
+
+IncomingTopic = CameraTopic | PosSalesTopic | UnknownTopic
+"""What the gateway makes of a topic it receives, read once per message."""
+
+
+def parse_topic(topic: str, prefix: str = DEFAULT_PREFIX) -> IncomingTopic:
+    """Split a topic the gateway subscribes to: a camera's, a store's POS sales, or
+    neither (never raises: an unknown topic is a message to dead-letter, not a crash)."""
     parts = topic.split("/")
     if len(parts) == 3 and parts[0] == prefix and parts[2] == POS_SALES and parts[1]:
-        return parts[1]
-    return None
+        return PosSalesTopic(topic, parts[1])
+    if len(parts) != 4 or parts[0] != prefix:
+        return UnknownTopic(topic, f"topic {topic!r} is not {prefix}/<store>/<camera>/<kind>")
+    store, camera, kind = parts[1], parts[2], parts[3]
+    try:
+        return CameraTopic(topic, store, camera, TopicKind(kind))
+    except ValueError:
+        known = ", ".join(k.value for k in TopicKind)
+        return UnknownTopic(topic, f"unknown kind {kind!r} (known: {known})")

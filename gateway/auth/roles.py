@@ -7,11 +7,10 @@ creating a user who can see nothing (or everything).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from gateway.web.params import ID_PATTERN
+from edge.contract.ids import is_identifier
 
 Kind = Literal["admin", "installer", "staff", "merchandiser", "brand"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -20,7 +19,6 @@ PLAIN_KINDS = ("admin", "installer", "merchandiser")
 
 ROLE_FORMS = "admin, installer, merchandiser, staff:<store id> or brand:<brand name>"
 MAX_BRAND_LENGTH = 100
-_STORE_ID = re.compile(ID_PATTERN)
 
 
 class RoleError(ValueError):
@@ -53,7 +51,7 @@ def parse_role(text: str) -> Role:
             raise RoleError(f"role {text!r}: {kind} takes no ':<scope>' (expected {ROLE_FORMS})")
         return Role(kind=kind)  # type: ignore[arg-type]
     if kind == "staff":
-        if not sep or not _STORE_ID.fullmatch(scope):
+        if not sep or not is_identifier(scope):
             raise RoleError(
                 f"role {text!r}: staff needs a store id after ':' (letters, digits, '_', '.', "
                 "'-', at most 64), e.g. staff:store-1"

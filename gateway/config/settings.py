@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from edge.contract.broker import BrokerSettings
 from edge.contract.config_file import ConfigError, load_config
-from edge.contract.messages import Identifier
+from edge.contract.ids import Identifier
 
 
 class _Strict(BaseModel):

@@ -29,9 +29,12 @@ from pydantic import BaseModel, ValidationError
 from edge.contract.messages import Availability, CameraMessage, Health, ShelfEvent, ShelfState
 from edge.contract.topics import (
     DEFAULT_PREFIX,
+    CameraTopic,
+    IncomingTopic,
+    PosSalesTopic,
     TopicKind,
-    parse_camera_topic,
-    parse_pos_sales_topic,
+    UnknownTopic,
+    parse_topic,
 )
 from gateway.retail.pos import store_pos_message
 from gateway.storage.database import Database, Transaction
@@ -56,7 +59,7 @@ OVERSIZE_KEEP_BYTES = 1024
 class Incoming(NamedTuple):
     """One message as the MQTT thread hands it over."""
 
-    topic: str
+    topic: IncomingTopic
     payload: bytes
     received_at: datetime
     retained: bool = False
@@ -112,20 +115,18 @@ def describe_validation_error(topic: str, error: ValidationError) -> str:
 
 
 def decode_message(
-    topic: str, payload: bytes, prefix: str, max_payload_bytes: int
-) -> tuple[TopicKind, CameraMessage | None]:
-    """Parse and validate one message; raises Rejected naming the topic and the fault.
+    camera_topic: CameraTopic, payload: bytes, max_payload_bytes: int
+) -> CameraMessage | None:
+    """Validate one camera message; raises Rejected naming the topic and the fault.
 
-    Returns (kind, None) for topics ingest does not store: the gateway's own
-    publications (config, snapshot requests) and snapshots, which the gateway keeps in
-    memory (gateway.snapshots).
+    Returns None for topics ingest does not store: the gateway's own publications
+    (config, snapshot requests) and snapshots, which the gateway keeps in memory
+    (gateway.mqtt.snapshots).
     """
-    try:
-        store, camera, kind = parse_camera_topic(topic, prefix)
-    except ValueError as error:
-        raise Rejected(f"{topic}: {str(error).removeprefix(f'topic {topic!r}: ')}") from None
-    if kind not in PAYLOAD_MODELS:
-        return kind, None
+    topic = camera_topic.text
+    model = PAYLOAD_MODELS.get(camera_topic.kind)
+    if model is None:
+        return None
     if len(payload) > max_payload_bytes:
         raise Rejected(
             f"{topic}: payload of {len(payload)} bytes exceeds max_payload_bytes "
@@ -135,12 +136,11 @@ def decode_message(
         text = payload.decode("utf-8")
     except UnicodeDecodeError as error:
         raise Rejected(f"{topic}: payload is not UTF-8 (byte {error.start})") from None
-    model = PAYLOAD_MODELS[kind]
     try:
         message = model.model_validate_json(text)
     except ValidationError as error:
         raise Rejected(describe_validation_error(topic, error)) from None
-    for field, expected in (("store", store), ("camera", camera)):
+    for field, expected in (("store", camera_topic.store), ("camera", camera_topic.camera)):
         actual = getattr(message, field)
         if actual != expected:
             raise Rejected(
@@ -150,7 +150,7 @@ def decode_message(
         # The contract's default would invent an id, and a redelivery would then be stored
         # twice: an event must carry the id its node gave it.
         raise Rejected(f"{topic}: id: required, so a redelivered event can be recognised")
-    return kind, message
+    return message
 
 
 def _acknowledge(item: Incoming) -> None:
@@ -158,7 +158,7 @@ def _acknowledge(item: Incoming) -> None:
         try:
             item.ack()
         except Exception:  # a lost ack only means the broker sends the message again
-            log.exception("cannot acknowledge the message on %s", item.topic)
+            log.exception("cannot acknowledge the message on %s", item.topic.text)
 
 
 class Ingest:
@@ -189,7 +189,7 @@ class Ingest:
 
     def submit(
         self,
-        topic: str,
+        topic: IncomingTopic | str,
         payload: bytes,
         retained: bool = False,
         ack: Callable[[], None] | None = None,
@@ -197,10 +197,14 @@ class Ingest:
     ) -> None:
         """Enqueue one message (called on the MQTT network thread: never touches the disk).
 
+        `topic` comes as the MQTT link read it; a caller with only the topic text (the
+        simulation, a test) passes that and it is read here, with this ingest's prefix.
         A full queue blocks (back-pressure on the broker connection) for a while, then
         drops the message with an error in the log rather than block forever; a dropped
         QoS 1 message is not acknowledged, so the broker sends it again after a reconnect.
         """
+        if isinstance(topic, str):
+            topic = parse_topic(topic, self.prefix)
         item = Incoming(topic, bytes(payload), received_at or datetime.now(UTC), retained, ack)
         self.counters.received += 1
         try:
@@ -210,7 +214,7 @@ class Ingest:
             log.error(
                 "ingest queue full for %.0fs: dropped a message on %s%s",
                 ENQUEUE_TIMEOUT_S,
-                topic,
+                topic.text,
                 " (unacknowledged: the broker keeps it)" if ack else "",
             )
             with self._done:
@@ -310,13 +314,13 @@ class Ingest:
             self._notify()
             return True
         except Exception as error:
-            log.exception("cannot store message on %s", item.topic)
+            log.exception("cannot store message on %s", item.topic.text)
             try:
                 with self.db.transaction() as tx:
-                    self._dead_letter(tx, item, f"{item.topic}: database error: {error}")
+                    self._dead_letter(tx, item, f"{item.topic.text}: database error: {error}")
                 return True
             except Exception:
-                log.exception("cannot store the dead letter for %s either", item.topic)
+                log.exception("cannot store the dead letter for %s either", item.topic.text)
                 return False
 
     def _notify(self) -> None:
@@ -336,7 +340,7 @@ class Ingest:
             if len(item.payload) > self.max_payload_bytes
             else self.max_payload_bytes
         )
-        tx.record_dead_letter(item.topic, reason, item.payload, item.received_at, keep)
+        tx.record_dead_letter(item.topic.text, reason, item.payload, item.received_at, keep)
         self.counters.dead_letters += 1
         log.warning("dead letter: %s", reason)
 
@@ -345,27 +349,28 @@ class Ingest:
             # An empty retained message clears the broker's copy; nothing to store.
             self.counters.ignored += 1
             return
-        store = parse_pos_sales_topic(item.topic, self.prefix)
-        if store is not None:
-            self._handle_pos(tx, item, store)
+        topic = item.topic
+        if isinstance(topic, PosSalesTopic):
+            self._handle_pos(tx, item, topic)
+            return
+        if isinstance(topic, UnknownTopic):
+            self._dead_letter(tx, item, f"{topic.text}: {topic.problem}")
             return
         try:
-            kind, message = decode_message(
-                item.topic, item.payload, self.prefix, self.max_payload_bytes
-            )
+            message = decode_message(topic, item.payload, self.max_payload_bytes)
         except Rejected as rejected:
             self._dead_letter(tx, item, str(rejected))
             return
         if message is None:
             self.counters.ignored += 1
             return
-        self._store(tx, kind, message, item)
+        self._store(tx, topic.kind, message, item)
 
-    def _handle_pos(self, tx: Transaction, item: Incoming, store: str) -> None:
+    def _handle_pos(self, tx: Transaction, item: Incoming, topic: PosSalesTopic) -> None:
         """A POS terminal's sale lines: good lines are stored, the message is dead-lettered
         (with every bad line named) if any line was refused."""
         result = store_pos_message(
-            tx, item.topic, store, item.payload, item.received_at, self.max_payload_bytes
+            tx, topic.text, topic.store, item.payload, item.received_at, self.max_payload_bytes
         )
         if result.accepted:
             self.counters.stored += 1

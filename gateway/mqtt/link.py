@@ -9,8 +9,9 @@ to SQLite, so a gateway killed with messages in memory loses none of them (the b
 sends them again). An ack is sent only on the connection the message came in on: after a
 reconnect the broker redelivers what was not acknowledged, with the same packet id.
 
-The gateway's own availability lives on `{prefix}/_gateway/availability`: three levels,
-so it can never match the camera wildcard `{prefix}/+/+/+`.
+Each message's topic is read here, once (`parse_topic`), and handed on already split.
+The gateway's own availability (retained, and its Last Will) is published on the
+contract's `gateway_availability_topic`.
 """
 
 from __future__ import annotations
@@ -27,19 +28,22 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from edge.contract.broker import new_client
 from edge.contract.messages import SCHEMA_VERSION, NodeConfig, SnapshotRequest
-from edge.contract.topics import CameraTopics, camera_subscription, pos_sales_subscription
+from edge.contract.topics import (
+    CameraTopics,
+    IncomingTopic,
+    camera_subscription,
+    gateway_availability_topic,
+    parse_topic,
+    pos_sales_subscription,
+)
 from edge.layout import Layout
 from gateway.config.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 
-MessageHandler = Callable[[str, bytes, bool, Callable[[], None] | None], None]
+MessageHandler = Callable[[IncomingTopic, bytes, bool, Callable[[], None] | None], None]
 """(topic, payload, retained, ack) -> None; must return quickly (it runs on paho's thread).
 `ack` (None for QoS 0) must be called once the message is safely stored."""
-
-
-def gateway_availability_topic(prefix: str) -> str:
-    return f"{prefix}/_gateway/availability"
 
 
 def _availability_payload(state: str) -> bytes:
@@ -241,7 +245,8 @@ class MqttLink:
             else None
         )
         try:
-            self._on_message_handler(message.topic, message.payload, bool(message.retain), ack)
+            topic = parse_topic(message.topic, self.prefix)
+            self._on_message_handler(topic, message.payload, bool(message.retain), ack)
         except Exception:  # the network thread must survive any handler bug
             log.exception("message handler failed for %s", message.topic)
 

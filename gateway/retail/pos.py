@@ -31,7 +31,8 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from edge.contract.messages import SCHEMA_VERSION, Identifier
+from edge.contract.ids import Identifier, is_identifier
+from edge.contract.messages import SCHEMA_VERSION
 from edge.layout import gtin_check_digit_ok
 from gateway.retail.batch_import import (
     MAX_BATCH_LINES,
@@ -50,7 +51,6 @@ CHUNK_LINES = 5_000
 """Lines per write transaction, so a big import never holds the writer for long."""
 
 SaleSource = Literal["api", "csv", "mqtt"]
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
@@ -74,7 +74,7 @@ def valid_gtin(value: Any) -> str:
 
 def valid_store(value: Any) -> Any:
     """Friendlier message than the pattern's for a store id that is not a topic level."""
-    if isinstance(value, str) and not _ID_RE.match(value):
+    if isinstance(value, str) and not is_identifier(value):
         raise ValueError(
             f"not a store id ({_show(value)}): 1-64 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"

@@ -7,10 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
+from edge.contract.ids import ID_PATTERN as ID_PATTERN  # the routers' store/camera rule
 from gateway.config.settings import PosSettings
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-"""A store or camera id: one MQTT topic level."""
 
 MAX_LIMIT = 1000
 """Most rows one list request returns."""

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 
 from edge.contract import NodeConfig
+from edge.contract.topics import gateway_availability_topic
 from edge.layout import Layout
-from gateway.mqtt.link import gateway_availability_topic
 from tests.support.auth_support import admin_client
 from tests.support.gateway_store import (
     CAMERA,

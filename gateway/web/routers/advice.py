@@ -21,9 +21,8 @@ from gateway.advice import store as advice_store
 from gateway.auth.access import CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import BrandView, CurrentBrandView, brand_advice, store_for
 from gateway.storage.database import Database
-from gateway.web.params import BAD_BODY, MAX_ROW_ID
+from gateway.web.params import BAD_BODY, ID_PATTERN, MAX_ROW_ID
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 MAX_LIMIT = 1000
 READERS = ("admin", "staff", "merchandiser", "brand")
 ACTORS = ("admin", "staff")
