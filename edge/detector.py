@@ -169,7 +169,7 @@ class OnnxDetector:
         self.names = names
 
         self._canvas = np.full((self.input_h, self.input_w, 3), PAD_VALUE, np.uint8)
-        if self.takes_bytes:  # the int8 twin (models/pixel_input.py) reads the canvas itself
+        if self.takes_bytes:  # the int8 twin (`models.pixel_input`) reads the canvas itself
             self._tensor = self._canvas[np.newaxis]
         else:
             self._planes = tuple(np.empty((self.input_h, self.input_w), np.uint8) for _ in range(3))
@@ -271,7 +271,7 @@ class OnnxDetector:
 
 
 def _takes_bytes(model_input: ort.NodeArg, source: str) -> bool:
-    """True for a (1, h, w, 3) uint8 input (the int8 twin, models/pixel_input.py), False
+    """True for a (1, h, w, 3) uint8 input (the int8 twin, `models.pixel_input`), False
     for Ultralytics' float NCHW input."""
     if model_input.type != "tensor(uint8)":
         return False

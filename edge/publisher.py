@@ -6,7 +6,7 @@ as Last Will before connecting (so a crashed node reads `offline`), `online` on 
 retained; periodic `…/health`; a retained `…/config` from the gateway that the node
 subscribes to; and `…/snapshot_request` from the gateway, answered on `…/snapshot`.
 
-States and events go through the durable outbox (`edge/outbox.py`): committed to SQLite
+States and events go through the durable outbox (`edge.outbox`): committed to SQLite
 first, handed to paho by one sender thread in row order, a window at a time, and deleted
 when the broker's PUBACK arrives. After a reconnect paho resends what was in flight
 (oldest first) and the sender waits for those acknowledgements before it hands over newer

@@ -94,7 +94,7 @@ SourceConfig = Annotated[
 
 
 class TileSettings(_Strict):
-    """Run the detector on overlapping tiles of the frame (edge/tiling.py): small gaps stay
+    """Run the detector on overlapping tiles of the frame (`edge.tiling`): small gaps stay
     large enough to find. Only for a model trained on tiles (`shelf-model tile-dataset`)."""
 
     cols: int = Field(default=2, ge=1, le=8, description="Tiles across.")
@@ -162,7 +162,7 @@ class AnalysisSettings(_Strict):
 
 
 class OutboxSettings(_Strict):
-    """The durable outbox (edge/outbox.py): states and events wait here until the broker
+    """The durable outbox (`edge.outbox`): states and events wait here until the broker
     acknowledges them, across broker outages, network cuts and restarts of the node."""
 
     path: Path | None = Field(

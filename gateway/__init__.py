@@ -1,5 +1,14 @@
-"""The in-store gateway: MQTT ingest, SQLite storage and the HTTP API.
+"""The in-store gateway: one package per concept, each importing only the layers below it.
 
-It imports only `edge.contract` and `edge.layout` from the node's package, never the
-node's runtime.
+From the top: `devtools` (demo, simulation, load test: the only package that runs the
+camera node), `cli` (`shelf-gateway`), `app` (`Gateway`, which wires the rest together),
+`web` (the HTTP API and pages), then the domain: `advice` and `mqtt` over `auth`,
+`export`, `live`, `reports` and `shelf`, over `retail`; then `storage` (SQLite) and
+`config` at the bottom. `hq`, the head office's side of the store uplink, stands apart
+beside `config`. Packages on one layer do not import each other.
+
+Of the node's package, the gateway imports `edge.contract` and `edge.layout` only (and
+`devtools` the node itself); never torch or ultralytics. Each package's docstring says
+what it holds; the `[tool.importlinter]` contracts in pyproject.toml hold the order, and
+`make lint` checks it.
 """

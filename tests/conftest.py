@@ -20,6 +20,6 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One real Chromium per test module (see tests/browser.py)."""
+    """One real Chromium per test module (see `tests.support.browser`)."""
     with chromium() as launched:
         yield launched

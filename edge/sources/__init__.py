@@ -4,6 +4,9 @@
 config asks for: picamera2 exists only on Raspberry Pi OS and OpenCV's capture stack is
 heavy, so a node replaying a folder of photos never loads either. Each backend class
 builds itself with `from_config(config, store=..., camera=...)`.
+
+May import the node's settings, layout and image decoding; the simulator backend alone
+imports the synthetic renderer `models.synth`, lazily, which a store's node never loads.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
 - `allow_page(*kinds)`: the same for HTML pages, sending a browser without a session
   to `/login?next=<page>` instead of answering 401.
 - Rows are scoped with the principal's `sees_store`, `sees_brand` and `stores_filter`
-  (see gateway/auth/scoping.py for the brand side).
+  (see `scoping` for the brand side).
 
 Cookie-authenticated requests that change something (not GET/HEAD/OPTIONS) must come
 from the gateway's own pages: their `Origin` (or `Referer`) must name the host the

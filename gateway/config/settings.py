@@ -39,7 +39,7 @@ class HttpSettings(_Strict):
 
 
 class AuthSettings(_Strict):
-    """Sessions, cookies and login throttling (gateway/auth/access.py, gateway/auth/users.py)."""
+    """Sessions, cookies and login throttling (`gateway.auth.access`, `gateway.auth.users`)."""
 
     session_idle_minutes: float = Field(
         default=480, ge=1, le=60 * 24 * 30, description="A session unused this long ends."
@@ -81,7 +81,7 @@ class LayoutSource(_Strict):
 
 class InfluxSettings(_Strict):
     """Optional export to InfluxDB 2.x (or any server taking its /api/v2/write), see
-    gateway/export/influx.py. Absent: nothing is exported."""
+    `gateway.export.influx`. Absent: nothing is exported."""
 
     url: str = Field(description="http(s)://host:port of the InfluxDB server.")
     org: str = Field(min_length=1, description="InfluxDB organisation (name or id).")
@@ -144,7 +144,7 @@ class PosSettings(_Strict):
 
 
 class AdviceSettings(_Strict):
-    """The advice engine (gateway/advice/rules.py): when it runs and its evidence thresholds.
+    """The advice engine (`gateway.advice.rules`): when it runs and its evidence thresholds.
 
     Minutes and hours are wall-clock time at the store.
     """

@@ -1,1 +1,13 @@
-"""Developer tools."""
+"""Developer tools: what shows, measures or loads the gateway; a store never needs them.
+
+- `demo`: `shelf-gateway demo`, a whole simulated store in one process, with its till
+  (`demo_till`) and one user per role (`demo_users`).
+- `loadtest`: `shelf-gateway loadtest`, N cameras through a real Mosquitto.
+- `simulate`: `shelf-gateway simulate`, the pipeline and advice measured against the
+  simulator's truth.
+
+The top layer: may import anything in the gateway, the camera node itself (`edge.node`,
+`edge.detector`, `edge.sources`: no other gateway package may) and the synthetic
+renderer `models.synth`. Nothing imports it: the CLI finds its commands by module name
+(checked by `make lint`).
+"""

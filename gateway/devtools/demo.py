@@ -3,9 +3,9 @@
 It starts the embedded MQTT broker (unless `--broker` names one), the gateway with its
 API, and N camera nodes that run the real node pipeline (ONNX detector, shelf analysis,
 MQTT publisher) on frames rendered from simulated shelves that sell and get restocked.
-A demo till (gateway/devtools/demo_till.py) turns what the shelves sell into POS sale lines, so
+A demo till (`demo_till`) turns what the shelves sell into POS sale lines, so
 restock and other advice appears, and the simulated staff's restocks resolve it.
-It makes one user per role (gateway/devtools/demo_users.py) and prints their logins.
+It makes one user per role (`demo_users`) and prints their logins.
 Nothing to install: this is what `make demo` runs.
 """
 

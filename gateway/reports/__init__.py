@@ -6,4 +6,7 @@
 - `shelf_violations`: the worst slots and the violations with their evidence;
 - `brand_audit`: one brand's availability, facings, share of shelf, placement, sales;
 - `devices`: every camera node's health, versions and offline alert.
+
+May import `retail`, `storage`, `config` and edge's contract and layout; never `web`
+(whose routers call these), its siblings or anything above (checked by `make lint`).
 """

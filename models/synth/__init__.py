@@ -1,6 +1,7 @@
 """Synthetic shelves: a renderer with exact ground truth and a simulated store shelf.
 
-Imports only numpy and OpenCV (and `edge.layout`), so the demo can use it without torch.
+Imports only numpy and OpenCV (and `edge.layout`), so the demo and the simulator camera
+source can use it without torch (checked by `make lint`).
 """
 
 from pathlib import Path

@@ -1,6 +1,6 @@
 """Row scoping, route by route: staff of store-1 see store-1's rows and are refused
 store-2's; brand Acme sees its own products' rows, and what names Bolt is cut or hidden.
-The data: tests/two_brand_store.py."""
+The data: `tests.support.two_brand_store`."""
 
 from __future__ import annotations
 

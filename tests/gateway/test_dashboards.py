@@ -1,6 +1,6 @@
 """The Grafana dashboards and provisioning files in dashboards/: they load, they fit
 together (data source, variables, panel grid, alert rules), and every measurement, field
-and tag they query is one the gateway writes (tests/flux_queries.py reads the queries;
+and tag they query is one the gateway writes (`tests.support.flux_queries` reads the queries;
 a real VictoriaMetrics shows the exporter writes each of them)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The dashboards' report queries on a real SQLite file filled through real ingest
-(tests/report_store.py tells the story the figures below come from)."""
+(`tests.support.report_store` tells the story the figures below come from)."""
 
 from __future__ import annotations
 

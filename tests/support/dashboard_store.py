@@ -1,6 +1,6 @@
 """A live store for the dashboard tests (no tests here): a real Mosquitto, the Gateway
 with its advice engine and HTTP server on a free port, and the report story
-(tests/report_store.py) arriving as MQTT messages from node-like clients, ending
+(`report_store`) arriving as MQTT messages from node-like clients, ending
 three hours later than it began: now. Two restocks are open at the end (Acme
 Lemonade and Zest Chips in s1). One user per role signs in (`users`)."""
 

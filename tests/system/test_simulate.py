@@ -1,6 +1,6 @@
 """`shelf-gateway simulate`, briefly: the real pipeline, till, advice engine and staff on
 the simulated store print one JSON object with every figure the issues ask for, in sane
-ranges. (The scoring rules themselves: tests/test_simulate_advice.py.)"""
+ranges. (The scoring rules themselves: `test_simulate_advice`.)"""
 
 from __future__ import annotations
 

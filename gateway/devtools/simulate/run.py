@@ -12,14 +12,14 @@ into a real SQLite database; the layouts are stored there first and handed to th
 as the `NodeConfig` the gateway publishes.
 
 The shelves' sales reach the gateway as POS sale lines at simulated time through the
-demo till (`gateway/devtools/demo_till.py`, which first writes a week of sales history so
+demo till (`devtools.demo_till`, which first writes a week of sales history so
 velocity has a basis). The advice engine (`AdviceService.evaluate`, default
 `AdviceSettings`) runs at simulated time when the gateway's advice thread would:
 `debounce_s` after new messages (every frame brings states) and every `interval_s`.
-Simulated staff (`gateway/devtools/simulate/staff.py`) acknowledge and carry out restock,
+Simulated staff (`staff`) acknowledge and carry out restock,
 fix_display, tidy and hidden_stockout advice after a response delay; the camera sees
 the fix and the gateway resolves the advice. Hidden stock-outs are planted from the
-seed (`gateway/devtools/simulate/cases.py`). A second run of the same shelves, seed and demand
+seed (`cases`). A second run of the same shelves, seed and demand
 has no advice (staff only do their routine rounds) and renders nothing: it only counts
 lost sales.
 
@@ -38,7 +38,7 @@ Every figure is computed from what the gateway stored, against the simulator's t
 - wrong_product, messy: the same as gap_events for runs of truth `wrong_product`
   (a slot refilled with its neighbour's product) and `messy`, with their events.
 - compliance: the node's score per frame against the gateway's reproduction from the
-  stored slot states and layout (`gateway.compliance`); they must agree.
+  stored slot states and layout (`gateway.shelf.compliance`); they must agree.
 - advice.restock: an out-of-stock episode is a run of frames in which a slot is truly
   empty. Restock advice is given for a slot empty *or low*, so its precision counts a
   `restock` advice right when it was created during a run of frames in which its slot
@@ -50,7 +50,7 @@ Every figure is computed from what the gateway stored, against the simulator's t
   (0 when the advice was already open), over covered episodes; the target of two
   capture intervals is 2 x `--interval`. `advice` and `episodes` are the counts;
   false_by_truth: the slot's truth when each false restock advice was created.
-- advice.hidden_stockout: planted cases (`gateway/devtools/simulate/cases.py`: the slot looks
+- advice.hidden_stockout: planted cases (`cases`: the slot looks
   stocked, the product cannot be bought). recall = cases covered (as above) by a
   `hidden_stockout` advice of the slot; median_delay_min from the case's start;
   precision = hidden_stockout advice created during a case / all of them; `cases`,

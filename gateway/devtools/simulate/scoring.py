@@ -4,7 +4,7 @@ Pure functions over episodes (runs of frames with a truth, see `simulate.episode
 the advice the gateway stored, so each rule can be tested on hand-made cases. An advice
 is matched by slot (camera, row, slot); `window_s` (MATCH_AFTER_FRAMES capture
 intervals) lets it follow an episode's last frame a little, as the camera's smoothing
-lags the truth. The rules are documented in `gateway/devtools/simulate/run.py`.
+lags the truth. The rules are documented in `run`, the command.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Running the simulated store for `shelf-gateway simulate`, in simulated time.
 
-Every frame: planted hidden stock-outs start (`gateway/devtools/simulate/cases.py`), every shelf
+Every frame: planted hidden stock-outs start (`cases`), every shelf
 steps `--interval` seconds, every camera takes its frame (a real `CameraNode` over a
 `SimulatorSource` that only renders: the loop steps time), their MQTT payloads go to
 the gateway's `Ingest`, the till posts the shelves' sales as POS lines, the advice
 engine evaluates when the gateway's advice thread would (`AdviceCadence`), and the
-simulated staff act on the advice (`gateway/devtools/simulate/staff.py`). What each camera saw,
-and the truth beside it, is kept in a `CameraRun` for `gateway/devtools/simulate/run.py` to score.
+simulated staff act on the advice (`staff`). What each camera saw,
+and the truth beside it, is kept in a `CameraRun` for `run` to score.
 The run without advice steps the same shelves without cameras: only lost sales count.
 """
 
