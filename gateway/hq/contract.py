@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from edge.contract.messages import Identifier
+from edge.contract.ids import Identifier
 
 SCHEMA_VERSION = 1
 SUBJECT_ROOT = "shelfsense"
