@@ -4,8 +4,8 @@ From the top: `devtools` (demo, simulation, load test: the only package that run
 camera node), `cli` (`shelf-gateway`), `app` (`Gateway`, which wires the rest together),
 `web` (the HTTP API and pages), then the domain: `advice` and `mqtt` over `auth`,
 `export`, `live`, `reports` and `shelf`, over `retail`; then `storage` (SQLite) and
-`config` at the bottom. `hq`, the head office's side of the store uplink, stands apart
-beside `config`. Packages on one layer do not import each other.
+`config`; at the bottom `hq`, the store's uplink to the head office and the head office's
+side of it. Packages on one layer do not import each other.
 
 Of the node's package, the gateway imports `edge.contract` and `edge.layout` only (and
 `devtools` the node itself); never torch or ultralytics. Each package's docstring says
