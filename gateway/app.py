@@ -36,7 +36,9 @@ from gateway.mqtt.ingest import Ingest
 from gateway.mqtt.link import MqttLink
 from gateway.mqtt.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
 from gateway.retail.pos import SaleLine
-from gateway.storage.database import Database
+from gateway.storage.cameras import camera_settings, snapshots_enabled
+from gateway.storage.connection import Database
+from gateway.storage.layouts import find_layout, list_layouts
 from gateway.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ class Gateway:
             self.ingest.listeners.append(self.advice.on_stored)
         self.live = Broadcaster()
         live_feed = LiveFeed(self.db, self.live)
-        self.ingest.listeners.append(live_feed.on_stored)
+        self.ingest.slot_listeners.append(live_feed.slots_changed)
         if self.advice is not None:
             self.advice.listeners.append(live_feed.advice_changed)
         self.link: MqttLink | None = None
@@ -98,14 +100,14 @@ class Gateway:
                     self.exporter.start()
                 self.ingest.start()
                 self.link = MqttLink(self.settings.mqtt, self._on_message)
-                for record in self.db.layouts():
+                for record in list_layouts(self.db):
                     key = (record["store"], record["camera"])
                     if key not in configured:
                         layout = Layout.model_validate(record["layout"])
                         self._publish_config(*key, layout)
-                for camera in self.db.camera_settings():
+                for camera in camera_settings(self.db):
                     key = (camera["store"], camera["camera"])
-                    if key not in configured and self.db.layout(*key) is None:
+                    if key not in configured and find_layout(self.db, *key) is None:
                         self._publish_config(*key, None)
                 for (store, camera), layout in configured.items():
                     self._apply_layout(store, camera, layout, from_config=True)
@@ -185,11 +187,11 @@ class Gateway:
 
     def _publish_config(self, store: str, camera: str, layout: Layout | None) -> None:
         if self.link is not None:
-            enabled = self.db.snapshots_enabled(store, camera)
+            enabled = snapshots_enabled(self.db, store, camera)
             self.link.publish_config(store, camera, layout, snapshots_enabled=enabled)
 
     def _apply_layout(self, store: str, camera: str, layout: Layout, *, from_config: bool) -> str:
-        stored = self.db.layout(store, camera)
+        stored = find_layout(self.db, store, camera)
         if stored is None or stored["version"] != layout.version:
             if stored is not None and from_config:
                 log.warning(
@@ -210,7 +212,7 @@ class Gateway:
         """Allow (or stop) snapshots of one camera; the camera learns it from its config."""
         with self.db.transaction() as tx:
             tx.set_snapshots_enabled(store, camera, enabled, datetime.now(UTC))
-        record = self.db.layout(store, camera)
+        record = find_layout(self.db, store, camera)
         layout = Layout.model_validate(record["layout"]) if record else None
         self._publish_config(store, camera, layout)
 

@@ -25,7 +25,10 @@ from gateway.config.settings import AdviceSettings
 from gateway.retail import velocity_queries
 from gateway.retail.catalogue import names as catalogue_names
 from gateway.retail.velocity import VelocityProfile
-from gateway.storage.database import Database, db_time, parse_time
+from gateway.storage.connection import Database
+from gateway.storage.layouts import list_layouts
+from gateway.storage.slot_log import slot_history
+from gateway.storage.sql import db_time, parse_time
 
 NEUTRAL = frozenset({SlotStatus.OCCLUDED.value, SlotStatus.UNKNOWN.value})
 """Statuses that say nothing about the shelf: runs are looked through them."""
@@ -176,7 +179,7 @@ def build_bays(
     cache: ProfileCache | None = None,
 ) -> list[BayFacts]:
     """Facts for every camera of `store` that has a layout."""
-    layouts = [r for r in db.layouts() if r["store"] == store]
+    layouts = [r for r in list_layouts(db) if r["store"] == store]
     online = _online(db, store)
     parsed = {r["camera"]: Layout.model_validate(r["layout"]) for r in layouts}
     skus = [s.sku for lay in parsed.values() for row in lay.rows for s in row.slots if s.sku]
@@ -197,7 +200,7 @@ def build_bays(
         camera = record["camera"]
         layout = parsed[camera]
         history: dict[tuple[int, int], list[Row]] = defaultdict(list)
-        for h in db.slot_history(store, camera, since=since):
+        for h in slot_history(db, store, camera, since=since):
             history[(h["row"], h["slot"])].append((h["status"], h["sku"], h["ts"]))
         events = _restock_events(db, store, camera)
         # A log younger than the read window is whole: no slot needs its older rows.

@@ -22,7 +22,9 @@ from typing import Any
 
 from edge.contract.advice import AdviceKind, AdviceList, Evidence, PublishedAdvice
 from gateway.advice.model import ActiveAdvice, Candidate, Resolution
-from gateway.storage.database import Database, Transaction, db_time, where_sql
+from gateway.storage.connection import Database
+from gateway.storage.sql import db_time, where_sql
+from gateway.storage.transactions import Transaction
 
 ACTIVE = ("open", "acknowledged")
 STATUSES = ("open", "acknowledged", "resolved", "dismissed")

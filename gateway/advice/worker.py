@@ -30,7 +30,8 @@ from gateway.advice.rules import candidates, check_resolution
 from gateway.config.settings import AdviceSettings, PosSettings
 from gateway.export.influx import ADVICE, ExportPoint
 from gateway.retail.pos import SaleLine
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
+from gateway.storage.layouts import list_layouts
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class AdviceService:
 
     def stores(self) -> list[str]:
         """Stores with a layout or with advice."""
-        known = {r["store"] for r in self.db.layouts()}
+        known = {r["store"] for r in list_layouts(self.db)}
         return sorted(known | set(advice_store.stores_with_advice(self.db)))
 
     def evaluate(self, store: str, now: datetime | None = None) -> advice_store.ApplyReport:

@@ -36,7 +36,7 @@ from gateway.auth.roles import KINDS, Kind, RoleError, parse_role
 from gateway.auth.throttle import LoginThrottle
 from gateway.auth.users import SessionPolicy, User, Users
 from gateway.config.settings import AuthSettings
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 
 SESSION_COOKIE = "shelfsense_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

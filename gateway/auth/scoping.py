@@ -27,7 +27,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 
 from gateway.auth.access import CurrentPrincipal, Principal
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
+from gateway.storage.layouts import list_layouts
 
 _WORD_EDGE_BEFORE = r"(?<![0-9A-Za-z])"
 _WORD_EDGE_AFTER = r"(?![0-9A-Za-z])"
@@ -101,7 +102,7 @@ def _catalogue_entries(db: Database) -> list[tuple[str, str | None, str | None]]
             (r["gtin"], r["name"], r["brand"])
             for r in conn.execute("SELECT gtin, name, brand FROM products").fetchall()
         ]
-    for record in db.layouts():
+    for record in list_layouts(db):
         for row in record["layout"].get("rows", []):
             for slot in row.get("slots", []):
                 if slot.get("sku") or slot.get("brand") or slot.get("name"):

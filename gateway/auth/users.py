@@ -24,7 +24,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from gateway.auth.roles import Role, parse_role
-from gateway.storage.database import Database, db_time, parse_time
+from gateway.storage.connection import Database
+from gateway.storage.sql import db_time, parse_time
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 MIN_PASSWORD_LENGTH = 8

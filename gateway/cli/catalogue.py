@@ -31,7 +31,7 @@ def _import(args: argparse.Namespace) -> int:
     from gateway.config.settings import load_settings
     from gateway.retail.batch_import import ImportFileError
     from gateway.retail.catalogue import read_products_file, store_products
-    from gateway.storage.database import Database
+    from gateway.storage.connection import Database
 
     settings = load_settings(args.config)
     db = Database.in_dir(settings.data_dir)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from edge.contract.config_file import ConfigError
 from gateway.cli.command import Command, add_config_argument
 from gateway.config.version import package_version
-from gateway.storage.database import DatabaseError
+from gateway.storage.errors import DatabaseError
 
 EXIT_CONFIG = 2
 

@@ -41,7 +41,7 @@ def _import(args: argparse.Namespace) -> int:
     from gateway.export.influx import InfluxExporter
     from gateway.retail.batch_import import ImportFileError
     from gateway.retail.pos import parse_sales_csv, store_lines
-    from gateway.storage.database import Database
+    from gateway.storage.connection import Database
 
     settings = load_settings(args.config)
     db = Database.in_dir(settings.data_dir)

@@ -61,7 +61,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 def _users(args: argparse.Namespace) -> Iterator[Users]:
     from gateway.auth.users import Users
     from gateway.config.settings import load_settings
-    from gateway.storage.database import Database
+    from gateway.storage.connection import Database
 
     settings = load_settings(args.config)
     db = Database.in_dir(settings.data_dir)

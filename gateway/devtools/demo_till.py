@@ -27,7 +27,7 @@ import numpy as np
 
 from gateway.config.settings import AdviceSettings
 from gateway.retail import catalogue, pos
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 
 log = logging.getLogger(__name__)
 

@@ -2,25 +2,24 @@
 changes from the advice service, published on a `Broadcaster`.
 
 A camera publishes its whole shelf state every frame; only the slots whose status or
-product changed since its last state become an update. Each slot carries the brand
-and name of its layout slot, so a brand's stream can keep its own slots only.
+product changed since its last state become an update: the changes the slot log
+recorded when the state was stored. Each slot carries the brand and name of its layout
+slot, so a brand's stream can keep its own slots only.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
-
-from pydantic import BaseModel
 
 from edge.contract.messages import ShelfState
 from edge.layout import Layout
 from gateway.live.updates import Broadcaster, LiveUpdate
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
+from gateway.storage.layouts import find_layout
+from gateway.storage.transactions import SlotChange
 
 log = logging.getLogger(__name__)
 
@@ -29,48 +28,36 @@ SlotInfo = dict[tuple[int, int], tuple[str | None, str | None]]
 
 
 class LiveFeed:
-    """Ingest listener and advice listener that publish on `broadcaster`."""
+    """Slot listener (of ingest) and advice listener that publish on `broadcaster`."""
 
     def __init__(self, db: Database, broadcaster: Broadcaster) -> None:
         self.db = db
         self.broadcaster = broadcaster
-        self._last: dict[CameraKey, dict[tuple[int, int], tuple[str | None, str]]] = {}
         self._layouts: dict[CameraKey, tuple[str | None, SlotInfo]] = {}
-        self._lock = threading.Lock()
 
-    def on_stored(self, stored: Sequence[tuple[BaseModel, datetime]]) -> None:
-        """Ingest listener (the ingest thread): publish changed slots of new states."""
-        for message, _ in stored:
-            if isinstance(message, ShelfState):
-                try:
-                    self._state(message)
-                except Exception:  # a live update must never break ingest
-                    log.exception("live update of %s/%s failed", message.store, message.camera)
+    def slots_changed(self, changed: Sequence[tuple[ShelfState, Sequence[SlotChange]]]) -> None:
+        """Slot listener (the ingest thread): each new state with the slots it changed."""
+        for state, changes in changed:
+            try:
+                self._publish(state, changes)
+            except Exception:  # a live update must never break ingest
+                log.exception("live update of %s/%s failed", state.store, state.camera)
 
-    def _state(self, state: ShelfState) -> None:
-        key = (state.store, state.camera)
-        with self._lock:
-            last = self._last.setdefault(key, {})
-            changed = []
-            for reading in state.slots:
-                now = (reading.sku, reading.status.value)
-                if last.get((reading.row, reading.slot)) != now:
-                    last[(reading.row, reading.slot)] = now
-                    changed.append(reading)
-        if not changed or not self.broadcaster.subscribers:
+    def _publish(self, state: ShelfState, changes: Sequence[SlotChange]) -> None:
+        if not changes or not self.broadcaster.subscribers:
             return
-        info = self._slot_info(key, state.layout_version)
+        info = self._slot_info((state.store, state.camera), state.layout_version)
         slots = []
-        for reading in changed:
-            brand, name = info.get((reading.row, reading.slot), (None, None))
+        for change in changes:
+            brand, name = info.get((change.row, change.slot), (None, None))
             slots.append(
                 {
-                    "row": reading.row,
-                    "slot": reading.slot,
-                    "sku": reading.sku,
+                    "row": change.row,
+                    "slot": change.slot,
+                    "sku": change.sku,
                     "name": name,
                     "brand": brand,
-                    "status": reading.status.value,
+                    "status": change.status,
                 }
             )
         data = {
@@ -87,7 +74,7 @@ class LiveFeed:
         cached = self._layouts.get(key)
         if cached is not None and cached[0] == version:
             return cached[1]
-        record = self.db.layout(*key)
+        record = find_layout(self.db, *key)
         info: SlotInfo = {}
         if record is not None:
             layout = Layout.model_validate(record["layout"])

@@ -37,7 +37,8 @@ from edge.contract.topics import (
     parse_topic,
 )
 from gateway.retail.pos import store_pos_message
-from gateway.storage.database import Database, Transaction
+from gateway.storage.connection import Database
+from gateway.storage.transactions import SlotChange, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ class Incoming(NamedTuple):
 StoredListener = Callable[[Sequence[tuple[BaseModel, datetime]]], None]
 """Told, after each commit, of every newly stored (message or sale line, received_at);
 must not block (the InfluxDB exporter only queues)."""
+
+SlotListener = Callable[[Sequence[tuple[ShelfState, Sequence[SlotChange]]]], None]
+"""Told, after each commit, of each newly stored state whose slots changed, with the
+changes the slot log recorded (the live feed publishes them); must not block."""
 
 
 class Rejected(Exception):
@@ -184,6 +189,8 @@ class Ingest:
         self._processed = 0
         self.listeners: list[StoredListener] = []
         self._fresh: list[tuple[BaseModel, datetime]] = []
+        self.slot_listeners: list[SlotListener] = []
+        self._changed: list[tuple[ShelfState, Sequence[SlotChange]]] = []
 
     # ---- the MQTT side ---------------------------------------------------------------
 
@@ -281,7 +288,7 @@ class Ingest:
         """One transaction for the batch; if it fails, one per message so only the bad
         message is lost to the dead-letter table."""
         before = self.counters.as_dict()
-        self._fresh = []
+        self._fresh, self._changed = [], []
         try:
             with self.db.transaction() as tx:
                 for item in batch:
@@ -307,7 +314,7 @@ class Ingest:
     def _write_one(self, item: Incoming) -> bool:
         """Store one message, else its dead letter; False when neither could be committed
         (then it stays unacknowledged and the broker sends it again after a reconnect)."""
-        self._fresh = []
+        self._fresh, self._changed = [], []
         try:
             with self.db.transaction() as tx:
                 self._handle(tx, item)
@@ -333,6 +340,14 @@ class Ingest:
                 listener(fresh)
             except Exception:  # a listener bug must not stop ingest
                 log.exception("ingest listener %r failed", listener)
+        changed, self._changed = self._changed, []
+        if not changed:
+            return
+        for slot_listener in self.slot_listeners:
+            try:
+                slot_listener(changed)
+            except Exception:
+                log.exception("slot listener %r failed", slot_listener)
 
     def _dead_letter(self, tx: Transaction, item: Incoming, reason: str) -> None:
         keep = (
@@ -401,9 +416,12 @@ class Ingest:
                 self.counters.duplicates += 1
                 return
         elif isinstance(message, ShelfState):
-            if not tx.record_state(message, item.received_at):
+            recorded = tx.record_state(message, item.received_at)
+            if not recorded.stored:
                 self.counters.stale += 1
                 return
+            if recorded.changes:
+                self._changed.append((message, recorded.changes))
         elif isinstance(message, Health):
             if not tx.record_health(message, item.received_at):
                 self.counters.duplicates += 1

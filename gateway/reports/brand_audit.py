@@ -32,7 +32,8 @@ from edge.contract.messages import SlotStatus
 from gateway.reports.calendar import bucket_index, calendar_buckets, overlapping
 from gateway.reports.scope import ReportScope, ScopeError
 from gateway.reports.slot_timeline import CameraTimeline, camera_timelines
-from gateway.storage.database import Database, db_time
+from gateway.storage.connection import Database
+from gateway.storage.sql import db_time
 
 AVAILABLE = (SlotStatus.STOCKED, SlotStatus.LOW, SlotStatus.MESSY)
 MAX_DAYS = 400

@@ -21,7 +21,7 @@ from edge.contract.compliance import CREDIT
 from gateway.reports.calendar import calendar_buckets, overlapping
 from gateway.reports.scope import ReportScope, ScopeError
 from gateway.reports.slot_timeline import camera_timelines
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 
 Granularity = Literal["hour", "day", "total"]
 """`total` is one bucket over the whole range (e.g. today's score so far)."""

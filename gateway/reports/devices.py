@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from gateway.storage.database import Database, parse_time
+from gateway.storage.cameras import list_cameras
+from gateway.storage.connection import Database
+from gateway.storage.sql import parse_time
 
 OFFLINE_ALERT_S = 300.0
 SILENT_AFTER_S = 180.0
@@ -62,7 +64,7 @@ def device_statuses(
     """Every camera (of `store`, when given), alerts first, then by store and camera."""
     now = now or datetime.now(UTC)
     statuses = []
-    for cam in db.cameras(store):
+    for cam in list_cameras(db, store):
         health = cam["health"] or {}
         last_health = parse_time(health.get("updated_at"))
         changed = parse_time(cam["availability_at"])

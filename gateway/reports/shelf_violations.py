@@ -19,7 +19,8 @@ from typing import Any
 from edge.contract.messages import SlotStatus
 from gateway.reports.scope import ReportScope
 from gateway.reports.slot_timeline import CameraTimeline, SlotSpan, camera_timelines
-from gateway.storage.database import Database, db_time
+from gateway.storage.connection import Database
+from gateway.storage.sql import db_time
 
 FAILING = (SlotStatus.EMPTY, SlotStatus.WRONG_PRODUCT, SlotStatus.MESSY)
 MAX_EVIDENCE = 20

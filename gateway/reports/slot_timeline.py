@@ -22,7 +22,8 @@ from edge.contract.compliance import effective_status
 from edge.contract.messages import SlotStatus
 from edge.layout import Layout, SlotSpec
 from gateway.reports.scope import ReportScope
-from gateway.storage.database import Database, db_time
+from gateway.storage.connection import Database
+from gateway.storage.sql import db_time
 
 SlotKey = tuple[int, int]
 

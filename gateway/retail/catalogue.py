@@ -25,7 +25,9 @@ from gateway.retail.batch_import import (
     file_lines,
 )
 from gateway.retail.pos import valid_gtin
-from gateway.storage.database import Database, Transaction, db_time
+from gateway.storage.connection import Database
+from gateway.storage.sql import db_time
+from gateway.storage.transactions import Transaction
 
 CATALOGUE_CSV_REQUIRED = ("gtin", "name")
 CATALOGUE_CSV_OPTIONAL = ("brand", "category", "pack_size")

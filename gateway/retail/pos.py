@@ -41,7 +41,9 @@ from gateway.retail.batch_import import (
     file_lines,
     validate_line,
 )
-from gateway.storage.database import Database, Transaction, db_time, where_sql
+from gateway.storage.connection import Database
+from gateway.storage.sql import db_time, where_sql
+from gateway.storage.transactions import Transaction
 
 SALES_CSV_REQUIRED = ("id", "time", "store", "sku", "quantity", "unit_price")
 SALES_CSV_OPTIONAL = ("currency",)

@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.retail.velocity import VelocityProfile, estimate_profile
-from gateway.storage.database import Database, db_time
+from gateway.storage.connection import Database
+from gateway.storage.sql import db_time
 
 DEFAULT_WINDOW_DAYS = 28
 

@@ -16,7 +16,10 @@ from typing import Any
 from edge.contract.compliance import Compliance, compliance, effective_status
 from edge.contract.messages import SlotStatus
 from edge.layout import Layout
-from gateway.storage.database import Database, db_time
+from gateway.storage.connection import Database
+from gateway.storage.layouts import find_layout
+from gateway.storage.slot_log import slot_history
+from gateway.storage.sql import db_time
 
 SlotKey = tuple[int, int]
 
@@ -49,13 +52,13 @@ def camera_compliance(
 ) -> Compliance | None:
     """The camera's compliance at `at` (default: now); None without a stored layout.
     With `skus`, over the slots holding those products only (one brand's score)."""
-    record = db.layout(store, camera)
+    record = find_layout(db, store, camera)
     if record is None:
         return None
     layout = Layout.model_validate(record["layout"])
     if skus is not None:
         layout = _cut_to(layout, skus)
-    return compliance(layout, statuses_at(db.slot_history(store, camera), at))
+    return compliance(layout, statuses_at(slot_history(db, store, camera), at))
 
 
 def _cut_to(layout: Layout, skus: Collection[str]) -> Layout:

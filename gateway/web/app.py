@@ -55,7 +55,11 @@ from gateway.config.version import package_version
 from gateway.mqtt.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
 from gateway.shelf import planogram
 from gateway.shelf.compliance import camera_compliance
-from gateway.storage.database import Database
+from gateway.storage.cameras import find_camera, list_cameras, snapshots_enabled
+from gateway.storage.connection import Database
+from gateway.storage.dead_letters import list_dead_letters
+from gateway.storage.events import list_events
+from gateway.storage.layouts import find_layout
 from gateway.web.pages import add_pages
 from gateway.web.params import BAD_BODY, ID_PATTERN, MAX_LIMIT, IsoTime
 from gateway.web.routers.advice import build_advice_router
@@ -321,7 +325,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
     def cameras(principal: CurrentPrincipal, view: CurrentBrandView) -> list[dict[str, Any]]:
         """Every camera the gateway has heard from or has a layout for (staff: their
         store's; a brand: with its own slots only)."""
-        records = db.cameras(store=principal.stores_filter())
+        records = list_cameras(db, store=principal.stores_filter())
         return records if view is None else [brand_camera(view, r) for r in records]
 
     @router.get(
@@ -336,7 +340,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
     ) -> dict[str, Any]:
         """One camera: availability, latest shelf state, health, layout versions."""
         require_store(principal, store)
-        record = db.camera(store, camera)
+        record = find_camera(db, store, camera)
         if record is None:
             raise HTTPException(404, f"unknown camera {store}/{camera}")
         return record if view is None else brand_camera(view, record)
@@ -359,7 +363,8 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ) -> list[dict[str, Any]]:
         """Shelf events, newest first (staff: their store's; a brand: its products')."""
-        rows = db.events(
+        rows = list_events(
+            db,
             store=store_for(principal, store),
             camera=camera,
             type=type.value if type else None,
@@ -379,7 +384,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     ) -> list[dict[str, Any]]:
         """Messages the gateway could not use, newest first, with the reason."""
-        return db.dead_letters(limit)
+        return list_dead_letters(db, limit)
 
     @router.get(
         "/layouts/{store}/{camera}",
@@ -393,7 +398,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
     ) -> dict[str, Any]:
         """The layout the gateway publishes to a camera (a brand: its own slots only)."""
         require_store(principal, store)
-        record = db.layout(store, camera)
+        record = find_layout(db, store, camera)
         if record is None:
             raise HTTPException(404, f"no layout for camera {store}/{camera}")
         return record if view is None else brand_layout(view, record)
@@ -408,7 +413,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
     def put_layout(store: StoreId, camera: CameraId, layout: Layout) -> dict[str, Any]:
         """Store a camera's layout and publish it as the camera's retained config."""
         backend.set_layout(store, camera, layout)
-        record = db.layout(store, camera)
+        record = find_layout(db, store, camera)
         assert record is not None
         return record
 
@@ -432,14 +437,14 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         camera's layout; without picture coordinates the current layout's geometry is kept."""
         text = (await request.body()).decode("utf-8", errors="replace")
         kind = "json" if "json" in request.headers.get("content-type", "") else None
-        record = db.layout(store, camera)
+        record = find_layout(db, store, camera)
         current = Layout.model_validate(record["layout"]) if record else None
         try:
             layout = planogram.to_layout(planogram.parse(text, "planogram", kind), current)
         except planogram.PlanogramError as error:
             raise HTTPException(422, str(error)) from None
         backend.set_layout(store, camera, layout)
-        stored = db.layout(store, camera)
+        stored = find_layout(db, store, camera)
         assert stored is not None
         return stored
 
@@ -464,7 +469,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         its own share of shelf only)."""
         require_store(principal, store)
         result = camera_compliance(db, store, camera, at)
-        record = db.layout(store, camera)
+        record = find_layout(db, store, camera)
         if result is None or record is None:
             raise HTTPException(404, f"no layout for camera {store}/{camera}")
         body = result.model_dump() | {
@@ -490,7 +495,7 @@ def build_router(backend: ApiBackend, dependencies: Sequence[Any] = ()) -> APIRo
         return {
             "store": store,
             "camera": camera,
-            "snapshots_enabled": db.snapshots_enabled(store, camera),
+            "snapshots_enabled": snapshots_enabled(db, store, camera),
         }
 
     @router.put(

@@ -19,7 +19,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.app import create_app
 from tests.support import two_brand_store as shop
 from tests.support.auth_support import bearer, make_user

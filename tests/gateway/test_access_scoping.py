@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.app import create_app
 from tests.support import two_brand_store as shop
 from tests.support.auth_support import admin_client

@@ -24,7 +24,7 @@ from gateway.auth.roles import RoleError, parse_role
 from gateway.auth.throttle import LoginThrottle
 from gateway.auth.users import SessionPolicy, User, UserError, Users
 from gateway.config.settings import AuthSettings, GatewaySettings
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.app import create_app
 from tests.support.auth_support import FAST_HASHER, bearer, make_user
 from tests.support.services import free_port

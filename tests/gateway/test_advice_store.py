@@ -17,7 +17,7 @@ from gateway.advice import store as advice_store
 from gateway.advice.worker import AdviceService
 from gateway.config.settings import AdviceSettings, PosSettings
 from gateway.retail import pos
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.app import create_app
 from tests.support.auth_support import admin_client
 from tests.support.gateway_store import CAMERA, STORE, sample_layout, shelf_state

@@ -11,7 +11,7 @@ from fastapi import Depends, Header, HTTPException
 from fastapi.testclient import TestClient
 
 from edge.contract import EventType
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.app import create_app
 from tests.support.auth_support import admin_client
 from tests.support.gateway_store import (

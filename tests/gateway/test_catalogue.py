@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from edge.layout import with_check_digit
 from gateway.cli import main as cli
 from gateway.retail.catalogue import products
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.app import create_app
 from tests.support.auth_support import admin_client
 from tests.support.paths import REPO

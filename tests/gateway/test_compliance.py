@@ -12,7 +12,7 @@ from edge.contract.compliance import compliance, effective_status, of_readings
 from edge.contract.messages import ShelfState, SlotReading, SlotStatus
 from edge.layout import Layout, RowSpec, SlotSpec, with_check_digit
 from gateway.shelf.compliance import camera_compliance
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.app import create_app
 from tests.support.auth_support import admin_client
 

@@ -22,7 +22,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from gateway.mqtt.ingest import Ingest
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.app import create_app
 from tests.support.auth_support import admin_client, auth_headers
 from tests.support.gateway_store import (

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from edge.contract.messages import EventType, SlotStatus
 from edge.contract.topics import TopicKind
 from gateway.mqtt.ingest import WRITER_COUNTERS, Ingest
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
+from gateway.storage.dead_letters import list_dead_letters
 from gateway.web.app import create_app
 from tests.support.auth_support import admin_client
 
@@ -61,7 +62,7 @@ class Harness:
         moved = [k for k in WRITER_COUNTERS if after[k] != before[k]]
         assert len(moved) == 1 and after[moved[0]] == before[moved[0]] + 1, (moved, after)
         if moved == ["dead_letters"]:
-            reason = self.db.dead_letters(1)[0]["reason"]
+            reason = list_dead_letters(self.db, 1)[0]["reason"]
             assert reason.startswith(f"{topic}: ") and len(reason) > len(topic) + 2, reason
             # A payload fault is named as such; "database error" is for a failing disk.
             assert "database error" not in reason, reason
@@ -257,7 +258,7 @@ def test_valid_payloads_are_stored_and_served(harness: Harness, kind: TopicKind,
     age_s = data.draw(st.integers(0, 10**6))
     fields["ts"] = (datetime.now(UTC) - timedelta(seconds=age_s)).isoformat()
     outcome = harness.send(topic(kind, camera), json.dumps(fields).encode())
-    assert outcome != "dead_letters", harness.db.dead_letters(1)[0]["reason"]
+    assert outcome != "dead_letters", list_dead_letters(harness.db, 1)[0]["reason"]
     harness.api_still_answers()
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from edge.layout import with_check_digit
 from gateway.retail.batch_import import ImportFileError
 from gateway.retail.pos import parse_sales_csv, sales, store_lines
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 
 HEADER = ["id", "time", "store", "sku", "quantity", "unit_price"]
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -30,6 +30,7 @@ from gateway.export.influx import (
     time_ns,
 )
 from gateway.retail.pos import SaleLine
+from gateway.storage.health import health_history
 from tests.support.auth_support import admin_client
 from tests.support.gateway_store import (
     CAMERA,
@@ -281,7 +282,7 @@ def test_ingest_does_not_wait_for_a_hung_influx(
                 )
             settle(gateway, messages + 1, timeout=60)
             assert gateway.counters["stored"] == messages + 1
-            assert len(gateway.db.health_history(STORE, CAMERA, limit=1000)) == messages
+            assert len(health_history(gateway.db, STORE, CAMERA, limit=1000)) == messages
             assert gateway.counters["influx_written"] == 0
             assert gateway.counters["influx_queue_depth"] == messages + 1
 

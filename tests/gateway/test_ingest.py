@@ -12,7 +12,9 @@ import pytest
 
 from gateway.app import Gateway
 from gateway.mqtt.ingest import Ingest
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
+from gateway.storage.dead_letters import list_dead_letters
+from gateway.storage.events import list_events
 from tests.support.auth_support import admin_client
 from tests.support.gateway_store import (
     CAMERA,
@@ -181,8 +183,8 @@ def test_a_database_error_loses_only_the_message_that_caused_it(tmp_path: Path) 
         assert ingest.wait_idle(10)
     finally:
         ingest.stop()
-    assert sorted(e["id"] for e in db.events()) == ["evt-good-0001", "evt-good-0002"]
-    [letter] = db.dead_letters()
+    assert sorted(e["id"] for e in list_events(db)) == ["evt-good-0001", "evt-good-0002"]
+    [letter] = list_dead_letters(db)
     assert letter["reason"] == f"{TOPICS.events}: database error: poisoned row"
     assert (ingest.counters.stored, ingest.counters.dead_letters) == (2, 1)
     db.close()

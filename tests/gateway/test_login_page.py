@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.app import create_app
 from tests.support.auth_support import make_user
 from tests.support.browser import ARTIFACTS

@@ -12,7 +12,7 @@ import yaml
 
 from edge.settings import load_layout
 from gateway.shelf import planogram
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.app import create_app
 from tests.support.auth_support import admin_client
 from tests.support.paths import REPO

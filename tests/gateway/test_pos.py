@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from edge.layout import with_check_digit
 from gateway.cli import main as cli
 from gateway.retail.pos import SaleLine, parse_sales_csv, sales
-from gateway.storage.database import MIGRATIONS, SCHEMA_VERSION, Database
+from gateway.storage.connection import Database
+from gateway.storage.migrate import MIGRATIONS, SCHEMA_VERSION
 from gateway.web.app import create_app
 from tests.support.auth_support import admin_client
 from tests.support.paths import REPO
@@ -317,7 +318,7 @@ def test_cli_import_of_a_missing_file_says_so(
 def test_a_version_1_database_gains_the_sales_tables(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as conn:
-        conn.executescript(MIGRATIONS[0])
+        conn.executescript(MIGRATIONS[0].sql)
         conn.execute("PRAGMA user_version = 1")
     db = Database(path)
     db.open()

@@ -18,7 +18,7 @@ from gateway.config.settings import GatewaySettings
 from gateway.retail.pos import SaleLine, record_sales
 from gateway.retail.velocity import VelocityProfile, estimate_profile, weekday_exposure
 from gateway.retail.velocity_queries import units_sold, velocity_profile
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.app import DatabaseBackend, create_app
 from tests.support.auth_support import admin_client
 

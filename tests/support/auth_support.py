@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from gateway.auth.users import Users
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 """Argon2id with small parameters: the same code path, quick enough for hundreds of

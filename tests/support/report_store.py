@@ -27,7 +27,7 @@ from edge.contract.compliance import of_readings
 from edge.layout import Layout, RowSpec, SlotSpec, with_check_digit
 from gateway.mqtt.ingest import Ingest
 from gateway.retail import catalogue, pos
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 END = T0 + timedelta(hours=3)

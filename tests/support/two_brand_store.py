@@ -26,7 +26,7 @@ from edge.layout import Layout, RowSpec, SlotSpec, with_check_digit
 from gateway.advice import store as advice_store
 from gateway.advice.model import Candidate, advice_key
 from gateway.retail import catalogue, pos
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 
 
 @dataclass(frozen=True)

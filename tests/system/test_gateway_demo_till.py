@@ -14,7 +14,7 @@ from edge.layout import gtin_check_digit_ok
 from gateway.config.settings import AdviceSettings
 from gateway.devtools.demo_till import DemoTill, TillShelf, demo_advice_settings
 from gateway.retail import catalogue, pos, velocity_queries
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from models.synth import SimulatedShelf
 
 SPEEDUP = 60.0

@@ -169,9 +169,10 @@ def event_scores(found: list[Episode], event_frames: list[tuple[SlotKey, int]]) 
 
 def stored_statuses(db: Any, camera: str, times: list[datetime]) -> list[dict[SlotKey, str]]:
     """What the gateway stored for each slot at each frame's time (from the change log)."""
-    from gateway.storage.database import db_time
+    from gateway.storage.slot_log import slot_history
+    from gateway.storage.sql import db_time
 
-    history = db.slot_history(STORE, camera)
+    history = slot_history(db, STORE, camera)
     current: dict[SlotKey, str] = {}
     out, j = [], 0
     for t in times:
@@ -187,9 +188,11 @@ def stored_event_frames(
     db: Any, camera: str, kind: str, times: list[datetime]
 ) -> list[tuple[SlotKey, int]]:
     """(slot, frame index) of every stored event of `kind` of a camera."""
+    from gateway.storage.events import list_events
+
     frame_of = {t: i for i, t in enumerate(times)}
     found = []
-    for event in db.events(store=STORE, camera=camera, type=kind, limit=10**7):
+    for event in list_events(db, store=STORE, camera=camera, type=kind, limit=10**7):
         ts = datetime.fromisoformat(event["ts"])
         found.append(((event["row"], event["slot"]), frame_of[ts]))
     return found

@@ -62,7 +62,7 @@ class SimCamera:
 def gateway_store(data_dir: Path | None) -> Iterator[tuple[Any, Any]]:
     """The gateway's database and ingest (writer thread), in `data_dir` or a temp folder."""
     from gateway.mqtt.ingest import Ingest
-    from gateway.storage.database import Database
+    from gateway.storage.connection import Database
 
     with tempfile.TemporaryDirectory(prefix="shelfsense-simulate-") as tmp:
         db = Database.in_dir(data_dir or Path(tmp))
@@ -112,10 +112,11 @@ def _camera(shelf: Any, db: Any, ingest: Any, detector: Any, threads: int) -> Si
     announce the camera online."""
     from edge.contract.messages import Availability, NodeConfig
     from edge.contract.topics import CameraTopics
+    from gateway.storage.layouts import find_layout
     from gateway.web.app import DatabaseBackend
 
     DatabaseBackend(db).set_layout(STORE, shelf.camera, shelf.layout)
-    record = db.layout(STORE, shelf.camera)
+    record = find_layout(db, STORE, shelf.camera)
     config = NodeConfig(version=record["version"], layout=record["layout"])
     node = _node(shelf, detector, threads)
     node.configure(NodeConfig.model_validate_json(config.to_json()))

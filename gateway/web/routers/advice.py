@@ -20,7 +20,7 @@ from edge.contract.advice import AdviceKind, Evidence, Level
 from gateway.advice import store as advice_store
 from gateway.auth.access import CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import BrandView, CurrentBrandView, brand_advice, store_for
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.params import BAD_BODY, ID_PATTERN, MAX_ROW_ID
 
 MAX_LIMIT = 1000

@@ -28,7 +28,7 @@ from gateway.auth.access import CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import store_for
 from gateway.reports import brand_audit, compliance_history, devices, shelf_violations
 from gateway.reports.scope import ReportScope, ScopeError
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.params import ID_PATTERN, MAX_LIMIT, IsoTime, pos_settings
 
 DEFAULT_RANGE = timedelta(days=1)

@@ -26,7 +26,7 @@ from gateway.auth.access import EVERYONE, CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import CurrentBrandView, require_store, store_for
 from gateway.retail import catalogue, pos, velocity_queries
 from gateway.retail.batch_import import MAX_BATCH_LINES, MAX_CSV_BYTES, ImportFileError, LineError
-from gateway.storage.database import Database
+from gateway.storage.connection import Database
 from gateway.web.params import BAD_BODY, ID_PATTERN, MAX_LIMIT, MAX_ROW_ID, IsoTime, pos_settings
 
 GTIN_PATTERN = r"^(\d{8}|\d{12,14})$"

@@ -1,0 +1,80 @@
+"""Reads about cameras: each known camera with its latest state, health and layout
+version, and per-camera settings."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from gateway.storage.connection import Database
+
+_CAMERA_SELECT = (
+    "SELECT c.store, c.camera, c.online, c.last_seen, c.availability_at,"
+    " s.payload AS state_payload, s.updated_at AS state_updated_at,"
+    " h.payload AS health_payload, h.received_at AS health_received_at,"
+    " l.version AS configured_layout_version"
+    " FROM cameras c"
+    " LEFT JOIN camera_state s ON s.store = c.store AND s.camera = c.camera"
+    " LEFT JOIN health_latest h ON h.store = c.store AND h.camera = c.camera"
+    " LEFT JOIN layouts l ON l.store = c.store AND l.camera = c.camera"
+)
+
+
+def _camera_record(row: sqlite3.Row) -> dict[str, Any]:
+    state = json.loads(row["state_payload"]) if row["state_payload"] else None
+    if state is not None:
+        state["updated_at"] = row["state_updated_at"]
+    health = json.loads(row["health_payload"]) if row["health_payload"] else None
+    if health is not None:
+        health["updated_at"] = row["health_received_at"]
+    return {
+        "store": row["store"],
+        "camera": row["camera"],
+        "online": bool(row["online"]),
+        "last_seen": row["last_seen"],
+        "availability_at": row["availability_at"],
+        "state": state,
+        "layout_version": state.get("layout_version") if state else None,
+        "configured_layout_version": row["configured_layout_version"],
+        "score": state.get("score") if state else None,
+        "health": health,
+    }
+
+
+def list_cameras(db: Database, store: str | None = None) -> list[dict[str, Any]]:
+    """Every known camera (of one store) with its latest state, health and layout version."""
+    sql = _CAMERA_SELECT
+    params: tuple[str, ...] = ()
+    if store is not None:
+        sql += " WHERE c.store = ?"
+        params = (store,)
+    with db.read() as conn:
+        rows = conn.execute(sql + " ORDER BY c.store, c.camera", params).fetchall()
+    return [_camera_record(r) for r in rows]
+
+
+def find_camera(db: Database, store: str, camera: str) -> dict[str, Any] | None:
+    with db.read() as conn:
+        row = conn.execute(
+            _CAMERA_SELECT + " WHERE c.store = ? AND c.camera = ?", (store, camera)
+        ).fetchone()
+    return _camera_record(row) if row else None
+
+
+def snapshots_enabled(db: Database, store: str, camera: str) -> bool:
+    with db.read() as conn:
+        row = conn.execute(
+            "SELECT snapshots_enabled FROM camera_settings WHERE store = ? AND camera = ?",
+            (store, camera),
+        ).fetchone()
+    return bool(row["snapshots_enabled"]) if row else False
+
+
+def camera_settings(db: Database) -> list[dict[str, Any]]:
+    """Cameras with settings (whether snapshots are enabled), for publishing configs."""
+    with db.read() as conn:
+        rows = conn.execute(
+            "SELECT store, camera, snapshots_enabled FROM camera_settings"
+        ).fetchall()
+    return [dict(r) | {"snapshots_enabled": bool(r["snapshots_enabled"])} for r in rows]
