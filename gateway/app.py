@@ -48,7 +48,10 @@ STREAM_GRACE_S = 3.0
 
 
 class Gateway:
-    """The store gateway. `start()`/`stop()` (or `with Gateway(...)`), `serve()` for HTTP."""
+    """The store gateway. `start()`/`stop()` (or `with Gateway(...)`), `serve()` for HTTP.
+
+    It is its own web backend (`ApiBackend`): the API reads `db`, `settings`, `advice`,
+    `live` and `snapshots` and calls the layout, snapshot and sales methods below."""
 
     def __init__(self, settings: GatewaySettings, *, api_dependencies: Sequence[Any] = ()) -> None:
         self.settings = settings

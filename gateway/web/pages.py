@@ -1,5 +1,6 @@
-"""The dashboard pages: plain HTML, CSS and JS modules from `gateway/web/static/` (no build
-step, nothing from a CDN), each fetching its data from the API.
+"""The HTML pages: sign-in, calibration and the dashboards. Plain HTML, CSS and JS modules
+from the package's `static/` folder (no build step, nothing from a CDN), each fetching its
+data from the API.
 
 Each page is open to the roles that may read its data: a browser without a session goes
 to /login first (and comes back), a user of another role to their own home page (a
@@ -15,10 +16,11 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from gateway.auth.access import Principal, optional_principal
+from gateway.auth.access import Principal, allow_page, optional_principal
+from gateway.web.routers.layouts import LAYOUT_EDITORS
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -52,21 +54,6 @@ def _to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
 
 
-def add_pages(app: FastAPI) -> None:
-    """`/store`, `/merchandiser`, `/brand`, `/devices`, and `/` to the home page."""
-    for name, kinds in PAGES.items():
-        app.add_api_route(
-            f"/{name}", _handler(name, kinds), methods=["GET"], include_in_schema=False
-        )
-
-    @app.get("/", include_in_schema=False)
-    def home(request: Request, principal: Caller) -> RedirectResponse:
-        """Signed in: the role's home page; else the sign-in page."""
-        if principal is None:
-            return _to_login(request)
-        return RedirectResponse(HOME[principal.kind], status_code=303)
-
-
 def _handler(name: str, kinds: tuple[str, ...]) -> Callable[..., Response]:
     def page(request: Request, principal: Caller) -> Response:
         if principal is None:
@@ -77,3 +64,28 @@ def _handler(name: str, kinds: tuple[str, ...]) -> Callable[..., Response]:
 
     page.__name__ = f"{name}_page"
     return page
+
+
+router = APIRouter(include_in_schema=False)
+for _name, _kinds in PAGES.items():
+    router.add_api_route(f"/{_name}", _handler(_name, _kinds), methods=["GET"])
+
+
+@router.get("/")
+def home(request: Request, principal: Caller) -> RedirectResponse:
+    """Signed in: the role's home page; else the sign-in page."""
+    if principal is None:
+        return _to_login(request)
+    return RedirectResponse(HOME[principal.kind], status_code=303)
+
+
+@router.get("/login")
+def login_page() -> FileResponse:
+    """The sign-in form (its script posts to /api/auth/login)."""
+    return _page("login")
+
+
+@router.get("/calibrate", dependencies=[allow_page(*LAYOUT_EDITORS)])
+def calibrate_page() -> FileResponse:
+    """Calibration (`/calibrate?store=S&camera=C`): snapshots, layout and planogram."""
+    return _page("calibrate")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BeforeValidator
 
-from edge.contract.ids import ID_PATTERN as ID_PATTERN  # the routers' store/camera rule
-from gateway.config.settings import PosSettings
+from edge.contract.ids import ID_PATTERN
 
 MAX_LIMIT = 1000
 """Most rows one list request returns."""
@@ -32,9 +32,5 @@ def _iso_8601(value: object) -> object:
 
 IsoTime = Annotated[datetime, BeforeValidator(_iso_8601)]
 
-
-def pos_settings(backend: Any) -> PosSettings:
-    """The backend's POS settings (the store's time zone...); defaults for a backend
-    built without settings, such as an app over a bare database."""
-    settings = getattr(backend, "settings", None)
-    return getattr(settings, "pos", None) or PosSettings()
+StoreId = Annotated[str, Path(pattern=ID_PATTERN, description="Store id (a topic level).")]
+CameraId = Annotated[str, Path(pattern=ID_PATTERN, description="Camera id (a topic level).")]

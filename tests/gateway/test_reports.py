@@ -23,7 +23,8 @@ from gateway.reports.devices import device_statuses
 from gateway.reports.scope import ReportScope, ScopeError
 from gateway.reports.shelf_violations import violations, worst_slots
 from gateway.storage.connection import Database
-from gateway.web.app import DatabaseBackend, create_app
+from gateway.web.app import create_app
+from gateway.web.backend import DatabaseBackend
 from tests.support.auth_support import admin_client
 from tests.support.report_store import CHIPS, COLA, DIP, END, LEMONADE, T0, WATER, fill
 

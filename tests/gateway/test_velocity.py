@@ -19,7 +19,8 @@ from gateway.retail.pos import SaleLine, record_sales
 from gateway.retail.velocity import VelocityProfile, estimate_profile, weekday_exposure
 from gateway.retail.velocity_queries import units_sold, velocity_profile
 from gateway.storage.connection import Database
-from gateway.web.app import DatabaseBackend, create_app
+from gateway.web.app import create_app
+from gateway.web.backend import DatabaseBackend
 from tests.support.auth_support import admin_client
 
 UTC_ZONE = ZoneInfo("UTC")

@@ -113,7 +113,7 @@ def _camera(shelf: Any, db: Any, ingest: Any, detector: Any, threads: int) -> Si
     from edge.contract.messages import Availability, NodeConfig
     from edge.contract.topics import CameraTopics
     from gateway.storage.layouts import find_layout
-    from gateway.web.app import DatabaseBackend
+    from gateway.web.backend import DatabaseBackend
 
     DatabaseBackend(db).set_layout(STORE, shelf.camera, shelf.layout)
     record = find_layout(db, STORE, shelf.camera)

@@ -1,8 +1,8 @@
 """HTTP routes for advice: list, one with its evidence, acknowledge, dismiss.
 
-With a running Gateway the staff actions go through its advice service, so the
-store's retained MQTT advice list is republished; over a bare database they only
-change the record.
+With a running Gateway the staff actions go through its advice service (the backend's
+`advice`), so the store's retained MQTT advice list is republished; over a bare
+database they only change the record.
 
 Access: admins, staff (their store's), merchandisers and brands (advice about their own
 products, never naming another brand's) read; admins and staff act.
@@ -17,17 +17,20 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from edge.contract.advice import AdviceKind, Evidence, Level
+from edge.contract.ids import ID_PATTERN
 from gateway.advice import store as advice_store
 from gateway.auth.access import CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import BrandView, CurrentBrandView, brand_advice, store_for
 from gateway.storage.connection import Database
-from gateway.web.params import BAD_BODY, ID_PATTERN, MAX_ROW_ID
+from gateway.web.backend import ApiBackend, Backend
+from gateway.web.params import BAD_BODY, MAX_LIMIT, MAX_ROW_ID
 
-MAX_LIMIT = 1000
 READERS = ("admin", "staff", "merchandiser", "brand")
 ACTORS = ("admin", "staff")
 AdviceStatus = Literal["open", "acknowledged", "resolved", "dismissed"]
 AdviceId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Advice id.")]
+
+router = APIRouter(tags=["advice"])
 
 
 class AdviceOut(BaseModel):
@@ -67,105 +70,105 @@ class DismissIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="Why it is dismissed.")
 
 
-def build_advice_router(backend: Any) -> APIRouter:
-    """/advice routes over `backend.db`; `backend.advice` (the Gateway's service), when
-    present, handles acknowledge/dismiss so the MQTT list follows."""
-    router = APIRouter(tags=["advice"])
-    db: Database = backend.db
+def _visible(
+    db: Database, advice_id: int, principal: Principal, view: BrandView | None
+) -> dict[str, Any]:
+    """The advice if the caller may see it, else 404 (as if it did not exist)."""
+    record = advice_store.get_advice(db, advice_id)
+    if record is not None and not principal.sees_store(record["store"]):
+        record = None
+    if record is not None and view is not None:
+        record = next(iter(brand_advice(view, [record])), None)
+    if record is None:
+        raise HTTPException(404, f"advice {advice_id} does not exist")
+    return record
 
-    def service() -> Any:
-        return getattr(backend, "advice", None)
 
-    def visible(advice_id: int, principal: Principal, view: BrandView | None) -> dict[str, Any]:
-        """The advice if the caller may see it, else 404 (as if it did not exist)."""
-        record = advice_store.get_advice(db, advice_id)
-        if record is not None and not principal.sees_store(record["store"]):
-            record = None
-        if record is not None and view is not None:
-            record = next(iter(brand_advice(view, [record])), None)
-        if record is None:
-            raise HTTPException(404, f"advice {advice_id} does not exist")
-        return record
-
-    @router.get("/advice", response_model=list[AdviceOut], dependencies=[allow(*READERS)])
-    def list_advice(
-        principal: CurrentPrincipal,
-        view: CurrentBrandView,
-        store: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-        status: Annotated[
-            list[AdviceStatus] | None,
-            Query(description="Repeat for several; default open and acknowledged."),
-        ] = None,
-        kind: AdviceKind | None = None,
-        camera: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    ) -> list[dict[str, Any]]:
-        """Advice, most urgent first (staff: their store's; a brand: its products')."""
-        items = advice_store.list_advice(
-            db,
-            store=store_for(principal, store),
-            status=tuple(status or advice_store.ACTIVE),
-            kind=kind.value if kind else None,
-            camera=camera,
-            skus=None if view is None else view.own_skus,
-            limit=limit,
-        )
-        return items if view is None else brand_advice(view, items)
-
-    @router.get(
-        "/advice/{advice_id}",
-        response_model=AdviceOut,
-        responses={404: {"description": "No such advice"}},
-        dependencies=[allow(*READERS)],
+@router.get("/advice", response_model=list[AdviceOut], dependencies=[allow(*READERS)])
+def list_advice(
+    backend: Backend,
+    principal: CurrentPrincipal,
+    view: CurrentBrandView,
+    store: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    status: Annotated[
+        list[AdviceStatus] | None,
+        Query(description="Repeat for several; default open and acknowledged."),
+    ] = None,
+    kind: AdviceKind | None = None,
+    camera: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> list[dict[str, Any]]:
+    """Advice, most urgent first (staff: their store's; a brand: its products')."""
+    items = advice_store.list_advice(
+        backend.db,
+        store=store_for(principal, store),
+        status=tuple(status or advice_store.ACTIVE),
+        kind=kind.value if kind else None,
+        camera=camera,
+        skus=None if view is None else view.own_skus,
+        limit=limit,
     )
-    def get_advice(
-        advice_id: AdviceId, principal: CurrentPrincipal, view: CurrentBrandView
-    ) -> dict[str, Any]:
-        """One advice with its evidence and lifecycle times."""
-        return visible(advice_id, principal, view)
+    return items if view is None else brand_advice(view, items)
 
-    def _act(advice_id: int, action: str, reason: str | None = None) -> dict[str, Any]:
-        svc = service()
-        try:
-            if action == "acknowledge":
-                if svc is not None:
-                    return svc.acknowledge(advice_id)
-                return advice_store.acknowledge(db, advice_id)
-            assert reason is not None
-            if svc is not None:
-                return svc.dismiss(advice_id, reason)
-            return advice_store.dismiss(db, advice_id, reason)
-        except advice_store.AdviceNotFound as error:
-            raise HTTPException(404, str(error)) from None
-        except advice_store.AdviceStateError as error:
-            raise HTTPException(409, str(error)) from None
 
-    @router.post(
-        "/advice/{advice_id}/acknowledge",
-        response_model=AdviceOut,
-        responses={404: {"description": "No such advice"}, 409: {"description": "Closed"}},
-        dependencies=[allow(*ACTORS)],
-    )
-    def acknowledge(advice_id: AdviceId, principal: CurrentPrincipal) -> dict[str, Any]:
-        """Staff will act on it: open -> acknowledged. It is still resolved by the camera."""
-        visible(advice_id, principal, None)
-        return _act(advice_id, "acknowledge")
+@router.get(
+    "/advice/{advice_id}",
+    response_model=AdviceOut,
+    responses={404: {"description": "No such advice"}},
+    dependencies=[allow(*READERS)],
+)
+def get_advice(
+    advice_id: AdviceId, backend: Backend, principal: CurrentPrincipal, view: CurrentBrandView
+) -> dict[str, Any]:
+    """One advice with its evidence and lifecycle times."""
+    return _visible(backend.db, advice_id, principal, view)
 
-    @router.post(
-        "/advice/{advice_id}/dismiss",
-        response_model=AdviceOut,
-        responses={
-            **BAD_BODY,
-            404: {"description": "No such advice"},
-            409: {"description": "Closed"},
-        },
-        dependencies=[allow(*ACTORS)],
-    )
-    def dismiss(
-        advice_id: AdviceId, body: DismissIn, principal: CurrentPrincipal
-    ) -> dict[str, Any]:
-        """Not worth doing or wrong (reason required); it stays away for this episode."""
-        visible(advice_id, principal, None)
-        return _act(advice_id, "dismiss", body.reason)
 
-    return router
+def _act(backend: ApiBackend, advice_id: int, reason: str | None = None) -> dict[str, Any]:
+    """Acknowledge (no reason) or dismiss, through the advice service when there is one;
+    404 for an unknown advice, 409 for a closed one."""
+    service = backend.advice
+    try:
+        if reason is None:
+            if service is not None:
+                return service.acknowledge(advice_id)
+            return advice_store.acknowledge(backend.db, advice_id)
+        if service is not None:
+            return service.dismiss(advice_id, reason)
+        return advice_store.dismiss(backend.db, advice_id, reason)
+    except advice_store.AdviceNotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except advice_store.AdviceStateError as error:
+        raise HTTPException(409, str(error)) from None
+
+
+@router.post(
+    "/advice/{advice_id}/acknowledge",
+    response_model=AdviceOut,
+    responses={404: {"description": "No such advice"}, 409: {"description": "Closed"}},
+    dependencies=[allow(*ACTORS)],
+)
+def acknowledge(
+    advice_id: AdviceId, backend: Backend, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Staff will act on it: open -> acknowledged. It is still resolved by the camera."""
+    _visible(backend.db, advice_id, principal, None)
+    return _act(backend, advice_id)
+
+
+@router.post(
+    "/advice/{advice_id}/dismiss",
+    response_model=AdviceOut,
+    responses={
+        **BAD_BODY,
+        404: {"description": "No such advice"},
+        409: {"description": "Closed"},
+    },
+    dependencies=[allow(*ACTORS)],
+)
+def dismiss(
+    advice_id: AdviceId, body: DismissIn, backend: Backend, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Not worth doing or wrong (reason required); it stays away for this episode."""
+    _visible(backend.db, advice_id, principal, None)
+    return _act(backend, advice_id, body.reason)

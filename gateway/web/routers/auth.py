@@ -1,20 +1,18 @@
-"""Signing in and out: the `/login` page and `/api/auth/{login,logout,me}`.
+"""Signing in and out: `/api/auth/{login,logout,me}` (the `/login` page posts here).
 
 A successful login sets the session cookie: HttpOnly (page scripts cannot read it),
 SameSite=Lax (other sites' forms and scripts do not send it), Secure over https (see
 `auth.cookie_secure`). Wrong passwords are slowed down per user name
-(gateway/auth/throttle.py): past the free tries the answer is 429 with Retry-After.
+(the login throttle): past the free tries the answer is 429 with Retry-After.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -31,8 +29,9 @@ from gateway.auth.roles import Kind, parse_role
 from gateway.auth.users import MAX_PASSWORD_LENGTH
 from gateway.web.params import BAD_BODY
 
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 class LoginIn(BaseModel):
@@ -53,83 +52,70 @@ def _cookie_secure(access: AccessControl, request: Request) -> bool:
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")
 
 
-def build_auth_router() -> APIRouter:
-    router = APIRouter(prefix="/auth", tags=["auth"])
-
-    @router.post(
-        "/login",
-        response_model=MeOut,
-        dependencies=[public()],
-        responses={
-            **BAD_BODY,
-            401: {"description": "Wrong user name or password"},
-            429: {"description": "Too many wrong passwords for this name; see Retry-After"},
-        },
-    )
-    async def login(
-        body: LoginIn,
-        request: Request,
-        response: Response,
-        access: Annotated[AccessControl, Depends(access_control)],
-    ) -> MeOut:
-        """Check a user name and password and start a browser session (cookie)."""
-        if request.headers.get("origin"):  # a login posted from another site's page
-            access.require_same_origin(request)
-        wait = access.throttle.retry_after(body.name)
-        if wait > 0:
-            raise HTTPException(
-                429,
-                f"too many wrong passwords for {body.name!r}: try again in {math.ceil(wait)} s",
-                headers={"Retry-After": str(math.ceil(wait))},
-            )
-        user = await run_in_threadpool(access.users.authenticate, body.name, body.password)
-        if user is None:
-            access.throttle.failed(body.name)
-            client = request.client.host if request.client else "?"
-            log.warning("failed login for %r from %s", body.name, client)
-            raise HTTPException(401, "wrong user name or password")
-        access.throttle.succeeded(body.name)
-        session_id = await run_in_threadpool(access.users.new_session, user)
-        response.set_cookie(
-            SESSION_COOKIE,
-            session_id,
-            max_age=int(access.settings.session_max_hours * 3600),
-            httponly=True,
-            samesite="lax",
-            secure=_cookie_secure(access, request),
-            path="/",
+@router.post(
+    "/login",
+    response_model=MeOut,
+    dependencies=[public()],
+    responses={
+        **BAD_BODY,
+        401: {"description": "Wrong user name or password"},
+        429: {"description": "Too many wrong passwords for this name; see Retry-After"},
+    },
+)
+async def login(
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    access: Annotated[AccessControl, Depends(access_control)],
+) -> MeOut:
+    """Check a user name and password and start a browser session (cookie)."""
+    if request.headers.get("origin"):  # a login posted from another site's page
+        access.require_same_origin(request)
+    wait = access.throttle.retry_after(body.name)
+    if wait > 0:
+        raise HTTPException(
+            429,
+            f"too many wrong passwords for {body.name!r}: try again in {math.ceil(wait)} s",
+            headers={"Retry-After": str(math.ceil(wait))},
         )
-        return _me(user.name, user.role)
+    user = await run_in_threadpool(access.users.authenticate, body.name, body.password)
+    if user is None:
+        access.throttle.failed(body.name)
+        client = request.client.host if request.client else "?"
+        log.warning("failed login for %r from %s", body.name, client)
+        raise HTTPException(401, "wrong user name or password")
+    access.throttle.succeeded(body.name)
+    session_id = await run_in_threadpool(access.users.new_session, user)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session_id,
+        max_age=int(access.settings.session_max_hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=_cookie_secure(access, request),
+        path="/",
+    )
+    return _me(user.name, user.role)
 
-    @router.post("/logout", status_code=204, dependencies=[public()])
-    def logout(
-        request: Request, access: Annotated[AccessControl, Depends(access_control)]
-    ) -> Response:
-        """End this browser's session (idempotent: fine without one)."""
-        session_id = request.cookies.get(SESSION_COOKIE)
-        if session_id:
-            access.require_same_origin(request)
-            access.users.end_session(session_id)
-        response = Response(status_code=204)
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
-        return response
 
-    @router.get("/me", response_model=MeOut, dependencies=[allow(*EVERYONE)])
-    def me(principal: CurrentPrincipal) -> MeOut:
-        """Who is signed in: name, role and its store or brand."""
-        return _me(principal.name, principal.role)
+@router.post("/logout", status_code=204, dependencies=[public()])
+def logout(request: Request, access: Annotated[AccessControl, Depends(access_control)]) -> Response:
+    """End this browser's session (idempotent: fine without one)."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        access.require_same_origin(request)
+        access.users.end_session(session_id)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
 
-    return router
+
+@router.get("/me", response_model=MeOut, dependencies=[allow(*EVERYONE)])
+def me(principal: CurrentPrincipal) -> MeOut:
+    """Who is signed in: name, role and its store or brand."""
+    return _me(principal.name, principal.role)
 
 
 def _me(name: str, role_text: str) -> MeOut:
     role = parse_role(role_text)
     return MeOut(name=name, role=role.text, kind=role.kind, store=role.store, brand=role.brand)
-
-
-def add_login_page(app: FastAPI) -> None:
-    """`GET /login`: the sign-in form (static HTML; its script posts to /api/auth/login)."""
-
-    @app.get("/login", include_in_schema=False)
-    def login_page() -> FileResponse:
-        return FileResponse(STATIC_DIR / "login.html", headers={"Cache-Control": "no-cache"})

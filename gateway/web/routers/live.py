@@ -21,12 +21,15 @@ from fastapi.responses import StreamingResponse
 
 from gateway.auth.access import CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import BrandView, CurrentBrandView, brand_advice
-from gateway.live.updates import Broadcaster, LiveView, Subscription
+from gateway.live.updates import LiveView, Subscription
+from gateway.web.backend import Backend
 
 KEEP_ALIVE_S = 15.0
 POLL_S = 1.0
 """How often a quiet stream checks whether its client has gone."""
 RETRY_MS = 3000
+
+router = APIRouter()
 
 
 def sse(event: str, data: Any) -> str:
@@ -70,26 +73,20 @@ def live_view(principal: Principal, brand_view: BrandView | None) -> LiveView:
     return LiveView(brand=brand_view.brand, owns=brand_view.owns, advice=advice)
 
 
-def build_live_router(backend: Any) -> APIRouter:
-    """The /stream route over `backend.live` (a running Gateway's broadcaster)."""
-    router = APIRouter()
-
-    @router.get(
-        "/stream",
-        include_in_schema=False,
-        dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+@router.get(
+    "/stream",
+    include_in_schema=False,
+    dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+)
+async def stream(
+    request: Request, backend: Backend, principal: CurrentPrincipal, brand_view: CurrentBrandView
+) -> StreamingResponse:
+    """What the caller may see, as it happens; 503 over a bare database (no broadcaster)."""
+    if backend.live is None:
+        raise HTTPException(503, "no live updates: this API reads a database only")
+    sub = backend.live.subscribe(live_view(principal, brand_view))
+    return StreamingResponse(
+        event_stream(request, sub),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-    async def stream(
-        request: Request, principal: CurrentPrincipal, brand_view: CurrentBrandView
-    ) -> StreamingResponse:
-        broadcaster: Broadcaster | None = getattr(backend, "live", None)
-        if broadcaster is None:
-            raise HTTPException(503, "no live updates: this API reads a database only")
-        sub = broadcaster.subscribe(live_view(principal, brand_view))
-        return StreamingResponse(
-            event_stream(request, sub),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-
-    return router

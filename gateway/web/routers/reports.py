@@ -23,13 +23,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from edge.contract.ids import ID_PATTERN
 from edge.contract.messages import SlotStatus
 from gateway.auth.access import CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import store_for
 from gateway.reports import brand_audit, compliance_history, devices, shelf_violations
 from gateway.reports.scope import ReportScope, ScopeError
-from gateway.storage.connection import Database
-from gateway.web.params import ID_PATTERN, MAX_LIMIT, IsoTime, pos_settings
+from gateway.web.backend import ApiBackend, Backend
+from gateway.web.params import MAX_LIMIT, IsoTime
 
 DEFAULT_RANGE = timedelta(days=1)
 StoreQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description="One store only.")]
@@ -50,6 +51,8 @@ BrandQuery = Annotated[
 SHELF_READERS = ("admin", "merchandiser", "staff")
 BRAND_READERS = ("admin", "merchandiser", "brand")
 DEVICE_READERS = ("admin", "installer")
+
+router = APIRouter(prefix="/reports", tags=["reports"])
 
 
 # ---- response models -----------------------------------------------------------------
@@ -246,172 +249,183 @@ def attachment(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
-def build_reports_router(backend: Any) -> APIRouter:
-    """/reports routes over `backend.db`."""
-    router = APIRouter(prefix="/reports", tags=["reports"])
-    db: Database = backend.db
-    zone = pos_settings(backend).zone
+def _run(report: Callable[[], Any]) -> Any:
+    """A report's result; a scope it refuses is a 422 naming the query parameter."""
+    try:
+        return report()
+    except ScopeError as error:
+        raise invalid(error) from None
 
-    def run(report: Callable[[], Any]) -> Any:
-        try:
-            return report()
-        except ScopeError as error:
-            raise invalid(error) from None
 
-    @router.get(
-        "/compliance",
-        response_model=ComplianceHistoryOut,
-        dependencies=[allow(*SHELF_READERS)],
-    )
-    def compliance(
-        principal: CurrentPrincipal,
-        store: StoreQuery = None,
-        category: CategoryQuery = None,
-        since: SinceQuery = None,
-        until: UntilQuery = None,
-        granularity: compliance_history.Granularity = "hour",
-    ) -> dict[str, Any]:
-        """Display compliance over time per store, camera (bay) and shelf row."""
-        scope = open_scope(store_for(principal, store), None, category, since, until)
-        history = run(
-            lambda: compliance_history.compliance_history(db, scope, granularity, zone=zone)
+@router.get(
+    "/compliance",
+    response_model=ComplianceHistoryOut,
+    dependencies=[allow(*SHELF_READERS)],
+)
+def compliance(
+    backend: Backend,
+    principal: CurrentPrincipal,
+    store: StoreQuery = None,
+    category: CategoryQuery = None,
+    since: SinceQuery = None,
+    until: UntilQuery = None,
+    granularity: compliance_history.Granularity = "hour",
+) -> dict[str, Any]:
+    """Display compliance over time per store, camera (bay) and shelf row."""
+    scope = open_scope(store_for(principal, store), None, category, since, until)
+    history = _run(
+        lambda: compliance_history.compliance_history(
+            backend.db, scope, granularity, zone=backend.settings.pos.zone
         )
-        return {
-            "granularity": history.granularity,
-            "since": scope.since,
-            "until": scope.until,
-            "starts": history.starts,
-            "series": [s.__dict__ | {"label": s.label} for s in history.series],
-        }
-
-    @router.get(
-        "/worst-slots",
-        response_model=list[SlotTallyOut],
-        dependencies=[allow(*SHELF_READERS)],
     )
-    def worst_slots(
-        principal: CurrentPrincipal,
-        store: StoreQuery = None,
-        category: CategoryQuery = None,
-        since: SinceQuery = None,
-        until: UntilQuery = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-    ) -> list[dict[str, Any]]:
-        """The slots that were empty, wrong or messy longest in the range."""
-        scope = open_scope(store_for(principal, store), None, category, since, until)
-        tallies = run(lambda: shelf_violations.worst_slots(db, scope, limit))
-        return [t.__dict__ | {"failing_share": t.failing_share} for t in tallies]
+    return {
+        "granularity": history.granularity,
+        "since": scope.since,
+        "until": scope.until,
+        "starts": history.starts,
+        "series": [s.__dict__ | {"label": s.label} for s in history.series],
+    }
 
-    @router.get(
-        "/violations",
-        response_model=list[ViolationOut],
-        dependencies=[allow(*SHELF_READERS)],
+
+@router.get(
+    "/worst-slots",
+    response_model=list[SlotTallyOut],
+    dependencies=[allow(*SHELF_READERS)],
+)
+def worst_slots(
+    backend: Backend,
+    principal: CurrentPrincipal,
+    store: StoreQuery = None,
+    category: CategoryQuery = None,
+    since: SinceQuery = None,
+    until: UntilQuery = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+) -> list[dict[str, Any]]:
+    """The slots that were empty, wrong or messy longest in the range."""
+    scope = open_scope(store_for(principal, store), None, category, since, until)
+    tallies = _run(lambda: shelf_violations.worst_slots(backend.db, scope, limit))
+    return [t.__dict__ | {"failing_share": t.failing_share} for t in tallies]
+
+
+@router.get(
+    "/violations",
+    response_model=list[ViolationOut],
+    dependencies=[allow(*SHELF_READERS)],
+)
+def violations(
+    backend: Backend,
+    principal: CurrentPrincipal,
+    store: StoreQuery = None,
+    category: CategoryQuery = None,
+    since: SinceQuery = None,
+    until: UntilQuery = None,
+    min_minutes: Annotated[float, Query(ge=0, le=100_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> list[dict[str, Any]]:
+    """Each run of a failing state in a slot, longest first, with the camera's events."""
+    scope = open_scope(store_for(principal, store), None, category, since, until)
+    found = _run(
+        lambda: shelf_violations.violations(backend.db, scope, min_minutes=min_minutes, limit=limit)
     )
-    def violations(
-        principal: CurrentPrincipal,
-        store: StoreQuery = None,
-        category: CategoryQuery = None,
-        since: SinceQuery = None,
-        until: UntilQuery = None,
-        min_minutes: Annotated[float, Query(ge=0, le=100_000)] = 0,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    ) -> list[dict[str, Any]]:
-        """Each run of a failing state in a slot, longest first, with the camera's events."""
-        scope = open_scope(store_for(principal, store), None, category, since, until)
-        found = run(
-            lambda: shelf_violations.violations(db, scope, min_minutes=min_minutes, limit=limit)
-        )
-        return [v.__dict__ for v in found]
+    return [v.__dict__ for v in found]
 
-    def audit(
-        principal: Principal,
-        brand: str | None,
-        store: str | None,
-        category: str | None,
-        since: datetime | None,
-        until: datetime | None,
-    ) -> tuple[ReportScope, brand_audit.BrandAudit]:
-        brand = brand_for(principal, brand)
-        if brand is None:
-            raise invalid(ScopeError("a brand audit needs ?brand=", "brand"))
-        scope = open_scope(store, brand, category, since, until, timedelta(days=7))
-        return scope, run(lambda: brand_audit.brand_audit(db, scope, zone=zone))
 
-    @router.get("/brand", response_model=BrandAuditOut, dependencies=[allow(*BRAND_READERS)])
-    def brand(
-        principal: CurrentPrincipal,
-        brand: BrandQuery = None,
-        store: StoreQuery = None,
-        category: CategoryQuery = None,
-        since: Annotated[
-            IsoTime | None, Query(description="Start (ISO 8601); default: 7 days ago.")
-        ] = None,
-        until: UntilQuery = None,
-    ) -> dict[str, Any]:
-        """A brand's own products: availability, facings, share of shelf, placement, sales."""
-        scope, found = audit(principal, brand, store, category, since, until)
-        return {
-            "brand": found.brand,
-            "since": scope.since,
-            "until": scope.until,
-            "days": found.days,
-            "stores": [s.__dict__ for s in found.stores],
-            "products": [p.__dict__ for p in found.products],
-            "daily": [d.__dict__ for d in found.daily],
-        }
+def _audit(
+    backend: ApiBackend,
+    principal: Principal,
+    brand: str | None,
+    store: str | None,
+    category: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[ReportScope, brand_audit.BrandAudit]:
+    brand = brand_for(principal, brand)
+    if brand is None:
+        raise invalid(ScopeError("a brand audit needs ?brand=", "brand"))
+    scope = open_scope(store, brand, category, since, until, timedelta(days=7))
+    zone = backend.settings.pos.zone
+    return scope, _run(lambda: brand_audit.brand_audit(backend.db, scope, zone=zone))
 
-    @router.get(
-        "/brand.csv",
-        response_class=Response,
-        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
-        dependencies=[allow(*BRAND_READERS)],
+
+@router.get("/brand", response_model=BrandAuditOut, dependencies=[allow(*BRAND_READERS)])
+def brand(
+    backend: Backend,
+    principal: CurrentPrincipal,
+    brand: BrandQuery = None,
+    store: StoreQuery = None,
+    category: CategoryQuery = None,
+    since: Annotated[
+        IsoTime | None, Query(description="Start (ISO 8601); default: 7 days ago.")
+    ] = None,
+    until: UntilQuery = None,
+) -> dict[str, Any]:
+    """A brand's own products: availability, facings, share of shelf, placement, sales."""
+    scope, found = _audit(backend, principal, brand, store, category, since, until)
+    return {
+        "brand": found.brand,
+        "since": scope.since,
+        "until": scope.until,
+        "days": found.days,
+        "stores": [s.__dict__ for s in found.stores],
+        "products": [p.__dict__ for p in found.products],
+        "daily": [d.__dict__ for d in found.daily],
+    }
+
+
+@router.get(
+    "/brand.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    dependencies=[allow(*BRAND_READERS)],
+)
+def brand_csv(
+    backend: Backend,
+    principal: CurrentPrincipal,
+    brand: BrandQuery = None,
+    store: StoreQuery = None,
+    category: CategoryQuery = None,
+    since: Annotated[
+        IsoTime | None, Query(description="Start (ISO 8601); default: 7 days ago.")
+    ] = None,
+    until: UntilQuery = None,
+) -> Response:
+    """The brand audit's product table as CSV (one line per store and product)."""
+    _, found = _audit(backend, principal, brand, store, category, since, until)
+    return Response(
+        brand_audit.audit_csv(found),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": attachment(f"shelfsense-{found.brand}.csv")},
     )
-    def brand_csv(
-        principal: CurrentPrincipal,
-        brand: BrandQuery = None,
-        store: StoreQuery = None,
-        category: CategoryQuery = None,
-        since: Annotated[
-            IsoTime | None, Query(description="Start (ISO 8601); default: 7 days ago.")
-        ] = None,
-        until: UntilQuery = None,
-    ) -> Response:
-        """The brand audit's product table as CSV (one line per store and product)."""
-        _, found = audit(principal, brand, store, category, since, until)
-        return Response(
-            brand_audit.audit_csv(found),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": attachment(f"shelfsense-{found.brand}.csv")},
-        )
 
-    @router.get("/devices", response_model=list[DeviceOut], dependencies=[allow(*DEVICE_READERS)])
-    def device_list(
-        store: StoreQuery = None,
-        offline_alert_s: Annotated[
-            float, Query(gt=0, le=86_400, description="Alert after this long offline.")
-        ] = devices.OFFLINE_ALERT_S,
-        silent_after_s: Annotated[
-            float, Query(gt=0, le=86_400, description="Alert after this long without health.")
-        ] = devices.SILENT_AFTER_S,
-    ) -> list[dict[str, Any]]:
-        """Every camera node: online, last seen, health figures, layout versions, alert."""
-        found = devices.device_statuses(
-            db, store, offline_alert_s=offline_alert_s, silent_after_s=silent_after_s
-        )
-        return [d.__dict__ | {"layout_current": d.layout_current} for d in found]
 
-    @router.get(
-        "/categories",
-        response_model=list[str],
-        dependencies=[allow("admin", "merchandiser", "staff", "brand")],
+@router.get("/devices", response_model=list[DeviceOut], dependencies=[allow(*DEVICE_READERS)])
+def device_list(
+    backend: Backend,
+    store: StoreQuery = None,
+    offline_alert_s: Annotated[
+        float, Query(gt=0, le=86_400, description="Alert after this long offline.")
+    ] = devices.OFFLINE_ALERT_S,
+    silent_after_s: Annotated[
+        float, Query(gt=0, le=86_400, description="Alert after this long without health.")
+    ] = devices.SILENT_AFTER_S,
+) -> list[dict[str, Any]]:
+    """Every camera node: online, last seen, health figures, layout versions, alert."""
+    found = devices.device_statuses(
+        backend.db, store, offline_alert_s=offline_alert_s, silent_after_s=silent_after_s
     )
-    def categories(principal: CurrentPrincipal) -> list[str]:
-        """Product categories of the catalogue, for the report filters (a brand: those
-        of its own products)."""
-        with db.read() as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT category, brand FROM products WHERE category IS NOT NULL"
-            ).fetchall()
-        return sorted({r["category"] for r in rows if principal.sees_brand(r["brand"])})
+    return [d.__dict__ | {"layout_current": d.layout_current} for d in found]
 
-    return router
+
+@router.get(
+    "/categories",
+    response_model=list[str],
+    dependencies=[allow("admin", "merchandiser", "staff", "brand")],
+)
+def categories(backend: Backend, principal: CurrentPrincipal) -> list[str]:
+    """Product categories of the catalogue, for the report filters (a brand: those
+    of its own products)."""
+    with backend.db.read() as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT category, brand FROM products WHERE category IS NOT NULL"
+        ).fetchall()
+    return sorted({r["category"] for r in rows if principal.sees_brand(r["brand"])})

@@ -8,6 +8,10 @@ the problem.
 Access: the catalogue is changed by admins only; sale lines are sent by an admin or a
 store's staff token (lines of another store are rejected line by line); reading is
 scoped to the caller's store (staff) or products (brand).
+
+Newly stored sale lines go to the backend's `sales_stored` (the Gateway exports them and
+lets the advice engine look at their store); velocity hours and weekdays are the store's
+(`pos.timezone`; UTC over a bare database).
 """
 
 from __future__ import annotations
@@ -22,16 +26,19 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from edge.contract.ids import ID_PATTERN
 from gateway.auth.access import EVERYONE, CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import CurrentBrandView, require_store, store_for
 from gateway.retail import catalogue, pos, velocity_queries
 from gateway.retail.batch_import import MAX_BATCH_LINES, MAX_CSV_BYTES, ImportFileError, LineError
-from gateway.storage.connection import Database
-from gateway.web.params import BAD_BODY, ID_PATTERN, MAX_LIMIT, MAX_ROW_ID, IsoTime, pos_settings
+from gateway.web.backend import Backend
+from gateway.web.params import BAD_BODY, MAX_LIMIT, MAX_ROW_ID, IsoTime
 
 GTIN_PATTERN = r"^(\d{8}|\d{12,14})$"
 CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+router = APIRouter()
 
 _CSV_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "A multipart body that cannot be parsed"},
@@ -241,218 +248,221 @@ def _catalogue_out(report: catalogue.CatalogueReport) -> CatalogueImportOut:
 # ---- routes --------------------------------------------------------------------------
 
 
-def build_retail_router(backend: Any) -> APIRouter:
-    """POS, catalogue and velocity routes over `backend.db`.
+@router.post(
+    "/pos/sales",
+    response_model=SalesImportOut,
+    tags=["pos"],
+    responses=BAD_BODY,
+    dependencies=[allow("admin", "staff")],
+)
+def post_sales(batch: SalesBatch, backend: Backend, principal: CurrentPrincipal) -> SalesImportOut:
+    """Store a batch of sale lines; idempotent by (store, id)."""
+    good, errors = _own_store_lines(principal, *pos.parse_sales_batch(batch.sales), None)
+    report = pos.store_lines(backend.db, good, errors, source="api", on_stored=backend.sales_stored)
+    return _sales_out(report)
 
-    A backend with `sales_stored(lines)` (the Gateway) is told of new sale lines, and one
-    with `settings.pos` gives the store's time zone; a bare database uses UTC.
-    """
-    router = APIRouter()
-    db: Database = backend.db
-    on_sales = getattr(backend, "sales_stored", None)
 
-    @router.post(
-        "/pos/sales",
-        response_model=SalesImportOut,
-        tags=["pos"],
-        responses=BAD_BODY,
-        dependencies=[allow("admin", "staff")],
-    )
-    def post_sales(batch: SalesBatch, principal: CurrentPrincipal) -> SalesImportOut:
-        """Store a batch of sale lines; idempotent by (store, id)."""
-        good, errors = _own_store_lines(principal, *pos.parse_sales_batch(batch.sales), None)
-        report = pos.store_lines(db, good, errors, source="api", on_stored=on_sales)
-        return _sales_out(report)
+@router.post(
+    "/pos/sales/csv",
+    response_model=SalesImportOut,
+    tags=["pos"],
+    openapi_extra=_CSV_BODY,
+    responses=_CSV_ERRORS,
+    dependencies=[allow("admin", "staff")],
+)
+async def post_sales_csv(
+    request: Request, backend: Backend, principal: CurrentPrincipal
+) -> SalesImportOut:
+    """Import a CSV of sale lines (header: id,time,store,sku,quantity,unit_price
+    [,currency]) as a text/csv body or a multipart upload in field `file`."""
+    data, name = await _csv_body(request)
 
-    @router.post(
-        "/pos/sales/csv",
-        response_model=SalesImportOut,
-        tags=["pos"],
-        openapi_extra=_CSV_BODY,
-        responses=_CSV_ERRORS,
-        dependencies=[allow("admin", "staff")],
-    )
-    async def post_sales_csv(request: Request, principal: CurrentPrincipal) -> SalesImportOut:
-        """Import a CSV of sale lines (header: id,time,store,sku,quantity,unit_price
-        [,currency]) as a text/csv body or a multipart upload in field `file`."""
-        data, name = await _csv_body(request)
-
-        def run() -> pos.ImportReport:
-            good, errors = _own_store_lines(principal, *pos.parse_sales_csv(data, name), name)
-            return pos.store_lines(
-                db, good, errors, source="csv", csv_source=name, on_stored=on_sales
-            )
-
-        try:
-            report = await run_in_threadpool(run)
-        except ImportFileError as error:
-            raise HTTPException(422, str(error)) from None
-        return _sales_out(report)
-
-    @router.get(
-        "/pos/sales",
-        response_model=list[SaleOut],
-        tags=["pos"],
-        dependencies=[allow("admin", "staff", "merchandiser", "brand")],
-    )
-    def get_sales(
-        principal: CurrentPrincipal,
-        view: CurrentBrandView,
-        store: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-        sku: Annotated[str | None, Query(pattern=GTIN_PATTERN)] = None,
-        since: Annotated[IsoTime | None, Query(description="Sold at or after (ISO 8601).")] = None,
-        until: Annotated[IsoTime | None, Query(description="Sold before (ISO 8601).")] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    ) -> list[dict[str, Any]]:
-        """Stored sale lines, newest first (staff: their store's; a brand: its products')."""
-        return pos.sales(
-            db,
-            store=store_for(principal, store),
-            sku=sku,
-            since=since,
-            until=until,
-            skus=None if view is None else view.own_skus,
-            limit=limit,
+    def run() -> pos.ImportReport:
+        good, errors = _own_store_lines(principal, *pos.parse_sales_csv(data, name), name)
+        return pos.store_lines(
+            backend.db,
+            good,
+            errors,
+            source="csv",
+            csv_source=name,
+            on_stored=backend.sales_stored,
         )
 
-    @router.post(
-        "/catalogue",
-        response_model=CatalogueImportOut,
-        tags=["catalogue"],
-        responses=BAD_BODY,
-        dependencies=[allow("admin")],
+    try:
+        report = await run_in_threadpool(run)
+    except ImportFileError as error:
+        raise HTTPException(422, str(error)) from None
+    return _sales_out(report)
+
+
+@router.get(
+    "/pos/sales",
+    response_model=list[SaleOut],
+    tags=["pos"],
+    dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+)
+def get_sales(
+    backend: Backend,
+    principal: CurrentPrincipal,
+    view: CurrentBrandView,
+    store: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    sku: Annotated[str | None, Query(pattern=GTIN_PATTERN)] = None,
+    since: Annotated[IsoTime | None, Query(description="Sold at or after (ISO 8601).")] = None,
+    until: Annotated[IsoTime | None, Query(description="Sold before (ISO 8601).")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> list[dict[str, Any]]:
+    """Stored sale lines, newest first (staff: their store's; a brand: its products')."""
+    return pos.sales(
+        backend.db,
+        store=store_for(principal, store),
+        sku=sku,
+        since=since,
+        until=until,
+        skus=None if view is None else view.own_skus,
+        limit=limit,
     )
-    def post_catalogue(batch: ProductsBatch) -> CatalogueImportOut:
-        """Create or update products by GTIN."""
-        good, errors = catalogue.parse_products_batch(batch.products)
-        return _catalogue_out(catalogue.store_products(db, good, errors))
 
-    @router.post(
-        "/catalogue/csv",
-        response_model=CatalogueImportOut,
-        tags=["catalogue"],
-        openapi_extra=_CSV_BODY,
-        responses=_CSV_ERRORS,
-        dependencies=[allow("admin")],
+
+@router.post(
+    "/catalogue",
+    response_model=CatalogueImportOut,
+    tags=["catalogue"],
+    responses=BAD_BODY,
+    dependencies=[allow("admin")],
+)
+def post_catalogue(batch: ProductsBatch, backend: Backend) -> CatalogueImportOut:
+    """Create or update products by GTIN."""
+    good, errors = catalogue.parse_products_batch(batch.products)
+    return _catalogue_out(catalogue.store_products(backend.db, good, errors))
+
+
+@router.post(
+    "/catalogue/csv",
+    response_model=CatalogueImportOut,
+    tags=["catalogue"],
+    openapi_extra=_CSV_BODY,
+    responses=_CSV_ERRORS,
+    dependencies=[allow("admin")],
+)
+async def post_catalogue_csv(request: Request, backend: Backend) -> CatalogueImportOut:
+    """Import a CSV of products (header: gtin,name[,brand,category,pack_size])."""
+    data, name = await _csv_body(request)
+
+    def run() -> catalogue.CatalogueReport:
+        good, errors = catalogue.parse_products_csv(data, name)
+        return catalogue.store_products(backend.db, good, errors)
+
+    try:
+        report = await run_in_threadpool(run)
+    except ImportFileError as error:
+        raise HTTPException(422, str(error)) from None
+    return _catalogue_out(report)
+
+
+@router.get(
+    "/catalogue",
+    response_model=list[ProductOut],
+    tags=["catalogue"],
+    dependencies=[allow(*EVERYONE)],
+)
+def get_catalogue(
+    backend: Backend,
+    principal: CurrentPrincipal,
+    brand: str | None = None,
+    category: str | None = None,
+    q: Annotated[str | None, Query(description="Part of a name, brand or GTIN.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
+) -> list[dict[str, Any]]:
+    """Catalogue entries ordered by GTIN (a brand: its own products only)."""
+    if principal.kind == "brand":
+        if brand is not None and not principal.sees_brand(brand):
+            return []
+        brand = principal.brand
+    return catalogue.products(
+        backend.db, brand=brand, category=category, search=q, limit=limit, offset=offset
     )
-    async def post_catalogue_csv(request: Request) -> CatalogueImportOut:
-        """Import a CSV of products (header: gtin,name[,brand,category,pack_size])."""
-        data, name = await _csv_body(request)
 
-        def run() -> catalogue.CatalogueReport:
-            good, errors = catalogue.parse_products_csv(data, name)
-            return catalogue.store_products(db, good, errors)
 
-        try:
-            report = await run_in_threadpool(run)
-        except ImportFileError as error:
-            raise HTTPException(422, str(error)) from None
-        return _catalogue_out(report)
+@router.get(
+    "/catalogue/{gtin}",
+    response_model=ProductOut,
+    responses={404: {"description": "Not in the catalogue"}},
+    tags=["catalogue"],
+    dependencies=[allow(*EVERYONE)],
+)
+def get_product(gtin: str, backend: Backend, principal: CurrentPrincipal) -> dict[str, Any]:
+    """One product by GTIN (a brand: its own products only)."""
+    record = catalogue.product(backend.db, gtin)
+    if record is None or not principal.sees_brand(record["brand"]):
+        raise HTTPException(404, f"GTIN {gtin} is not in the catalogue")
+    return record
 
-    @router.get(
-        "/catalogue",
-        response_model=list[ProductOut],
-        tags=["catalogue"],
-        dependencies=[allow(*EVERYONE)],
-    )
-    def get_catalogue(
-        principal: CurrentPrincipal,
-        brand: str | None = None,
-        category: str | None = None,
-        q: Annotated[str | None, Query(description="Part of a name, brand or GTIN.")] = None,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-        offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
-    ) -> list[dict[str, Any]]:
-        """Catalogue entries ordered by GTIN (a brand: its own products only)."""
-        if principal.kind == "brand":
-            if brand is not None and not principal.sees_brand(brand):
-                return []
-            brand = principal.brand
-        return catalogue.products(
-            db, brand=brand, category=category, search=q, limit=limit, offset=offset
+
+@router.get(
+    "/velocity",
+    response_model=VelocityOut,
+    tags=["pos"],
+    dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+)
+def get_velocity(
+    backend: Backend,
+    principal: CurrentPrincipal,
+    view: CurrentBrandView,
+    store: Annotated[str, Query(pattern=ID_PATTERN)],
+    sku: Annotated[str, Query(pattern=GTIN_PATTERN)],
+    at: Annotated[
+        IsoTime | None, Query(description="Moment of interest (ISO 8601; default now).")
+    ] = None,
+    window_days: Annotated[int | None, Query(ge=1, le=366)] = None,
+) -> VelocityOut:
+    """Expected sales per hour of a SKU by local weekday and hour, from the last
+    complete days of sales (an empirical-Bayes estimate, sensible for slow movers)."""
+    require_store(principal, store)
+    if view is not None and not view.owns(sku):
+        raise HTTPException(403, f"role {principal.role} sees its own products only")
+    settings = backend.settings.pos
+    tz = settings.zone
+    if at is None:
+        at = datetime.now(UTC)
+    elif at.tzinfo is None:
+        raise HTTPException(422, "at: needs a UTC offset, e.g. 2024-05-03T09:00:00Z")
+    elif not 1970 < at.year < 9999:  # the window before `at` must be a real date range
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "at"),
+                    "msg": f"{at.isoformat()} is outside the years 1971-9998",
+                    "type": "value_error",
+                }
+            ]
         )
-
-    @router.get(
-        "/catalogue/{gtin}",
-        response_model=ProductOut,
-        responses={404: {"description": "Not in the catalogue"}},
-        tags=["catalogue"],
-        dependencies=[allow(*EVERYONE)],
+    profile = velocity_queries.velocity_profile(
+        backend.db,
+        store,
+        sku,
+        tz=tz,
+        window_days=window_days or settings.velocity_window_days,
+        now=at,
     )
-    def get_product(gtin: str, principal: CurrentPrincipal) -> dict[str, Any]:
-        """One product by GTIN (a brand: its own products only)."""
-        record = catalogue.product(db, gtin)
-        if record is None or not principal.sees_brand(record["brand"]):
-            raise HTTPException(404, f"GTIN {gtin} is not in the catalogue")
-        return record
-
-    @router.get(
-        "/velocity",
-        response_model=VelocityOut,
-        tags=["pos"],
-        dependencies=[allow("admin", "staff", "merchandiser", "brand")],
+    local = at.astimezone(tz)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    wait = profile.expected_time_between_sales(at)
+    return VelocityOut(
+        store=store,
+        sku=sku,
+        timezone=settings.timezone,
+        window_start=profile.window_start,
+        window_end=profile.window_end,
+        days=profile.days,
+        units=profile.units,
+        daily_rate=round(profile.daily_rate, 4),
+        basis=profile.basis,
+        at=at,
+        rate_now=round(profile.rate_at(at), 4),
+        expected_time_between_sales_h=None if wait is None else round(wait / timedelta(hours=1), 3),
+        units_sold_today=velocity_queries.units_sold(backend.db, store, sku, midnight, at),
+        last_sale=velocity_queries.last_sale(backend.db, store, sku),
+        today=[round(float(r), 4) for r in profile.rates[local.weekday()]],
+        hourly=[[round(float(r), 4) for r in day] for day in profile.rates],
     )
-    def get_velocity(
-        principal: CurrentPrincipal,
-        view: CurrentBrandView,
-        store: Annotated[str, Query(pattern=ID_PATTERN)],
-        sku: Annotated[str, Query(pattern=GTIN_PATTERN)],
-        at: Annotated[
-            IsoTime | None, Query(description="Moment of interest (ISO 8601; default now).")
-        ] = None,
-        window_days: Annotated[int | None, Query(ge=1, le=366)] = None,
-    ) -> VelocityOut:
-        """Expected sales per hour of a SKU by local weekday and hour, from the last
-        complete days of sales (an empirical-Bayes estimate, sensible for slow movers)."""
-        require_store(principal, store)
-        if view is not None and not view.owns(sku):
-            raise HTTPException(403, f"role {principal.role} sees its own products only")
-        settings = pos_settings(backend)
-        tz = settings.zone
-        if at is None:
-            at = datetime.now(UTC)
-        elif at.tzinfo is None:
-            raise HTTPException(422, "at: needs a UTC offset, e.g. 2024-05-03T09:00:00Z")
-        elif not 1970 < at.year < 9999:  # the window before `at` must be a real date range
-            raise RequestValidationError(
-                [
-                    {
-                        "loc": ("query", "at"),
-                        "msg": f"{at.isoformat()} is outside the years 1971-9998",
-                        "type": "value_error",
-                    }
-                ]
-            )
-        profile = velocity_queries.velocity_profile(
-            db,
-            store,
-            sku,
-            tz=tz,
-            window_days=window_days or settings.velocity_window_days,
-            now=at,
-        )
-        local = at.astimezone(tz)
-        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        wait = profile.expected_time_between_sales(at)
-        return VelocityOut(
-            store=store,
-            sku=sku,
-            timezone=settings.timezone,
-            window_start=profile.window_start,
-            window_end=profile.window_end,
-            days=profile.days,
-            units=profile.units,
-            daily_rate=round(profile.daily_rate, 4),
-            basis=profile.basis,
-            at=at,
-            rate_now=round(profile.rate_at(at), 4),
-            expected_time_between_sales_h=None
-            if wait is None
-            else round(wait / timedelta(hours=1), 3),
-            units_sold_today=velocity_queries.units_sold(db, store, sku, midnight, at),
-            last_sale=velocity_queries.last_sale(db, store, sku),
-            today=[round(float(r), 4) for r in profile.rates[local.weekday()]],
-            hourly=[[round(float(r), 4) for r in day] for day in profile.rates],
-        )
-
-    return router

@@ -1,0 +1,108 @@
+"""`/api/cameras`: every camera the gateway knows, and one camera's availability, latest
+shelf state, health and layout versions (a brand sees its own slots only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from edge.contract.messages import SlotStatus
+from gateway.auth.access import EVERYONE, CurrentPrincipal, allow
+from gateway.auth.scoping import CurrentBrandView, brand_camera, require_store
+from gateway.storage.cameras import find_camera, list_cameras
+from gateway.web.backend import Backend
+from gateway.web.params import CameraId, StoreId
+
+router = APIRouter(tags=["cameras"])
+
+
+class SlotOut(BaseModel):
+    row: int
+    slot: int
+    sku: str | None = None
+    status: SlotStatus
+    confidence: float
+    gap_fraction: float = 0.0
+    since: datetime | None = None
+
+
+class StateOut(BaseModel):
+    ts: datetime = Field(description="When the node produced this state (node clock, UTC).")
+    updated_at: datetime = Field(description="When the gateway stored it (UTC).")
+    seq: int
+    layout_version: str | None = None
+    score: float | None = None
+    occluded: bool = False
+    model: str | None = None
+    slots: list[SlotOut]
+
+
+class CameraHealthOut(BaseModel):
+    ts: datetime
+    updated_at: datetime
+    uptime_s: float
+    frames_processed: int
+    frames_failed: int = 0
+    camera_ok: bool
+    inference_ms: float | None = None
+    fps: float | None = None
+    cpu_temp_c: float | None = None
+    last_error: str | None = None
+    outbox_pending: int = 0
+    outbox_dropped: int = 0
+    model: str | None = None
+    software: str | None = None
+    snapshots_allowed: bool | None = Field(
+        default=None, description="Whether the node's own config allows snapshots."
+    )
+
+
+class CameraOut(BaseModel):
+    store: str
+    camera: str
+    online: bool = Field(description="From the retained availability topic and Last Will.")
+    last_seen: datetime | None = None
+    availability_at: datetime | None = None
+    state: StateOut | None = None
+    layout_version: str | None = Field(
+        default=None, description="Layout version the camera reports running."
+    )
+    configured_layout_version: str | None = Field(
+        default=None, description="Layout version the gateway publishes to the camera."
+    )
+    score: float | None = Field(default=None, description="Latest display compliance score.")
+    health: CameraHealthOut | None = None
+
+
+@router.get("/cameras", response_model=list[CameraOut], dependencies=[allow(*EVERYONE)])
+def cameras(
+    backend: Backend, principal: CurrentPrincipal, view: CurrentBrandView
+) -> list[dict[str, Any]]:
+    """Every camera the gateway has heard from or has a layout for (staff: their
+    store's; a brand: with its own slots only)."""
+    records = list_cameras(backend.db, store=principal.stores_filter())
+    return records if view is None else [brand_camera(view, r) for r in records]
+
+
+@router.get(
+    "/cameras/{store}/{camera}",
+    response_model=CameraOut,
+    responses={404: {"description": "Unknown camera"}},
+    dependencies=[allow(*EVERYONE)],
+)
+def camera(
+    store: StoreId,
+    camera: CameraId,
+    backend: Backend,
+    principal: CurrentPrincipal,
+    view: CurrentBrandView,
+) -> dict[str, Any]:
+    """One camera: availability, latest shelf state, health, layout versions."""
+    require_store(principal, store)
+    record = find_camera(backend.db, store, camera)
+    if record is None:
+        raise HTTPException(404, f"unknown camera {store}/{camera}")
+    return record if view is None else brand_camera(view, record)

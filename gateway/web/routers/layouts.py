@@ -1,0 +1,97 @@
+"""`/api/layouts/{store}/{camera}`: the layout the gateway publishes to a camera, set as
+JSON or imported from a planogram (CSV or JSON).
+
+Layouts are changed by admins and installers (`LAYOUT_EDITORS`), who also take the
+calibration snapshots; every user reads them (a brand: its own slots only).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel
+
+from edge.layout import Layout
+from gateway.auth.access import EVERYONE, CurrentPrincipal, allow
+from gateway.auth.scoping import CurrentBrandView, brand_layout, require_store
+from gateway.shelf import planogram
+from gateway.storage.layouts import find_layout
+from gateway.web.backend import Backend
+from gateway.web.params import BAD_BODY, CameraId, StoreId
+
+LAYOUT_EDITORS = ("admin", "installer")
+"""Who changes layouts and takes snapshots (an image shows every brand and the store)."""
+
+router = APIRouter(tags=["layouts"])
+
+
+class LayoutOut(BaseModel):
+    store: str
+    camera: str
+    version: str
+    layout: Layout
+    updated_at: datetime
+
+
+@router.get(
+    "/layouts/{store}/{camera}",
+    response_model=LayoutOut,
+    responses={404: {"description": "No layout for this camera"}},
+    dependencies=[allow(*EVERYONE)],
+)
+def get_layout(
+    store: StoreId,
+    camera: CameraId,
+    backend: Backend,
+    principal: CurrentPrincipal,
+    view: CurrentBrandView,
+) -> dict[str, Any]:
+    """The layout the gateway publishes to a camera (a brand: its own slots only)."""
+    require_store(principal, store)
+    record = find_layout(backend.db, store, camera)
+    if record is None:
+        raise HTTPException(404, f"no layout for camera {store}/{camera}")
+    return record if view is None else brand_layout(view, record)
+
+
+@router.put(
+    "/layouts/{store}/{camera}",
+    response_model=LayoutOut,
+    responses=BAD_BODY,
+    dependencies=[allow(*LAYOUT_EDITORS)],
+)
+def put_layout(
+    store: StoreId, camera: CameraId, layout: Layout, backend: Backend
+) -> dict[str, Any]:
+    """Store a camera's layout and publish it as the camera's retained config."""
+    backend.set_layout(store, camera, layout)
+    record = find_layout(backend.db, store, camera)
+    assert record is not None
+    return record
+
+
+@router.post(
+    "/layouts/{store}/{camera}/planogram",
+    response_model=LayoutOut,
+    responses={422: {"description": "The planogram is wrong; the detail names lines"}},
+    dependencies=[allow(*LAYOUT_EDITORS)],
+)
+async def import_planogram(
+    store: StoreId, camera: CameraId, request: Request, backend: Backend
+) -> dict[str, Any]:
+    """Import a planogram (CSV, or JSON with Content-Type application/json) as the
+    camera's layout; without picture coordinates the current layout's geometry is kept."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    kind = "json" if "json" in request.headers.get("content-type", "") else None
+    record = find_layout(backend.db, store, camera)
+    current = Layout.model_validate(record["layout"]) if record else None
+    try:
+        layout = planogram.to_layout(planogram.parse(text, "planogram", kind), current)
+    except planogram.PlanogramError as error:
+        raise HTTPException(422, str(error)) from None
+    backend.set_layout(store, camera, layout)
+    stored = find_layout(backend.db, store, camera)
+    assert stored is not None
+    return stored
