@@ -159,9 +159,16 @@ class NatsCluster:
             raise RuntimeError(f"nats-server {node.name} did not start: {error}\n{tail}") from None
 
     def start(self) -> None:
-        for index in range(len(self.nodes)):
-            self.start_node(index)
-        self.wait_ready()
+        """Start every node (again, after a whole-cluster kill); none is left running when
+        one fails to start."""
+        try:
+            for index in range(len(self.nodes)):
+                if not self.nodes[index].running:
+                    self.start_node(index)
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def _jsz(self, node: NatsNode) -> dict[str, Any]:
         url = f"http://127.0.0.1:{node.monitor_port}/jsz"
