@@ -31,8 +31,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gateway.hq.contract import Envelope
 from gateway.hq.tables import SCHEMAS, TABLE_OF, rows_of
+from gateway.uplink.contract import Envelope
 
 SHARDS = 32
 INDEX_FILE = "ids.db"

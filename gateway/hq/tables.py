@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from gateway.hq.contract import (
+from gateway.uplink.contract import (
     DeviceHealth,
     Envelope,
     HourlyRollup,

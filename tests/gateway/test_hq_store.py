@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from gateway.hq import analytics
-from gateway.hq.contract import (
+from gateway.hq.store import HqStore
+from gateway.uplink.contract import (
     HourlyRollup,
     HourlySales,
     Kind,
@@ -19,7 +20,6 @@ from gateway.hq.contract import (
     SlotHour,
     envelope,
 )
-from gateway.hq.store import HqStore
 
 DAY = datetime(2026, 12, 1, tzinfo=UTC)
 COLA, CHIPS = "40063813339310", "50000000000011"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from gateway.hq.contract import (
+from gateway.uplink.contract import (
     DeviceHealth,
     Envelope,
     HourlyRollup,

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from edge.contract.config_file import ConfigError, parse_config
-from gateway.hq.contract import Kind
-from gateway.hq.settings import HqUplinkSettings
-from gateway.hq.transport import Consumer, Delivery, LocalTransport, TransportError, decode
-from gateway.hq.uplink import Uplink, UplinkOutbox
+from gateway.uplink.contract import Kind
+from gateway.uplink.outbox import Uplink, UplinkOutbox
+from gateway.uplink.settings import HqUplinkSettings
+from gateway.uplink.transport import Consumer, Delivery, LocalTransport, TransportError, decode
 from tests.support.hq_messages import make
 
 

@@ -29,9 +29,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gateway.hq.contract import Envelope, Kind
-from gateway.hq.settings import HqUplinkSettings
-from gateway.hq.transport import LocalTransport, Publisher, TransportError
+from gateway.uplink.contract import Envelope, Kind
+from gateway.uplink.settings import HqUplinkSettings
+from gateway.uplink.transport import LocalTransport, Publisher, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class Uplink:
                 raise ValueError("hq.url is `local` but no in-process head office runs here")
             publisher = local.publisher(store)
         else:
-            from gateway.hq.jetstream import JetStreamPublisher  # nats-py only when used
+            from gateway.uplink.jetstream import JetStreamPublisher  # nats-py only when used
 
             publisher = JetStreamPublisher(
                 list(settings.url),

@@ -33,8 +33,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 
-from gateway.hq.contract import SUBJECT_ROOT, Envelope
-from gateway.hq.transport import DEFAULT_DUPLICATE_WINDOW_S, Delivery, TransportError, decode
+from gateway.uplink.contract import SUBJECT_ROOT, Envelope
+from gateway.uplink.transport import DEFAULT_DUPLICATE_WINDOW_S, Delivery, TransportError, decode
 
 log = logging.getLogger(__name__)
 

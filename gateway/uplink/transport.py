@@ -25,7 +25,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from gateway.hq.contract import SUBJECT_ROOT, Envelope
+from gateway.uplink.contract import SUBJECT_ROOT, Envelope
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ import nats
 import pytest
 from nats.js import api
 
-from gateway.hq.contract import Envelope, Kind
-from gateway.hq.jetstream import STREAM, JetStreamAdmin, JetStreamConsumer, JetStreamPublisher
-from gateway.hq.transport import Delivery, TransportError
-from gateway.hq.uplink import Uplink, UplinkOutbox
+from gateway.uplink.contract import Envelope, Kind
+from gateway.uplink.jetstream import STREAM, JetStreamAdmin, JetStreamConsumer, JetStreamPublisher
+from gateway.uplink.outbox import Uplink, UplinkOutbox
+from gateway.uplink.transport import Delivery, TransportError
 from tests.support.hq_messages import make
 from tests.support.nats_cluster import (
     INGEST_PASSWORD,
@@ -225,7 +225,7 @@ def test_a_node_killed_mid_stream_loses_nothing(hq: HeadOffice) -> None:
 
 WORKER = """
 import sys, time
-from gateway.hq.jetstream import JetStreamConsumer
+from gateway.uplink.jetstream import JetStreamConsumer
 consumer = JetStreamConsumer(
     sys.argv[1].split(","), sys.argv[2], sys.argv[3], durable="ingest", stream=sys.argv[4]
 )
