@@ -1,8 +1,13 @@
-"""User roles: `admin`, `installer`, `merchandiser`, `staff:<store>`, `brand:<brand>`.
+"""User roles: `admin`, `installer`, `merchandiser` (optionally `merchandiser:chain:<chain>`
+or `merchandiser:region:<region>`), `staff:<store>`, `brand:<brand>`.
 
 A role is stored as its text; `parse_role` is the one place that reads it, so a typo in
 `shelf-gateway users add --role` is refused with the forms that are allowed instead of
 creating a user who can see nothing (or everything).
+
+A merchandiser's chain or region scope matters at the head office, which knows each
+store's chain and region from its profile; a store gateway serves one store, so there
+every merchandiser reads the store as a plain `merchandiser` does.
 """
 
 from __future__ import annotations
@@ -14,11 +19,15 @@ from edge.contract.ids import is_identifier
 
 Kind = Literal["admin", "installer", "staff", "merchandiser", "brand"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
-PLAIN_KINDS = ("admin", "installer", "merchandiser")
-"""Kinds written without a `:<scope>`."""
+PLAIN_KINDS = ("admin", "installer")
+"""Kinds written without a `:<scope>` (`merchandiser` may take one)."""
 
-ROLE_FORMS = "admin, installer, merchandiser, staff:<store id> or brand:<brand name>"
-MAX_BRAND_LENGTH = 100
+ROLE_FORMS = (
+    "admin, installer, merchandiser, merchandiser:chain:<chain name>, "
+    "merchandiser:region:<region code>, staff:<store id> or brand:<brand name>"
+)
+MAX_NAME_LENGTH = 100
+MERCHANDISER_SCOPES = ("chain", "region")
 
 
 class RoleError(ValueError):
@@ -27,11 +36,14 @@ class RoleError(ValueError):
 
 @dataclass(frozen=True)
 class Role:
-    """A parsed role: its kind, and the store (staff) or brand (brand) it is limited to."""
+    """A parsed role: its kind, and the store (staff), brand (brand), or chain or region
+    (a scoped merchandiser) it is limited to."""
 
     kind: Kind
     store: str | None = None
     brand: str | None = None
+    chain: str | None = None
+    region: str | None = None
 
     @property
     def text(self) -> str:
@@ -40,7 +52,40 @@ class Role:
             return f"staff:{self.store}"
         if self.kind == "brand":
             return f"brand:{self.brand}"
+        if self.kind == "merchandiser" and self.chain is not None:
+            return f"merchandiser:chain:{self.chain}"
+        if self.kind == "merchandiser" and self.region is not None:
+            return f"merchandiser:region:{self.region}"
         return self.kind
+
+
+def _name(text: str, what: str, value: str) -> str:
+    """A brand or chain name: printable text of at most MAX_NAME_LENGTH characters."""
+    if len(value) > MAX_NAME_LENGTH or not value.isprintable():
+        raise RoleError(
+            f"role {text!r}: a {what} name is printable text of at most "
+            f"{MAX_NAME_LENGTH} characters"
+        )
+    return value
+
+
+def _merchandiser(text: str, scope: str) -> Role:
+    what, sep, value = scope.partition(":")
+    value = value.strip()
+    if what == "chain" and sep and value:
+        return Role(kind="merchandiser", chain=_name(text, "chain", value))
+    if what == "region" and sep and is_identifier(value):
+        return Role(kind="merchandiser", region=value)
+    if what == "region" and sep:
+        raise RoleError(
+            f"role {text!r}: a region code is letters, digits, '_', '.', '-' (at most 64), "
+            "e.g. merchandiser:region:north"
+        )
+    raise RoleError(
+        f"role {text!r}: merchandiser takes no scope, or chain:<chain name> or "
+        "region:<region code>, e.g. merchandiser:chain:Fresh Corner (expected "
+        f"{ROLE_FORMS})"
+    )
 
 
 def parse_role(text: str) -> Role:
@@ -50,6 +95,8 @@ def parse_role(text: str) -> Role:
         if sep:
             raise RoleError(f"role {text!r}: {kind} takes no ':<scope>' (expected {ROLE_FORMS})")
         return Role(kind=kind)  # type: ignore[arg-type]
+    if kind == "merchandiser":
+        return _merchandiser(text, scope.strip()) if sep else Role(kind="merchandiser")
     if kind == "staff":
         if not sep or not is_identifier(scope):
             raise RoleError(
@@ -61,10 +108,5 @@ def parse_role(text: str) -> Role:
         brand = scope.strip()
         if not sep or not brand:
             raise RoleError(f"role {text!r}: brand needs a brand name after ':', e.g. brand:Acme")
-        if len(brand) > MAX_BRAND_LENGTH or not brand.isprintable():
-            raise RoleError(
-                f"role {text!r}: a brand name is printable text of at most "
-                f"{MAX_BRAND_LENGTH} characters"
-            )
-        return Role(kind="brand", brand=brand)
+        return Role(kind="brand", brand=_name(text, "brand", brand))
     raise RoleError(f"role {text!r}: unknown role {kind!r}; expected {ROLE_FORMS}")

@@ -52,6 +52,8 @@ def users(db: Database) -> Users:
         ("admin", "admin", None, None),
         ("installer", "installer", None, None),
         ("merchandiser", "merchandiser", None, None),
+        ("merchandiser:chain:Fresh Corner", "merchandiser", None, None),
+        ("merchandiser:region:north", "merchandiser", None, None),
         ("staff:store-1", "staff", "store-1", None),
         ("brand:Acme Foods", "brand", None, "Acme Foods"),
         (" brand: Acme ", "brand", None, "Acme"),
@@ -78,11 +80,50 @@ def test_roles_parse_into_kind_and_scope(
         ("brand:", "brand needs a brand name"),
         ("brand:" + "x" * 101, "at most 100"),
         ("brand:Acme\nEvil", "printable"),
+        ("merchandiser:", "merchandiser takes no scope, or chain:<chain name>"),
+        ("merchandiser:store-1", "merchandiser takes no scope, or chain:<chain name>"),
+        ("merchandiser:chain:", "merchandiser:region:<region code>"),
+        ("merchandiser:chain:" + "x" * 101, "chain name is printable text of at most 100"),
+        ("merchandiser:region:north/east", "a region code is letters, digits"),
+        ("installer:chain:Fresh", "installer takes no ':<scope>'"),
     ],
 )
 def test_bad_roles_are_refused_with_the_allowed_forms(text: str, says: str) -> None:
     with pytest.raises(RoleError, match=says):
         parse_role(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "chain", "region", "canonical"),
+    [
+        ("merchandiser", None, None, "merchandiser"),
+        (
+            " merchandiser:chain: Fresh Corner ",
+            "Fresh Corner",
+            None,
+            "merchandiser:chain:Fresh Corner",
+        ),
+        ("merchandiser:region:NL-north", None, "NL-north", "merchandiser:region:NL-north"),
+    ],
+)
+def test_a_merchandiser_may_be_scoped_to_a_chain_or_a_region(
+    text: str, chain: str | None, region: str | None, canonical: str
+) -> None:
+    role = parse_role(text)
+    assert (role.kind, role.chain, role.region, role.text) == (
+        "merchandiser",
+        chain,
+        region,
+        canonical,
+    )
+    assert parse_role(role.text) == role
+
+
+def test_every_refusal_names_the_merchandiser_forms() -> None:
+    with pytest.raises(RoleError) as refused:
+        parse_role("boss")
+    for form in ("merchandiser:chain:<chain name>", "merchandiser:region:<region code>"):
+        assert form in str(refused.value)
 
 
 def test_principal_scopes_stores_and_brands() -> None:
