@@ -1,4 +1,5 @@
-"""Start a real 3-node NATS JetStream cluster on loopback for the head-office tests.
+"""Start a real 3-node NATS JetStream cluster on loopback: for the head-office load test
+(`shelf-hq loadtest`) and the tests.
 
 Each node is a `nats-server` process with its own config file, `server_name`, JetStream
 store folder and cluster routes to the other two, as a production cluster is laid out. The
@@ -6,8 +7,8 @@ nodes share one set of users: one per store, allowed to publish only under its o
 `shelfsense.<store>.>` subjects and to read only its own reply inbox (what a JetStream
 publish acknowledgement needs), and an `ingest` user for the head office's consumers.
 
-Like the other servers in `tests.support.services`, a missing binary skips the test with a
-reason, and fails it under SHELFSENSE_REQUIRE_SERVICES=1.
+A real deployment runs the same layout on three machines, with TLS and credentials from a
+secret store (README: Head office).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,10 +29,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.services import find_binary, wait_for_port
-
+SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 INGEST_USER = "ingest"
 INGEST_PASSWORD = "ingest-secret"
+FLEET_USER = "fleet"
+FLEET_PASSWORD = "fleet-secret"
+FLEET_INBOX = "_INBOX_fleet"
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot start: no `nats-server`, or a node that does not come up."""
+
+
+def find_nats_server() -> str:
+    """Path of the `nats-server` binary (Debian puts it in /usr/sbin)."""
+    found = shutil.which("nats-server") or next(
+        (str(Path(d) / "nats-server") for d in SBIN_DIRS if (Path(d) / "nats-server").exists()),
+        None,
+    )
+    if found is None:
+        raise ClusterError("nats-server is not installed (apt-get install nats-server)")
+    return found
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Return once 127.0.0.1:port accepts; fail early if `process` has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited with code {process.returncode} before listening")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
 def quiet_port() -> int:
@@ -69,7 +101,17 @@ def _users(stores: tuple[str, ...]) -> list[dict[str, object]]:
                 "publish": {"allow": ["$JS.API.>", "$JS.ACK.>"]},
                 "subscribe": {"allow": ["_INBOX.>"]},
             },
-        }
+        },
+        {
+            # The load test's relay: it publishes for a thousand simulated stores over a few
+            # connections (a thousand clients would measure Python, not the cluster).
+            "user": FLEET_USER,
+            "password": FLEET_PASSWORD,
+            "permissions": {
+                "publish": {"allow": ["shelfsense.>"]},
+                "subscribe": {"allow": [f"{FLEET_INBOX}.>"]},
+            },
+        },
     ]
     for store in stores:
         users.append(
@@ -110,8 +152,14 @@ class NatsCluster:
     starts it again on the same ports and store folder, so it catches up with the others.
     """
 
-    def __init__(self, workdir: Path, stores: tuple[str, ...] = ("s1", "s2"), size: int = 3):
-        self.binary = find_binary("nats-server")
+    def __init__(
+        self,
+        workdir: Path,
+        stores: tuple[str, ...] = ("s1", "s2"),
+        size: int = 3,
+        binary: str | None = None,
+    ):
+        self.binary = binary or find_nats_server()
         self.workdir = workdir
         self.stores = stores
         self.nodes = [
@@ -156,7 +204,7 @@ class NatsCluster:
             wait_for_port(node.port, process=node.process)
         except (RuntimeError, TimeoutError) as error:
             tail = (node.workdir / "nats.log").read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"nats-server {node.name} did not start: {error}\n{tail}") from None
+            raise ClusterError(f"nats-server {node.name} did not start: {error}\n{tail}") from None
 
     def start(self) -> None:
         """Start every node (again, after a whole-cluster kill); none is left running when
@@ -225,9 +273,9 @@ class NatsCluster:
 
 @contextmanager
 def running_nats_cluster(
-    workdir: Path, stores: tuple[str, ...] = ("s1", "s2")
+    workdir: Path, stores: tuple[str, ...] = ("s1", "s2"), binary: str | None = None
 ) -> Iterator[NatsCluster]:
-    cluster = NatsCluster(workdir, stores)
+    cluster = NatsCluster(workdir, stores, binary=binary)
     try:
         cluster.start()
         yield cluster

@@ -21,19 +21,19 @@ import nats
 import pytest
 from nats.js import api
 
+from gateway.devtools.nats_cluster import (
+    INGEST_PASSWORD,
+    INGEST_USER,
+    NatsCluster,
+    store_inbox,
+    store_password,
+)
 from gateway.uplink.contract import Envelope, Kind
 from gateway.uplink.jetstream import STREAM, JetStreamAdmin, JetStreamConsumer, JetStreamPublisher
 from gateway.uplink.outbox import Uplink, UplinkOutbox
 from gateway.uplink.transport import Delivery, TransportError
 from tests.support.hq_messages import make
-from tests.support.nats_cluster import (
-    INGEST_PASSWORD,
-    INGEST_USER,
-    NatsCluster,
-    running_nats_cluster,
-    store_inbox,
-    store_password,
-)
+from tests.support.nats_cluster import running_nats_cluster
 from tests.support.paths import REPO
 
 ACK_WAIT_S = 2.0

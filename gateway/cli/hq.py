@@ -1,0 +1,129 @@
+"""`shelf-hq`: the head office: ingest from the stores' stream, the analytics job, the web
+app, the demo and the load test.
+
+Like `shelf-gateway`, each subcommand is a `Command`; the head office's own are here, the
+developer tools' come from the modules in `COMMAND_MODULES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.cli.command import Command
+
+COMMAND_MODULES: tuple[str, ...] = ("gateway.devtools.hq_loadtest",)
+"""Modules that each define `command() -> Command`."""
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from gateway.hq.ingest import HqIngest
+    from gateway.hq.store import HqStore
+    from gateway.uplink.jetstream import JetStreamAdmin, JetStreamConsumer
+
+    password = os.environ.get(args.password_env) if args.password_env else None
+    servers = args.nats.split(",")
+    if args.replicas:
+        admin = JetStreamAdmin(servers, args.user, password)
+        admin.ensure_stream(replicas=args.replicas)
+        admin.close()
+    consumer = JetStreamConsumer(servers, args.user, password, durable=args.durable)
+    store = HqStore(args.data_dir)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        HqIngest(consumer, store, batch=args.batch).run(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+        store.close()
+    return 0
+
+
+def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, required=True, help="the head office's dataset")
+    parser.add_argument("--nats", required=True, help="NATS URLs, comma-separated")
+    parser.add_argument("--user", help="NATS user of the ingest processes")
+    parser.add_argument(
+        "--password-env", metavar="VAR", help="environment variable holding the NATS password"
+    )
+    parser.add_argument("--durable", default="ingest", help="the shared durable consumer's name")
+    parser.add_argument("--batch", type=int, default=500, help="messages per stored batch")
+    parser.add_argument(
+        "--replicas", type=int, default=0, help="create/update the stream with N replicas first"
+    )
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from gateway.hq.analytics import EngineSettings, refresh
+
+    counts = refresh(args.data_dir, EngineSettings(scheduler=args.scheduler, workers=args.workers))
+    for name, rows in counts.items():
+        print(f"{name}: {rows} rows")
+    return 0
+
+
+def _refresh_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, required=True, help="the head office's dataset")
+    parser.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
+    parser.add_argument("--workers", type=int, default=2, help="local cluster workers")
+
+
+BUILTIN_COMMANDS = (
+    Command(
+        name="ingest",
+        help="store what the stores send: one of any number of processes sharing the consumer",
+        add_arguments=_ingest_arguments,
+        handler=_ingest,
+    ),
+    Command(
+        name="refresh",
+        help="run the cross-store analytics on the Dask cluster and save the results",
+        add_arguments=_refresh_arguments,
+        handler=_refresh,
+    ),
+)
+
+
+def build_parser(available: Sequence[Command]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shelf-hq",
+        description="shelfsense head office: many stores' shelves, sales and devices, stored "
+        "once and analysed across stores for brands and chains.",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in available:
+        p = sub.add_parser(command.name, help=command.help, description=command.description)
+        command.add_arguments(p)
+        p.set_defaults(handler=command.handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    available = [
+        *BUILTIN_COMMANDS,
+        *(importlib.import_module(m).command() for m in COMMAND_MODULES),
+    ]
+    args = build_parser(available).parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""`shelf-hq loadtest`: a simulated fleet through a real 3-node JetStream cluster into the
+head office's store, with a broker node and an ingest process killed on the way.
+
+What it does, in order: starts a 3-node `nats-server` cluster on loopback (or uses
+`--nats`), creates the replicated stream, starts `--ingest` ingest processes (real
+`shelf-hq ingest` processes sharing one durable consumer), then publishes the fleet's
+simulated hours (`gateway.devtools.hq_fleet`) as fast as the cluster acknowledges them,
+from a few publisher connections. A third of the way in it SIGKILLs one NATS node
+(restarted at half way) and SIGKILLs one ingest process (restarted a few seconds later).
+At the end it waits for the store to hold every message it sent and reports:
+
+- `sent`: distinct messages the cluster acknowledged; `stored`: distinct ids in the
+  head office's index; `lost` = sent - stored;
+- `duplicates`: messages whose rows sit in more than one Parquet batch file (stored twice);
+- `msgs_per_s`: sent / publishing time; `lag_p50_ms`, `lag_p99_ms`: from the cluster's
+  publish acknowledgement to the message being queryable (its id committed in the index).
+
+A benchmark, not a test: it prints figures, it asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from gateway.cli.command import Command
+from gateway.devtools.hq_fleet import fleet_hours, make_fleet
+from gateway.devtools.nats_cluster import (
+    FLEET_INBOX,
+    FLEET_PASSWORD,
+    FLEET_USER,
+    INGEST_PASSWORD,
+    INGEST_USER,
+    NatsCluster,
+)
+from gateway.hq.store import INDEX_FILE
+from gateway.uplink.contract import Envelope
+from gateway.uplink.jetstream import JetStreamAdmin, JetStreamPublisher
+
+START = datetime(2026, 11, 2, tzinfo=UTC)
+PASSWORD_ENV = "SHELFSENSE_HQ_NATS_PASSWORD"
+
+
+class Acks:
+    """When the cluster acknowledged each message (UTC), from every publisher thread."""
+
+    def __init__(self) -> None:
+        self.at: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def record(self, envelopes: list[Envelope]) -> None:
+        now = datetime.now(UTC)
+        with self._lock:
+            for env in envelopes:
+                self.at.setdefault(env.id, now)
+
+
+def _ingest_process(urls: list[str], data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, PASSWORD_ENV: INGEST_PASSWORD}
+    command = [
+        sys.executable,
+        "-m",
+        "gateway.cli.hq",
+        "ingest",
+        "--data-dir",
+        str(data_dir),
+        "--nats",
+        ",".join(urls),
+        "--user",
+        INGEST_USER,
+        "--password-env",
+        PASSWORD_ENV,
+    ]
+    out = log.open("ab")
+    return subprocess.Popen(command, env=env, stdout=out, stderr=out, start_new_session=True)
+
+
+def _publish_all(
+    publishers: list[JetStreamPublisher], batches: list[list[Envelope]], acks: Acks, chunk: int
+) -> None:
+    """Each publisher takes every n-th chunk of a batch; all of them in parallel."""
+    chunks = [batch[i : i + chunk] for batch in batches for i in range(0, len(batch), chunk)]
+
+    def work(index: int) -> None:
+        for part in chunks[index :: len(publishers)]:
+            publishers[index].publish(part)
+            acks.record(part)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(publishers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _stored_at(data_dir: Path) -> dict[str, datetime]:
+    import sqlite3
+
+    with sqlite3.connect(data_dir / INDEX_FILE, timeout=60) as db:
+        rows = db.execute("SELECT msg_id, stored_at FROM stored").fetchall()
+    return {mid: datetime.fromisoformat(at.replace("Z", "+00:00")) for mid, at in rows}
+
+
+def _duplicates(data_dir: Path) -> int:
+    """Messages whose rows are in more than one batch file."""
+    files_of: dict[str, set[str]] = defaultdict(set)
+    for path in data_dir.glob("*/day=*/shard=*/*.parquet"):
+        for msg_id in set(pq.read_table(path, columns=["msg_id"]).column(0).to_pylist()):
+            files_of[msg_id].add(path.name)
+    return sum(1 for files in files_of.values() if len(files) > 1)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run_loadtest(
+    stores: int,
+    hours: int,
+    *,
+    ingest: int = 2,
+    publishers: int = 4,
+    seed: int = 1,
+    workdir: Path,
+    wait_s: float = 300.0,
+) -> dict[str, Any]:
+    fleet = make_fleet(stores, seed)
+    batches = list(fleet_hours(fleet, START, hours, seed))
+    total = len({env.id for batch in batches for env in batch})
+    cluster = NatsCluster(workdir / "nats", stores=())
+    data_dir = workdir / "hq"
+    processes: list[subprocess.Popen[bytes]] = []
+    clients: list[Any] = []
+    try:
+        cluster.start()
+        admin = JetStreamAdmin(cluster.urls, INGEST_USER, INGEST_PASSWORD)
+        clients.append(admin)
+        admin.ensure_stream(replicas=3)
+        processes = [
+            _ingest_process(cluster.urls, data_dir, workdir / f"ingest{i}.log")
+            for i in range(ingest)
+        ]
+        pubs = [
+            JetStreamPublisher(
+                cluster.urls,
+                FLEET_USER,
+                FLEET_PASSWORD,
+                inbox_prefix=FLEET_INBOX,
+                publish_timeout_s=60,
+            )
+            for _ in range(publishers)
+        ]
+        clients.extend(pubs)
+        acks = Acks()
+        killed = {"broker_node_killed": False, "consumer_killed": False}
+        third, half = len(batches) // 3, len(batches) // 2
+        started = time.monotonic()
+        for index, batch in enumerate(batches):
+            if index == third:
+                cluster.kill(1)
+                os.kill(processes[0].pid, signal.SIGKILL)
+                processes[0].wait()
+                killed = {"broker_node_killed": True, "consumer_killed": True}
+            if index == third + 1:
+                processes[0] = _ingest_process(cluster.urls, data_dir, workdir / "ingest0.log")
+            if index == half:
+                cluster.restart(1)
+            _publish_all(pubs, [batch], acks, chunk=500)
+        publish_s = time.monotonic() - started
+        stored_at = _wait_stored(data_dir, total, wait_s)
+        lags = [
+            (stored_at[mid] - at).total_seconds() * 1e3
+            for mid, at in acks.at.items()
+            if mid in stored_at
+        ]
+        return {
+            "stores": stores,
+            "hours": hours,
+            "sent": len(acks.at),
+            "expected": total,
+            "stored": len(stored_at),
+            "lost": len(set(acks.at) - set(stored_at)),
+            "duplicates": _duplicates(data_dir),
+            "msgs_per_s": round(len(acks.at) / publish_s, 1),
+            "publish_s": round(publish_s, 1),
+            "lag_p50_ms": round(_percentile(lags, 0.5), 1),
+            "lag_p99_ms": round(_percentile(lags, 0.99), 1),
+            "ingest_processes": ingest,
+            **killed,
+        }
+    finally:
+        for client in clients:
+            client.close()
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+        cluster.stop()
+
+
+def _wait_stored(data_dir: Path, total: int, wait_s: float) -> dict[str, datetime]:
+    deadline = time.monotonic() + wait_s
+    while True:
+        stored = _stored_at(data_dir) if (data_dir / INDEX_FILE).exists() else {}
+        if len(stored) >= total or time.monotonic() > deadline:
+            return stored
+        time.sleep(1.0)
+
+
+def _run(args: argparse.Namespace) -> int:
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="shelfsense-hq-loadtest-"))
+    result = run_loadtest(
+        args.stores,
+        args.hours,
+        ingest=args.ingest,
+        publishers=args.publishers,
+        seed=args.seed,
+        workdir=workdir,
+    )
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+    return 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stores", type=int, default=1000, help="simulated stores (default 1000)")
+    parser.add_argument("--hours", type=int, default=24, help="simulated hours (default 24)")
+    parser.add_argument("--ingest", type=int, default=2, help="ingest processes (default 2)")
+    parser.add_argument(
+        "--publishers", type=int, default=4, help="publisher connections (default 4)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the fleet's seed")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the cluster and data here (default: a temp dir)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
+
+
+def command() -> Command:
+    return Command(
+        name="loadtest",
+        help="a simulated fleet through a real 3-node JetStream cluster, with kills; JSON figures",
+        description=__doc__.split("\n\n")[0],
+        add_arguments=_arguments,
+        handler=_run,
+    )
