@@ -19,7 +19,10 @@ from pathlib import Path
 
 from gateway.cli.command import Command
 
-COMMAND_MODULES: tuple[str, ...] = ("gateway.devtools.hq_loadtest",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "gateway.devtools.hq_loadtest",
+    "gateway.devtools.hq_analytics_bench",
+)
 """Modules that each define `command() -> Command`."""
 
 

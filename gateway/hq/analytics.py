@@ -28,6 +28,7 @@ from pathlib import Path
 import dask.dataframe as dd
 import pandas as pd
 
+from gateway.hq.store import HqStore
 from gateway.hq.tables import SCHEMAS
 
 RESULTS = "results"
@@ -213,6 +214,11 @@ def refresh(root: str | Path, settings: EngineSettings = EngineSettings()) -> di
     root = Path(root)
     out = root / RESULTS
     out.mkdir(parents=True, exist_ok=True)
+    store = HqStore(root)
+    try:
+        store.compact()  # one file per partition: the engine pays per file
+    finally:
+        store.close()
     with engine(settings):
         products = current_products(root)
         skus = sku_store_days(root)

@@ -48,6 +48,11 @@ CREATE TABLE IF NOT EXISTS batch_files (
     path TEXT NOT NULL,
     PRIMARY KEY (batch, path)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS replaced_files (
+    batch TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (batch, path)
+) WITHOUT ROWID;
 """
 
 
@@ -174,6 +179,52 @@ class HqStore:
             temps[final] = temp
         return temps
 
+    def compact(self, min_files: int = 2) -> int:
+        """Merge each partition's small batch files into one; how many partitions merged.
+
+        Ingest writes a file per batch and partition, so a day of a busy stream leaves many
+        small files, and an engine pays per file. A merged file is committed like a batch,
+        with the files it replaces; they are deleted once it is in place (a crash between
+        the two is finished at the next open). Run it where no reader is mid-scan, as the
+        analytics job does before it reads.
+        """
+        merged = 0
+        with self._lock:
+            for folder in sorted({p.parent for p in self.root.glob("*/day=*/shard=*/*.parquet")}):
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    files = sorted(folder.glob("*.parquet"))
+                    if len(files) < min_files:
+                        self._db.execute("ROLLBACK")
+                        continue
+                    batch = f"compact-{uuid.uuid4().hex}"
+                    final = folder / f"{batch}.parquet"
+                    temp = final.with_name(final.name + ".tmp")
+                    pq.write_table(pa.concat_tables(pq.read_table(f) for f in files), temp)
+                    self._db.execute(
+                        "INSERT INTO batch_files (batch, path) VALUES (?, ?)",
+                        (batch, str(final.relative_to(self.root))),
+                    )
+                    self._db.executemany(
+                        "INSERT INTO replaced_files (batch, path) VALUES (?, ?)",
+                        [(batch, str(f.relative_to(self.root))) for f in files],
+                    )
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                _move_into_place(temp, final)
+                self._drop_replaced(batch)
+                merged += 1
+        return merged
+
+    def _drop_replaced(self, batch: str) -> None:
+        for (path,) in self._db.execute(
+            "SELECT path FROM replaced_files WHERE batch = ?", (batch,)
+        ).fetchall():
+            (self.root / path).unlink(missing_ok=True)
+        self._db.execute("DELETE FROM replaced_files WHERE batch = ?", (batch,))
+
     def _recover(self) -> None:
         """Finish or undo the batches a crash interrupted (see the module docstring)."""
         named = {self.root / path for (path,) in self._db.execute("SELECT path FROM batch_files")}
@@ -183,6 +234,8 @@ class HqStore:
                 _move_into_place(temp, final)
             else:
                 temp.unlink()
+        for (batch,) in self._db.execute("SELECT DISTINCT batch FROM replaced_files").fetchall():
+            self._drop_replaced(batch)  # its merged file is in place: the old ones go
 
 
 def _move_into_place(temp: Path, final: Path) -> None:

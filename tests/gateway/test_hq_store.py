@@ -139,3 +139,42 @@ def test_the_dask_job_computes_availability_lost_sales_and_share(tmp_path: Path)
     stores = analytics.load_result(tmp_path, "store_days").set_index("store")
     assert stores.loc["s1", "compliance"] == pytest.approx(0.75)
     assert stores.loc["s2", "osa"] == pytest.approx(1.0)
+
+
+def test_compaction_leaves_one_file_a_partition_with_the_same_rows(tmp_path: Path) -> None:
+    store = HqStore(tmp_path)
+    for hour in range(3):  # three batches: three small files in the same partition
+        store.write([_rollup("s1", hour, 0.0)])
+    before = pq.read_table(tmp_path / "slot_hours").sort_by("msg_id").to_pylist()
+    assert len(list((tmp_path / "slot_hours").rglob("*.parquet"))) == 3
+    assert store.compact() == 1
+    assert len(list((tmp_path / "slot_hours").rglob("*.parquet"))) == 1
+    assert pq.read_table(tmp_path / "slot_hours").sort_by("msg_id").to_pylist() == before
+    assert store.write([_rollup("s1", 0, 0.0)]).duplicates == 1  # the index still knows
+
+
+def test_a_crash_after_a_compaction_commit_is_finished_at_the_next_open(tmp_path: Path) -> None:
+    store = HqStore(tmp_path)
+    for hour in range(2):
+        store.write([_rollup("s1", hour, 0.0)])
+    rows = pq.read_table(tmp_path / "slot_hours").num_rows
+    olds = sorted((tmp_path / "slot_hours").rglob("*.parquet"))
+    store.compact()
+    merged = next((tmp_path / "slot_hours").rglob("*.parquet"))
+    # As if killed after the commit, before the rename and the deletes: put the olds back.
+    merged.replace(merged.with_name(merged.name + ".tmp"))
+    for old in olds:
+        old.write_bytes(b"stale")
+    store._db.execute(  # the commit had recorded which files the merged one replaces
+        "INSERT INTO replaced_files (batch, path) VALUES (?, ?), (?, ?)",
+        (
+            merged.stem,
+            str(olds[0].relative_to(tmp_path)),
+            merged.stem,
+            str(olds[1].relative_to(tmp_path)),
+        ),
+    )
+    store.close()
+    HqStore(tmp_path).close()
+    assert sorted((tmp_path / "slot_hours").rglob("*.parquet")) == [merged]
+    assert pq.read_table(tmp_path / "slot_hours").num_rows == rows
