@@ -2,8 +2,9 @@
 
 From the top: `devtools` (demo, simulation, load test: the only package that runs the
 camera node), `cli` (`shelf-gateway`), `app` (`Gateway`, which wires the rest together),
-`web` (the HTTP API and pages), then the domain: `advice` and `mqtt` over `auth`,
-`export`, `live`, `reports` and `shelf`, over `retail`; then `storage` (SQLite) and
+`web` (the HTTP API and pages), then the domain: `advice` and `mqtt` over `export`
+(what goes to other systems: InfluxDB, the head office), over `auth`, `live`, `reports`
+and `shelf`, over `retail`; then `storage` (SQLite) and
 `config`; at the bottom `hq`, the store's uplink to the head office and the head office's
 side of it. Packages on one layer do not import each other.
 

@@ -3,7 +3,9 @@
 Start order makes a bad layout file fail before anything runs, and stop order loses
 nothing: the advice thread stops first (it publishes through MQTT), then MQTT (no new
 messages; the broker queues the rest for our persistent session), then ingest stores
-what is already queued, then the InfluxDB exporter (when configured) writes what it
+what is already queued, then the head-office feeder puts what ingest handed it into the
+uplink's outbox and the uplink sends what it can for a moment (the rest waits in the
+outbox file for the next start), then the InfluxDB exporter (when configured) writes what it
 still holds for a few seconds, then the database closes. Those last messages were not
 acknowledged (the connection was gone), so the broker sends them again after the
 restart and de-duplication drops them.
@@ -30,6 +32,8 @@ from gateway.auth.users import Users
 from gateway.config.layouts import load_layouts
 from gateway.config.settings import GatewaySettings
 from gateway.export.influx import InfluxExporter
+from gateway.export.uplink_feed import STATE_FILE, UplinkFeeder
+from gateway.export.uplink_open import open_uplink
 from gateway.live.feed import LiveFeed
 from gateway.live.updates import Broadcaster
 from gateway.mqtt.ingest import Ingest
@@ -39,12 +43,16 @@ from gateway.retail.pos import SaleLine
 from gateway.storage.cameras import camera_settings, snapshots_enabled
 from gateway.storage.connection import Database
 from gateway.storage.layouts import find_layout, list_layouts
+from gateway.uplink.outbox import Uplink, UplinkStatus
+from gateway.uplink.transport import LocalTransport
 from gateway.web.app import create_app
 
 log = logging.getLogger(__name__)
 
 STREAM_GRACE_S = 3.0
 """On stop, how long uvicorn waits for open live-update streams before closing them."""
+UPLINK_FLUSH_S = 2.0
+"""On stop, how long the uplink may keep sending what waits (the rest stays on disk)."""
 
 
 class Gateway:
@@ -53,8 +61,21 @@ class Gateway:
     It is its own web backend (`ApiBackend`): the API reads `db`, `settings`, `advice`,
     `live` and `snapshots` and calls the layout, snapshot and sales methods below."""
 
-    def __init__(self, settings: GatewaySettings, *, api_dependencies: Sequence[Any] = ()) -> None:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        *,
+        api_dependencies: Sequence[Any] = (),
+        hq_transport: LocalTransport | None = None,
+    ) -> None:
+        """`hq_transport`: the in-process head office to feed when `hq.url` is `local`
+        (the single-machine demo)."""
+        if settings.hq.enabled and settings.hq.local and hq_transport is None:
+            raise ValueError("hq.url is `local`: give the Gateway the in-process hq_transport")
         self.settings = settings
+        self.hq_transport = hq_transport
+        self.uplink: Uplink | None = None
+        self.feeder: UplinkFeeder | None = None
         self.db = Database.in_dir(settings.data_dir)
         self.ingest = Ingest(
             self.db,
@@ -101,6 +122,7 @@ class Gateway:
             try:
                 if self.exporter is not None:
                     self.exporter.start()
+                self._start_uplink()
                 self.ingest.start()
                 self.link = MqttLink(self.settings.mqtt, self._on_message)
                 for record in list_layouts(self.db):
@@ -115,6 +137,9 @@ class Gateway:
                 for (store, camera), layout in configured.items():
                     self._apply_layout(store, camera, layout, from_config=True)
                 self.link.start()
+                if self.feeder is not None and self.uplink is not None:
+                    self.feeder.start()
+                    self.uplink.start()
                 if self.advice is not None:
                     link = self.link
                     self.advice.attach(self._publish_retained, lambda: link.connects)
@@ -151,9 +176,33 @@ class Gateway:
         if self.link is not None:
             self.link.stop()
         self.ingest.stop()
+        self._stop_uplink()
         if self.exporter is not None:
             self.exporter.stop()
         self.db.close()
+
+    def _start_uplink(self) -> None:
+        """Open the head office's uplink and its feeder when `hq.enabled` (they start
+        once layouts are stored, so the first product facts are current)."""
+        hq = self.settings.hq
+        if not hq.enabled:
+            return
+        self.uplink = open_uplink(hq, self.settings.data_dir, list(hq.stores), self.hq_transport)
+        self.feeder = UplinkFeeder(
+            self.db, hq.stores, self.uplink, self.settings.data_dir / STATE_FILE
+        )
+        self.ingest.listeners.append(self.feeder.on_stored)
+
+    def _stop_uplink(self) -> None:
+        if self.feeder is not None:
+            self.feeder.stop()
+            if self.feeder.on_stored in self.ingest.listeners:
+                self.ingest.listeners.remove(self.feeder.on_stored)
+            self.feeder = None
+        if self.uplink is not None:
+            self.uplink.flush(UPLINK_FLUSH_S)
+            self.uplink.stop()
+            self.uplink = None
 
     def __enter__(self) -> Gateway:
         self.start()
@@ -206,6 +255,8 @@ class Gateway:
                 )
             with self.db.transaction() as tx:
                 tx.save_layout(store, camera, layout, datetime.now(UTC))
+            if self.feeder is not None:
+                self.feeder.layout_saved(store, camera)
         self._publish_config(store, camera, layout)
         return layout.version
 
@@ -233,6 +284,11 @@ class Gateway:
     @property
     def broker_connected(self) -> bool:
         return self.link is not None and self.link.connected
+
+    def uplink_status(self) -> UplinkStatus | None:
+        """The head-office uplink's backlog, drops, lag and errors; None when off."""
+        uplink = self.uplink
+        return uplink.status() if uplink is not None else None
 
     @property
     def counters(self) -> dict[str, int]:

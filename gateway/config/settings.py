@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from edge.contract.broker import BrokerSettings
 from edge.contract.config_file import ConfigError, load_config
 from edge.contract.ids import Identifier
+from gateway.uplink.contract import StoreProfile
+from gateway.uplink.settings import HqUplinkSettings
 
 
 class _Strict(BaseModel):
@@ -224,6 +226,33 @@ class AdviceSettings(_Strict):
         return self
 
 
+class HqStoreProfile(StoreProfile):
+    """Who one store is, as the head office shows it (`hq.stores.<store id>`); nothing
+    personal. The uplink sends it at start and whenever it changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HqSettings(HqUplinkSettings):
+    """The `hq:` section: the uplink to the head office (`gateway.uplink.settings`) and
+    the profile of each store this gateway feeds. Off by default."""
+
+    stores: dict[Identifier, HqStoreProfile] = Field(
+        default_factory=dict,
+        description="Each store id this gateway feeds, with its profile (name, chain, "
+        "format, region, lat/lon, currency). Stores not listed are not fed.",
+    )
+
+    @model_validator(mode="after")
+    def _stores_when_enabled(self) -> HqSettings:
+        if self.enabled and not self.stores:
+            raise ValueError(
+                "stores: name each store this gateway feeds, with its profile "
+                "(e.g. stores: {store-1: {name: Main Street}})"
+            )
+        return self
+
+
 class GatewaySettings(_Strict):
     """The whole gateway config file."""
 
@@ -238,6 +267,7 @@ class GatewaySettings(_Strict):
     influx: InfluxSettings | None = None
     advice: AdviceSettings = Field(default_factory=AdviceSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    hq: HqSettings = Field(default_factory=HqSettings)
 
     @model_validator(mode="after")
     def _one_layout_per_camera(self) -> GatewaySettings:
@@ -275,6 +305,7 @@ class GatewaySettings(_Strict):
                 "mqtt": self.mqtt.model_copy(update={"tls": tls}),
                 "data_dir": absolute(self.data_dir),
                 "layouts": [s.model_copy(update={"file": absolute(s.file)}) for s in self.layouts],
+                "hq": self.hq.model_copy(update={"path": absolute(self.hq.path)}),
             }
         )
 

@@ -25,6 +25,7 @@ from gateway.live.updates import Broadcaster
 from gateway.mqtt.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
 from gateway.retail.pos import SaleLine
 from gateway.storage.connection import Database
+from gateway.uplink.outbox import UplinkStatus
 
 
 class AdviceActions(Protocol):
@@ -87,6 +88,11 @@ class ApiBackend(Protocol):
         """Told of sale lines the API has just stored (for export and advice)."""
         ...
 
+    def uplink_status(self) -> UplinkStatus | None:
+        """The head-office uplink's backlog, drops, lag and last error (Devices); None
+        when this backend feeds no head office."""
+        ...
+
 
 class DatabaseBackend:
     """A read-mostly backend over a bare database: layouts are stored, not published;
@@ -125,6 +131,10 @@ class DatabaseBackend:
 
     def sales_stored(self, lines: Sequence[SaleLine]) -> None:
         """Nothing to tell: no exporter and no advice engine run over a bare database."""
+
+    def uplink_status(self) -> UplinkStatus | None:
+        """No uplink runs over a bare database."""
+        return None
 
 
 def get_backend(request: Request) -> ApiBackend:

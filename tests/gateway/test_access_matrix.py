@@ -65,6 +65,7 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/reports/brand"): frozenset({"admin", "merchandiser", "brand"}),
     ("GET", "/api/reports/brand.csv"): frozenset({"admin", "merchandiser", "brand"}),
     ("GET", "/api/reports/devices"): SETUP,
+    ("GET", "/api/reports/devices/uplink"): SETUP,
     ("GET", "/api/reports/categories"): READERS,
 }
 

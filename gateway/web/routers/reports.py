@@ -7,7 +7,7 @@ it to one report module. Who may call what (README: Users and access):
 
 - compliance, worst slots, violations: admin, merchandiser, staff (their store);
 - the brand audit: admin, merchandiser, a brand (its own);
-- devices: admin, installer; product categories: everyone but installers.
+- devices and the head-office uplink: admin, installer; product categories: everyone but installers.
 """
 
 from __future__ import annotations
@@ -186,6 +186,19 @@ class DeviceOut(BaseModel):
     layout_running: str | None
     layout_configured: str | None
     layout_current: bool | None = Field(description="Runs the layout the gateway publishes.")
+
+
+class UplinkOut(BaseModel):
+    """The store's uplink to the head office, as the Devices page shows it."""
+
+    enabled: bool = Field(description="Whether this gateway feeds a head office (hq.enabled).")
+    backlog: int = Field(description="Envelopes stored, waiting to be sent.")
+    dropped: int = Field(description="Envelopes the outbox's bound made it drop.")
+    dropped_by_kind: dict[str, int]
+    lag_s: float = Field(description="Age of the oldest waiting envelope (0: none waits).")
+    sent: int = Field(description="Envelopes sent since the gateway started.")
+    last_sent_at: datetime | None
+    last_error: str | None = Field(description="Why sending fails, while it does.")
 
 
 # ---- routes --------------------------------------------------------------------------
@@ -414,6 +427,24 @@ def device_list(
         backend.db, store, offline_alert_s=offline_alert_s, silent_after_s=silent_after_s
     )
     return [d.__dict__ | {"layout_current": d.layout_current} for d in found]
+
+
+@router.get("/devices/uplink", response_model=UplinkOut, dependencies=[allow(*DEVICE_READERS)])
+def uplink(backend: Backend) -> UplinkOut:
+    """The head-office uplink: enabled, backlog, dropped, lag, last sent, last error."""
+    status = backend.uplink_status()
+    if status is None:
+        return UplinkOut(
+            enabled=False,
+            backlog=0,
+            dropped=0,
+            dropped_by_kind={},
+            lag_s=0.0,
+            sent=0,
+            last_sent_at=None,
+            last_error=None,
+        )
+    return UplinkOut(enabled=True, **status.__dict__)
 
 
 @router.get(

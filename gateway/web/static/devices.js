@@ -1,5 +1,6 @@
 // The devices page: the node table with status badges and a banner for every node in
-// alert (offline too long, silent, or its camera failing). Refreshes every 10 s.
+// alert (offline too long, silent, or its camera failing), and the head-office uplink's
+// backlog and lag. Refreshes every 10 s.
 import { ago, api, el, fail, num, ready, shell } from "/static/app.js";
 
 const $ = (id) => document.getElementById(id);
@@ -55,6 +56,32 @@ async function load() {
   $("refreshed").textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 
+function seconds(s) {
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+async function loadUplink() {
+  const u = await api("/api/reports/devices/uplink");
+  if (!u.enabled) {
+    $("uplink").replaceChildren(el("p", { class: "empty-note", dataset: { uplink: "off" } },
+      "Not enabled: this gateway feeds no head office (hq: in the gateway config)."));
+    return;
+  }
+  const state = u.last_error ? el("span", { class: "badge bad" }, el("i", { class: "dot" }), "down")
+    : el("span", { class: "badge good" }, el("i", { class: "dot" }), "sending");
+  const dropped = Object.entries(u.dropped_by_kind).filter(([, n]) => n).map(([kind, n]) => `${n} ${kind}`).join(", ");
+  const banner = u.last_error ? [el("div", { class: "banner", role: "alert", dataset: { alert: "uplink" } }, `Head-office uplink: ${u.last_error}`)] : [];
+  $("uplink").replaceChildren(...banner,
+    el("section", { class: "kpis", dataset: { uplink: "on" } },
+      kpi("Uplink", state, u.last_error ? "the head office is unreachable; messages wait on disk" : "head office reachable", u.last_error ? "bad" : "good"),
+      kpi("Backlog", num(u.backlog), "messages waiting in the outbox", u.backlog > 1000 ? "warn" : "good"),
+      kpi("Lag", seconds(u.lag_s), "age of the oldest waiting message", u.lag_s > 600 ? "warn" : "good"),
+      kpi("Dropped", num(u.dropped), dropped || "by the outbox bound", u.dropped ? "warn" : "good"),
+      kpi("Last sent", u.last_sent_at ? ago(u.last_sent_at) : "never", `${num(u.sent)} sent since start`)));
+}
+
 function kpi(label, value, hint, cls = "") {
   return el("div", { class: `kpi ${cls}` }, el("div", { class: "label" }, label), el("div", { class: "value" }, value), el("div", { class: "hint" }, hint));
 }
@@ -62,7 +89,11 @@ function kpi(label, value, hint, cls = "") {
 async function main() {
   await shell("devices");
   try { await load(); } catch (error) { fail($("nodes"), error); }
-  setInterval(() => load().catch((error) => fail($("nodes"), error)), REFRESH_MS);
+  try { await loadUplink(); } catch (error) { fail($("uplink"), error); }
+  setInterval(() => {
+    load().catch((error) => fail($("nodes"), error));
+    loadUplink().catch((error) => fail($("uplink"), error));
+  }, REFRESH_MS);
   ready();
 }
 
