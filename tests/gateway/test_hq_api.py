@@ -202,27 +202,32 @@ def test_unknown_routes_are_not_found_for_anyone(hq: Hq) -> None:
 # ---- a brand's figures -------------------------------------------------------------------
 
 
-def expected_osa(store: str, products: list[data.Product]) -> float:
+def expected_osa(store: str, products: list[data.Product], low_counts: bool = True) -> float:
+    """Availability (low counts as on the shelf) or, with `low_counts=False`, facing
+    compliance, from the dataset's own definition of each hour."""
     shop = next(s for s in data.SHOPS if s.id == store)
-    empty = sum(
-        data.empty_minutes(shop, p, day) * len(data.HOURS)
+    missing = sum(
+        (data.empty_minutes(shop, p, day) + (0 if low_counts else data.low_minutes(shop, p, day)))
+        * len(data.HOURS)
         for p in products
         for day in range(data.DAYS)
     )
     observed = 60.0 * len(data.HOURS) * data.DAYS * len(products)
-    return 1 - empty / observed
+    return 1 - missing / observed
 
 
 def test_a_brand_sees_its_figures_in_every_store_ranked(hq: Hq) -> None:
     client = hq.client("brand:fizz")  # any case
     body = client.get("/api/brands/FIZZ/stores").json()
     assert body["brand"] == "Fizz" and body["currency"] == "EUR"
-    assert body["until"] == "2026-11-25"
+    assert (body["since"], body["until"]) == ("2026-11-16", "2026-11-25")  # the data's days
     stores = {s["store"]: s for s in body["stores"]}
     assert set(stores) == {s.id for s in data.SHOPS}
     fizz = [data.COLA, data.LEMON]
     for store, figures in stores.items():
         assert figures["osa"] == pytest.approx(expected_osa(store, fizz))
+        assert figures["facing_compliance"] == pytest.approx(expected_osa(store, fizz, False))
+        assert figures["facing_compliance"] < figures["osa"]
     a1 = stores["store-a1"]
     assert a1["store_name"] == "Fresh Corner Centraal" and a1["chain"] == "Fresh Corner"
     assert a1["price"] == pytest.approx(2.00) and stores["store-b2"]["price"] == pytest.approx(2.20)

@@ -77,7 +77,7 @@ SHOPS = (
         "Fresh Corner",
         "south",
         2.10,
-        {COLA.sku: 15.0, LEMON.sku: 0.0, WAVES.sku: 10.0},
+        {COLA.sku: 15.0, LEMON.sku: 10.0, WAVES.sku: 35.0},
     ),
     Shop(
         "store-b1",
@@ -106,6 +106,12 @@ def products_of(shop: Shop) -> list[Product]:
 def empty_minutes(shop: Shop, product: Product, day: int) -> float:
     """A little worse on every third day, so the trend has a shape."""
     return min(60.0, shop.empty[product.sku] + 5.0 * (day % 3))
+
+
+def low_minutes(shop: Shop, product: Product, day: int) -> float:
+    """Some facings gone but product on the shelf: counts for availability, not for
+    facing compliance."""
+    return min(8.0, 60.0 - empty_minutes(shop, product, day))
 
 
 def _price(shop: Shop, product: Product) -> float:
@@ -166,7 +172,8 @@ def _rollup(shop: Shop, day: int, at: datetime) -> Envelope:
             brand=p.brand,
             facings=p.facings,
             minutes={
-                "stocked": 60.0 - empty_minutes(shop, p, day),
+                "stocked": 60.0 - empty_minutes(shop, p, day) - low_minutes(shop, p, day),
+                "low": low_minutes(shop, p, day),
                 "empty": empty_minutes(shop, p, day),
             },
         )

@@ -43,11 +43,14 @@ HIGHER_IS_BETTER = {
 
 
 def day_range(frame: pd.DataFrame, since: date | None, until: date | None) -> tuple[date, date]:
-    """The days asked for; by default the last `DEFAULT_DAYS` days that have data."""
+    """The days asked for; by default the last `DEFAULT_DAYS` days up to the last day
+    with data, starting no earlier than the first."""
     if until is None:
         until = date.fromisoformat(frame["day"].max()) if not frame.empty else date.today()
     if since is None:
         since = until - timedelta(days=DEFAULT_DAYS - 1)
+        if not frame.empty:
+            since = min(until, max(since, date.fromisoformat(frame["day"].min())))
     return since, until
 
 

@@ -1,8 +1,8 @@
 // The HQ brand page: one brand's products in every store that carries them (a brand
 // user sees its own brand only; the API enforces it). KPIs, weekly trend, the stores
 // ranked, per region and per product, and CSV / Parquet downloads of the same rows.
-import { api, el, fail, lineChart, money, num, pct, ready, scoreClass } from "/static/app.js";
-import { daySeconds, fillPlaces, rateCell, shell, storeLabel, table } from "/static/hq/hq.js";
+import { api, el, fail, money, num, pct, ready, scoreClass } from "/static/app.js";
+import { chart, dayRange, daySeconds, fillPlaces, rateCell, shell, storeLabel, table } from "/static/hq/hq.js";
 
 const $ = (id) => document.getElementById(id);
 let user = null;
@@ -78,21 +78,22 @@ function drawKpis({ totals, currency, since, until }) {
     kpi("Lost sales", money(totals.lost_sales, currency), "estimated, while empty", totals.lost_sales > 0 ? "bad" : "good"),
     kpi("Share of shelf", pct(totals.share_of_shelf, 1), `${num(totals.facings)} facings, mean shelf ${num(totals.shelf_level, 1)}`),
     kpi("Revenue", money(totals.revenue, currency), `${num(totals.units)} units at ${money(totals.price, currency)}`),
-    kpi("Stores", num(totals.stores), `${since} – ${until}`));
+    kpi("Stores", num(totals.stores), dayRange(since, until)));
 }
 
 function drawTrend(trend, currency) {
   const xs = trend.points.map((p) => daySeconds(p.period));
-  $("trend-meta").textContent = trend.step === "week" ? "by week (Monday), across your stores" : "by day, across your stores";
-  lineChart($("chart-availability"), {
-    xs,
+  $("trend-meta").textContent = trend.step === "week" ? "by week (Monday), across the stores" : "by day, across the stores";
+  const step = trend.step === "week" ? 7 * 86400 : 86400;
+  chart($("chart-availability"), {
+    xs, step,
     series: [
       { label: "Availability", values: trend.points.map((p) => p.osa) },
       { label: "Facing compliance", values: trend.points.map((p) => p.facing_compliance) },
     ],
   });
-  lineChart($("chart-sales"), {
-    xs, yPercent: false, bars: true, yLabel: currency || "",
+  chart($("chart-sales"), {
+    xs, step, yPercent: false, bars: true, yLabel: currency || "",
     series: [
       { label: "Revenue", values: trend.points.map((p) => p.revenue) },
       { label: "Lost sales", values: trend.points.map((p) => p.lost_sales) },

@@ -1,8 +1,8 @@
 // The HQ chain page for merchandisers: compliance and availability per store over time,
 // devices that went quiet, the worst stores and products. A merchandiser scoped to a
 // chain or region sees its stores only (the API enforces it).
-import { api, el, fail, lineChart, money, num, pct, ready, scoreClass, when } from "/static/app.js";
-import { daySeconds, fillPlaces, rateCell, shell, storeLabel, table } from "/static/hq/hq.js";
+import { api, el, fail, money, num, pct, ready, scoreClass, when } from "/static/app.js";
+import { chart, dayRange, daySeconds, fillPlaces, rateCell, shell, storeLabel, table } from "/static/hq/hq.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_LINES = 8;
@@ -50,7 +50,7 @@ function drawKpis(trend, worst, offline) {
     kpi("Compliance", pct(compliance, 1), "mean of the cameras' hours", scoreClass(compliance)),
     kpi("Availability", pct(osa, 1), "time with product on the shelf", scoreClass(osa)),
     kpi("Out of stock", `${num(oos, 1)} h`, "slot-hours empty"),
-    kpi("Stores", num(trend.stores.length), `${trend.since} – ${trend.until}`),
+    kpi("Stores", num(trend.stores.length), dayRange(trend.since, trend.until)),
     kpi("Need a look", num(quiet), "stores with a device or uplink down", quiet ? "bad" : "good"));
 }
 
@@ -60,15 +60,16 @@ function drawCharts(trend, worst) {
   const worstIds = worst.stores.slice(0, MAX_LINES - 1).map((s) => s.store);
   const shown = trend.stores.length <= MAX_LINES - 1 ? trend.stores : trend.stores.filter((s) => worstIds.includes(s.store));
   const series = (key) => [
-    { label: "All stores", values: trend.periods.map((p) => trend.overall.find((o) => o.period === p)?.[key] ?? null) },
     ...shown.map((s) => ({ label: s.store_name || s.store, values: trend.periods.map((p) => s.points.find((o) => o.period === p)?.[key] ?? null) })),
+    { label: "All stores", strong: true, values: trend.periods.map((p) => trend.overall.find((o) => o.period === p)?.[key] ?? null) },
   ];
   const meta = shown.length < trend.stores.length ? `all stores and the ${shown.length} worst` : "per store";
   const step = trend.step === "week" ? "weekly" : "daily";
   $("compliance-meta").textContent = `${meta}, ${step}`;
   $("osa-meta").textContent = `${meta}, ${step}`;
-  lineChart($("chart-compliance"), { xs, series: series("compliance") });
-  lineChart($("chart-osa"), { xs, series: series("osa") });
+  const seconds = trend.step === "week" ? 7 * 86400 : 86400;
+  chart($("chart-compliance"), { xs, step: seconds, series: series("compliance") });
+  chart($("chart-osa"), { xs, step: seconds, series: series("osa") });
 }
 
 function drawDevices(offline) {

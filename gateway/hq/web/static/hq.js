@@ -1,7 +1,7 @@
 // shelfsense head office: the app shell for the HQ pages (an ES module, no build step).
 // It reuses the store gateway's helpers and look (/static/app.js, /static/app.css) and
 // draws the top bar with the HQ pages this role may open.
-import { api, el, me, pct, scoreClass } from "/static/app.js";
+import { api, el, me, num, pct, scoreClass } from "/static/app.js";
 
 export const PAGES = [
   { id: "chain", href: "/chain", label: "Stores & compliance", kinds: ["admin", "merchandiser"] },
@@ -43,7 +43,7 @@ export async function fillPlaces(chainSelect, regionSelect, url) {
   const places = await api("/api/stores");
   const fill = (select, values, all) => {
     select.replaceChildren(el("option", { value: "" }, all), ...values.map((v) => el("option", { value: v }, v)));
-    select.value = url.get(select.id) || "";
+    select.value = url.get(select.id) || (values.length === 1 ? values[0] : "");
     select.disabled = values.length < 2;
   };
   fill(chainSelect, places.chains, "All chains");
@@ -73,4 +73,69 @@ export function table(id, columns, rows) {
 /** Two lines: a store's name and, muted, its id. */
 export function storeLabel(name, id) {
   return el("div", {}, name || id, name ? el("div", { class: "muted small" }, id) : null);
+}
+
+/** "16 Nov – 25 Nov 2026": a day range, short enough for a KPI hint. */
+export function dayRange(since, until) {
+  const fmt = (day, year) => new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { day: "numeric", month: "short", year: year ? "numeric" : undefined, timeZone: "UTC" });
+  return `${fmt(since, since.slice(0, 4) !== until.slice(0, 4))} – ${fmt(until, true)}`;
+}
+
+const COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#8c6d31"];
+
+/** A responsive uPlot chart over days (`xs` in seconds, one `step` apart).
+ *  `series`: [{label, values, strong?}]; a strong series (e.g. every store together) is
+ *  drawn dark, thick and dashed (put it last: uPlot draws in order, so it is on top). `bars`: grouped bars, the x range padded by
+ *  half a step so the first and last bars are whole. */
+export function chart(container, { xs, series, step = 86400, yPercent = true, yLabel = "", bars = false }) {
+  container.replaceChildren();
+  if (!xs.length || !series.length) {
+    container.append(el("p", { class: "empty-note" }, "No data for this range yet."));
+    return null;
+  }
+  const width = () => Math.max(280, container.clientWidth);
+  const height = () => (container.clientWidth < 500 ? 220 : 280);
+  const pad = bars ? step / 2 : 0;
+  const barWidth = 0.7 / series.length;
+  const opts = {
+    width: width(),
+    height: height(),
+    scales: {
+      x: { time: true, range: () => [xs[0] - pad, xs[xs.length - 1] + pad] },
+      y: yPercent ? { range: [0, 1] } : { range: (u, min, max) => [0, Math.max(1, max * 1.1)] },
+    },
+    axes: [
+      // a tick on each point when they fit (weeks: on their Mondays), else uPlot's choice
+      { stroke: "#5f6b7a", grid: { stroke: "#eef0f4" }, space: 56, splits: xs.length * 64 <= width() ? () => xs : undefined },
+      {
+        stroke: "#5f6b7a", grid: { stroke: "#eef0f4" }, label: yLabel, size: 56,
+        values: (u, ticks) => ticks.map((t) => (yPercent ? `${Math.round(t * 100)}%` : num(t))),
+      },
+    ],
+    series: [
+      {},
+      ...series.map((s, i) => {
+        const colour = s.strong ? "#18202c" : COLOURS[i % COLOURS.length];
+        // two series: side by side (the first left of its day, the second right of it)
+        const align = series.length === 2 ? (i === 0 ? -1 : 1) : 0;
+        const bar = bars && uPlot.paths.bars ? uPlot.paths.bars({ size: [barWidth, 48], align }) : undefined;
+        return {
+          label: s.label,
+          stroke: colour,
+          width: s.strong ? 3 : 2,
+          dash: s.strong && !bars ? [6, 4] : undefined,
+          fill: bars ? colour + "99" : undefined,
+          paths: bar,
+          points: { show: !bars, size: xs.length < 60 ? 6 : 4 },
+          spanGaps: false,
+          value: (u, v) => (v === null || v === undefined ? "–" : yPercent ? pct(v, 1) : num(v)),
+        };
+      }),
+    ],
+    cursor: { drag: { x: false, y: false } },
+    legend: { live: true },
+  };
+  const plot = new uPlot(opts, [xs, ...series.map((s) => s.values)], container);
+  new ResizeObserver(() => plot.setSize({ width: width(), height: height() })).observe(container);
+  return plot;
 }
