@@ -481,3 +481,30 @@ def test_the_app_reads_a_new_refresh_without_a_restart(hq: Hq, tmp_path: Path) -
     analytics.refresh(root, analytics.EngineSettings(workers=1))
     assert admin.get("/api/brands").json()["brands"] == ["Bubbly", "Crunch", "Fizz"]
     assert admin.get("/api/brands/Bubbly/stores").json()["until"] == at.date().isoformat()
+
+
+def test_before_the_first_refresh_every_route_answers_empty(hq: Hq, tmp_path: Path) -> None:
+    app = create_hq_app(tmp_path / "empty", hq.db)
+    assert TestClient(app).get("/api/health").json()["results_at"] is None
+    for role in ("admin", "brand:Fizz", "merchandiser:chain:Fresh Corner"):
+        client = TestClient(app, headers=bearer(make_user(hq.db, role)[2]))
+        for path in get_paths(app):
+            for url in requests_for(path, data.FIZZ):
+                response = client.get(url)
+                assert response.status_code in (200, 403), (role, url, response.text)
+                if response.status_code == 200 and "json" in response.headers["content-type"]:
+                    body = response.json()
+                    lists = [v for v in body.values() if isinstance(v, list)]
+                    assert all(v == [] for v in lists), (role, url, response.text)
+                    assert body.get("totals") is None, (role, url, response.text)
+                elif response.status_code == 200:
+                    _, numbers = texts_and_numbers(response)
+                    assert numbers == [], (role, url)
+
+
+def test_the_chain_trend_draws_the_lowest_stores_one_by_one(hq: Hq) -> None:
+    trend = hq.client("admin").get("/api/chain/trend?lines=1").json()
+    worst = hq.client("admin").get("/api/chain/worst-stores?limit=1").json()["stores"]
+    assert trend["stores_total"] == len(data.SHOPS)
+    assert [s["store"] for s in trend["stores"]] == [worst[0]["store"]] == ["store-b2"]
+    assert len(trend["overall"]) == len(trend["periods"]) == data.DAYS

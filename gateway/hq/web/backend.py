@@ -32,6 +32,100 @@ ResultName = Literal[
 BRAND_RESULTS: tuple[ResultName, ...] = ("brand_store_days", "sku_store_days", "products")
 """The results with a `brand` column, indexed by brand."""
 
+_KEYS = {"brand", "store", "sku", "day", "camera", "name", "chain", "region", "format", "currency"}
+COLUMNS: dict[str, list[str]] = {
+    "brand_store_days": [
+        "brand",
+        "store",
+        "day",
+        "min_stocked",
+        "min_low",
+        "min_messy",
+        "observed_min",
+        "oos_hours",
+        "units",
+        "revenue",
+        "lost_sales",
+        "osa",
+        "facing_compliance",
+        "facings",
+        "share_of_shelf",
+        "shelf_level",
+    ],
+    "sku_store_days": [
+        "store",
+        "sku",
+        "brand",
+        "day",
+        "min_stocked",
+        "min_low",
+        "min_empty",
+        "min_wrong_product",
+        "min_messy",
+        "min_occluded",
+        "min_unknown",
+        "units",
+        "revenue",
+        "observed_min",
+        "osa",
+        "facing_compliance",
+        "oos_hours",
+        "price",
+        "lost_units",
+        "lost_sales",
+    ],
+    "store_days": [
+        "store",
+        "day",
+        "min_stocked",
+        "min_low",
+        "min_messy",
+        "min_empty",
+        "min_wrong_product",
+        "osa",
+        "oos_hours",
+        "compliance",
+    ],
+    "products": [
+        "store",
+        "camera",
+        "at",
+        "row",
+        "slot",
+        "sku",
+        "brand",
+        "name",
+        "facings",
+        "shelf_level",
+        "share_of_shelf",
+        "day",
+    ],
+    "devices": [
+        "store",
+        "camera",
+        "at",
+        "online",
+        "last_seen",
+        "inference_ms",
+        "uplink_backlog",
+        "day",
+    ],
+    "profiles": [
+        "store",
+        "at",
+        "name",
+        "chain",
+        "format",
+        "region",
+        "lat",
+        "lon",
+        "currency",
+        "day",
+    ],
+}
+"""The columns the routes read of each result: what an empty result (before the first
+refresh, or a refresh over no data) is given, so no route needs a special case."""
+
 _BOOKKEEPING = ["msg_id", "shard"]
 """Columns of the stored rows that say where a row came from, not what it means."""
 
@@ -70,8 +164,17 @@ class _Loaded:
     by_brand: dict[str, pd.DataFrame]
 
 
-def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
-    """Plain columns: partition folders come back as categoricals, days as text."""
+def _empty(name: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object if c in _KEYS else "float64") for c in COLUMNS[name]}
+    )
+
+
+def _normalised(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain columns: partition folders come back as categoricals, days as text; an
+    empty result gets its columns."""
+    if frame.empty:
+        return _empty(name)
     frame = frame.drop(columns=[c for c in _BOOKKEEPING if c in frame.columns])
     for column in frame.columns:
         if isinstance(frame[column].dtype, pd.CategoricalDtype):
@@ -120,7 +223,7 @@ class ResultsBackend:
             loaded = self._loaded.get(name)
             if loaded is not None and loaded.signature == signature:
                 return loaded
-        frame = _normalised(load_result(self.root, name))
+        frame = _normalised(name, load_result(self.root, name))
         indexed = _by_brand(frame) if name in BRAND_RESULTS else {}
         loaded = _Loaded(signature, frame, indexed)
         with self._lock:

@@ -8,8 +8,9 @@ only). These figures cover every brand's slots, so a brand may not read them.
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from gateway.auth.access import allow
@@ -45,7 +46,10 @@ class ChainTrendOut(BaseModel):
     periods: list[str]
     totals: StoreScore | None = Field(description="Every store over the whole range.")
     overall: list[TrendPoint] = Field(description="Every store in the selection together.")
-    stores: list[StoreTrend]
+    stores_total: int = Field(description="Stores in the selection.")
+    stores: list[StoreTrend] = Field(
+        description="The `lines` lowest-compliance stores, worst first."
+    )
 
 
 class WorstStore(StoreScore):
@@ -83,29 +87,43 @@ class WorstSkusOut(BaseModel):
 
 @router.get("/trend", response_model=ChainTrendOut)
 def chain_trend(
-    backend: Backend, scope: CurrentScope, filters: FilterParams, step: StepParam = "day"
+    backend: Backend,
+    scope: CurrentScope,
+    filters: FilterParams,
+    step: StepParam = "day",
+    lines: Annotated[
+        int, Query(ge=0, le=1000, description="Per-store series for this many stores at most.")
+    ] = 8,
 ) -> ChainTrendOut:
-    """Compliance and availability per store, by day or week."""
+    """Compliance and availability by day or week: every store in the selection
+    together, and the lowest-compliance stores one by one (a chart of a thousand lines
+    says nothing; `store=` picks one)."""
     picked = select(backend, scope, "store_days", filters)
     rows = picked.rows
-    per_store = picked.with_stores(store_trend(rows, step))
     everyone = rows.assign(store="*") if not rows.empty else rows
-    overall = store_trend(everyone, step)
+    overall = store_trend(everyone, step).sort_values("period")
     totals = records(store_figures(everyone, "store"))
-    stores = []
-    for store, group in per_store.groupby("store"):
-        points = records(group.sort_values("period"))
-        name = points[0]["store_name"]
-        stores.append(
-            StoreTrend(store=str(store), store_name=name, points=[TrendPoint(**p) for p in points])
+    ranked = store_figures(rows, "store").sort_values(["compliance", "store"])
+    shown = list(ranked["store"].head(lines))
+    per_store = picked.with_stores(store_trend(rows[rows["store"].isin(shown)], step))
+    series = {store: group.sort_values("period") for store, group in per_store.groupby("store")}
+    stores = [
+        StoreTrend(
+            store=str(store),
+            store_name=records(series[store].head(1))[0]["store_name"],
+            points=[TrendPoint(**p) for p in records(series[store])],
         )
+        for store in shown
+        if store in series
+    ]
     return ChainTrendOut(
         since=picked.since,
         until=picked.until,
         step=step,
         totals=StoreScore(**totals[0]) if totals else None,
-        periods=sorted(set(per_store["period"])),
-        overall=[TrendPoint(**r) for r in records(overall.sort_values("period"))],
+        periods=list(overall["period"]),
+        overall=[TrendPoint(**r) for r in records(overall)],
+        stores_total=len(ranked),
         stores=stores,
     )
 

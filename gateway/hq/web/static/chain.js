@@ -5,7 +5,7 @@ import { api, el, fail, money, num, pct, ready, scoreClass, when } from "/static
 import { chart, dayRange, daySeconds, fillPlaces, rateCell, shell, storeLabel, table } from "/static/hq/hq.js";
 
 const $ = (id) => document.getElementById(id);
-const MAX_LINES = 8;
+const MAX_LINES = 7;
 const REASON = { offline: ["bad", "camera offline"], "not seen": ["warn", "camera not seen"], uplink: ["bad", "uplink quiet"] };
 
 function query(extra = {}) {
@@ -22,7 +22,7 @@ async function load() {
   for (const id of ["chain", "region"]) if ($(id).value) scope.set(id, $(id).value);
   scope.set("minutes", $("minutes").value);
   const [trend, worstStores, worstSkus, offline] = await Promise.all([
-    api(`/api/chain/trend?${query({ step: $("step").value })}`),
+    api(`/api/chain/trend?${query({ step: $("step").value, lines: MAX_LINES })}`),
     api(`/api/chain/worst-stores?${query({ limit: 10 })}`),
     api(`/api/chain/worst-skus?${query({ limit: 10 })}`),
     api(`/api/devices/offline?${scope}`),
@@ -30,7 +30,7 @@ async function load() {
   if (!$("from").value) $("from").value = trend.since;
   if (!$("to").value) $("to").value = trend.until;
   drawKpis(trend, worstStores, offline);
-  drawCharts(trend, worstStores);
+  drawCharts(trend);
   drawDevices(offline);
   drawWorstStores(worstStores);
   drawWorstSkus(worstSkus);
@@ -50,20 +50,19 @@ function drawKpis(trend, worst, offline) {
     kpi("Compliance", pct(compliance, 1), "mean of the cameras' hours", scoreClass(compliance)),
     kpi("Availability", pct(osa, 1), "time with product on the shelf", scoreClass(osa)),
     kpi("Out of stock", `${num(oos, 1)} h`, "slot-hours empty"),
-    kpi("Stores", num(trend.stores.length), dayRange(trend.since, trend.until)),
+    kpi("Stores", num(trend.stores_total), dayRange(trend.since, trend.until)),
     kpi("Need a look", num(quiet), "stores with a device or uplink down", quiet ? "bad" : "good"));
 }
 
-function drawCharts(trend, worst) {
+function drawCharts(trend) {
   const xs = trend.periods.map(daySeconds);
-  // Many stores: draw the worst ones and the whole selection, not a hundred lines.
-  const worstIds = worst.stores.slice(0, MAX_LINES - 1).map((s) => s.store);
-  const shown = trend.stores.length <= MAX_LINES - 1 ? trend.stores : trend.stores.filter((s) => worstIds.includes(s.store));
+  // The API sends the lowest-compliance stores one by one (at most MAX_LINES) and all together.
+  const shown = trend.stores;
   const series = (key) => [
     ...shown.map((s) => ({ label: s.store_name || s.store, values: trend.periods.map((p) => s.points.find((o) => o.period === p)?.[key] ?? null) })),
-    { label: "All stores", strong: true, values: trend.periods.map((p) => trend.overall.find((o) => o.period === p)?.[key] ?? null) },
+    { label: "All stores", strong: true, values: trend.overall.map((o) => o[key]) },
   ];
-  const meta = shown.length < trend.stores.length ? `all stores and the ${shown.length} worst` : "per store";
+  const meta = shown.length < trend.stores_total ? `all ${trend.stores_total} stores and the ${shown.length} worst` : "per store";
   const step = trend.step === "week" ? "weekly" : "daily";
   $("compliance-meta").textContent = `${meta}, ${step}`;
   $("osa-meta").textContent = `${meta}, ${step}`;
