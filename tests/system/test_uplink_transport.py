@@ -13,9 +13,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import nats
 import pytest
@@ -37,6 +38,7 @@ from tests.support.nats_cluster import running_nats_cluster
 from tests.support.paths import REPO
 
 ACK_WAIT_S = 2.0
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +101,19 @@ def hq(cluster: NatsCluster) -> Iterator[HeadOffice]:
     info = admin.ensure_stream(replicas=3, stream=stream)
     assert info.config.num_replicas == 3
     yield HeadOffice(cluster, admin, stream)
+    cluster.start()  # a test that failed with the cluster down must not fail the next one
     admin.delete_stream(stream)
     admin.close()
+
+
+def wait_for(read: Callable[[], T], done: Callable[[T], bool], timeout_s: float) -> T:
+    """Read until `done` holds or the time is up; the last reading either way."""
+    deadline = time.monotonic() + timeout_s
+    value = read()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = read()
+    return value
 
 
 def drain(consumer: JetStreamConsumer, want: int, timeout_s: float = 10.0) -> list[Delivery]:
@@ -304,7 +317,8 @@ def test_the_outbox_survives_a_head_office_outage_and_drops_by_policy(
         for envelope in waiting:
             uplink.send([envelope])
         assert not uplink.flush(2.0)
-        status = uplink.status()
+        # The first failed publish ends when its 2 s acknowledgement wait does: wait for it.
+        status = wait_for(uplink.status, lambda s: s.last_error is not None, timeout_s=10)
         assert status.backlog == 10 and status.last_error is not None
         # 16 waiting for 10 places: all health rows, then the two oldest rollups went.
         assert status.dropped_by_kind == {"health": 4, "rollup": 2}
