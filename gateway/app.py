@@ -327,6 +327,8 @@ class Gateway:
         """Start, serve the API on settings.http until SIGINT/SIGTERM, then stop cleanly."""
         import uvicorn
 
+        from gateway.web.server import GatewayServer
+
         config = uvicorn.Config(
             self.app,
             host=self.settings.http.host,
@@ -336,7 +338,7 @@ class Gateway:
             lifespan="off",
             timeout_graceful_shutdown=STREAM_GRACE_S,
         )
-        server = uvicorn.Server(config)
+        server = GatewayServer(config, self.live)
 
         def request_exit(signum: int, frame: FrameType | None) -> None:
             # uvicorn installs its own handlers while it runs and calls this one again

@@ -176,6 +176,7 @@ def run_demo(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import STREAM_GRACE_S, Gateway
+    from gateway.web.server import GatewayServer
 
     cameras = demo_cameras(args.cameras, args.stores, args.seed)
     stop = threading.Event()
@@ -219,7 +220,7 @@ def run_demo(args: argparse.Namespace) -> int:
         for thread in threads:
             thread.start()
 
-        server = uvicorn.Server(
+        server = GatewayServer(
             uvicorn.Config(
                 gateway.app,
                 host=args.host,
@@ -228,7 +229,8 @@ def run_demo(args: argparse.Namespace) -> int:
                 access_log=False,
                 lifespan="off",
                 timeout_graceful_shutdown=STREAM_GRACE_S,
-            )
+            ),
+            gateway.live,
         )
         if args.duration:
             timer = threading.Timer(args.duration, lambda: setattr(server, "should_exit", True))

@@ -133,12 +133,16 @@ class Broadcaster:
         self._subs: set[Subscription] = set()
         self._lock = threading.Lock()
         self.published = 0
+        self._final = False
 
     def subscribe(self, view: LiveView) -> Subscription:
         """A new subscription (call on the event loop that will drain it)."""
         sub = Subscription(self, view, self.queue_size)
         with self._lock:
-            self._subs.add(sub)
+            if not self._final:
+                self._subs.add(sub)
+                return sub
+        sub.close()  # the server is stopping: the stream ends at once
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -158,9 +162,11 @@ class Broadcaster:
         for sub in subs:
             sub.offer(update)
 
-    def close(self) -> None:
-        """End every open stream (the gateway is stopping); later ones may subscribe."""
+    def close(self, *, final: bool = False) -> None:
+        """End every open stream (the gateway is stopping). Later ones may subscribe,
+        unless `final` (the HTTP server is shutting down): then they end at once too."""
         with self._lock:
+            self._final = self._final or final
             subs = list(self._subs)
         for sub in subs:
             sub.close()
