@@ -1,6 +1,6 @@
 """`Gateway`: wires the database, ingest, the MQTT link, the advice engine and the API.
 
-Start order makes a bad layout file fail before anything runs, and stop order loses
+A bad layout file is logged, naming it, and the others are published; stop order loses
 nothing: the advice thread stops first (it publishes through MQTT), then MQTT (no new
 messages; the broker queues the rest for our persistent session), then ingest stores
 what is already queued, then the head-office feeder puts what ingest handed it into the
@@ -29,7 +29,7 @@ from edge.contract.topics import CameraTopic, IncomingTopic, TopicKind
 from edge.layout import Layout
 from gateway.advice.worker import AdviceService
 from gateway.auth.users import Users
-from gateway.config.layouts import load_layouts
+from gateway.config.layouts import read_layouts
 from gateway.config.settings import GatewaySettings
 from gateway.export.influx import InfluxExporter
 from gateway.export.uplink_feed import STATE_FILE, UplinkFeeder
@@ -111,13 +111,16 @@ class Gateway:
     def start(self) -> None:
         """Open the database, start ingest, publish layouts and connect to the broker.
 
-        Raises ConfigError (bad layout file) or DatabaseError before starting anything.
+        Raises DatabaseError before starting anything; a bad layout file is logged.
         The broker may be down: the link keeps retrying in the background.
         """
         with self._lock:
             if self._running:
                 return
-            configured = load_layouts(self.settings)
+            files = read_layouts(self.settings)
+            for problem in files.problems:  # one bad layout file never stops the others
+                log.error("layout not loaded: %s", problem)
+            configured = files.layouts
             self.db.open()
             try:
                 if self.exporter is not None:

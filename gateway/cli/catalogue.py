@@ -1,6 +1,7 @@
 """`shelf-gateway catalogue import FILE`: load the product catalogue (CSV or JSON).
 
-Works on the gateway's database directly. Exit code 0 when every product was stored,
+Works on the gateway's database directly; changed fields are logged as made by
+`cli:<login>`. Exit code 0 when every product was stored,
 1 when some were rejected (the good ones are kept), 2 for a config error.
 """
 
@@ -11,6 +12,16 @@ import sys
 from pathlib import Path
 
 from gateway.cli.command import Command, add_config_argument
+
+
+def cli_user() -> str:
+    """Who made a change from the command line, for the catalogue's edit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container without /etc/passwd entry)
+        return "cli"
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +56,7 @@ def _import(args: argparse.Namespace) -> int:
                 print(error, file=sys.stderr)
                 failed = True
                 continue
-            report = store_products(db, good, errors)
+            report = store_products(db, good, errors, by=cli_user(), source="cli")
             for error in report.rejected:
                 print(error, file=sys.stderr)
             print(report.summary(str(path)))

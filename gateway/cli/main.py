@@ -44,13 +44,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from gateway.config.layouts import load_layouts
+    from gateway.config.layouts import read_layouts
     from gateway.config.settings import load_settings
 
     settings = load_settings(args.config)
-    layouts = load_layouts(settings)
+    found = read_layouts(settings)
+    layouts = found.layouts
     mqtt = settings.mqtt
-    print(f"{args.config}: OK")
+    print(f"{args.config}: {'OK' if not found.problems else 'layout errors (see below)'}")
     print(f"  broker      {mqtt.url} as {mqtt.username or '(anonymous)'} ({mqtt.client_id})")
     print(f"  topics      {mqtt.topic_prefix}/<store>/<camera>/<kind>")
     print(f"  database    {settings.data_dir / 'shelfsense.db'}")
@@ -65,6 +66,10 @@ def _check_config(args: argparse.Namespace) -> int:
             f"  layout      {store}/{camera}: {len(layout.rows)} rows, {slots} slots, "
             f"version {layout.version}"
         )
+    if found.problems:
+        # The gateway starts with the good layouts and logs these; here they fail the check.
+        print("\n".join(found.problems), file=sys.stderr)
+        return 2
     return 0
 
 

@@ -74,11 +74,45 @@ class AuthSettings(_Strict):
 
 
 class LayoutSource(_Strict):
-    """One camera's layout file (YAML or JSON of `edge.layout.Layout`)."""
+    """Where layouts come from: one camera's file (`store`, `camera`, `file`), or every
+    `<store>-<camera>.yaml` of a folder (`dir`) or of a glob (`glob`), YAML or JSON of
+    `edge.layout.Layout` (`gateway.config.layouts` reads them).
 
-    store: Identifier
-    camera: Identifier
-    file: Path
+    A folder's `store` (optional) says which store its files belong to, so a camera id
+    may hold hyphens (`store-1-cam-left.yaml`); without it the name splits at the last
+    hyphen before a letter (`store-1-cam-1` -> store-1 / cam-1).
+    """
+
+    store: Identifier | None = None
+    camera: Identifier | None = None
+    file: Path | None = None
+    dir: Path | None = Field(default=None, description="A folder of <store>-<camera>.yaml.")
+    glob: str | None = Field(
+        default=None, min_length=1, description="e.g. layouts/*.yaml (relative to this file)."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> LayoutSource:
+        given = [k for k in ("file", "dir", "glob") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give one of file, dir or glob (e.g. {store: store-1, camera: cam-1, file: "
+                "layouts/store-1-cam-1.yaml} or {dir: layouts/})"
+            )
+        if self.file is not None and (self.store is None or self.camera is None):
+            raise ValueError("give store and camera with file (or use dir: for a folder)")
+        if self.file is None and self.camera is not None:
+            raise ValueError(
+                "camera: comes from the file names (<store>-<camera>.yaml) of a dir or glob"
+            )
+        return self
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        """(store, camera) of a single-file entry; None for a folder or glob."""
+        if self.file is None or self.store is None or self.camera is None:
+            return None
+        return (self.store, self.camera)
 
 
 class InfluxSettings(_Strict):
@@ -259,7 +293,10 @@ class GatewaySettings(_Strict):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     data_dir: Path = Field(default=Path("data"), description="The SQLite database lives here.")
     http: HttpSettings = Field(default_factory=HttpSettings)
-    layouts: list[LayoutSource] = Field(default_factory=list)
+    layouts: list[LayoutSource] = Field(
+        default_factory=list,
+        description="Layout files, folders or globs; one mapping means a list of one.",
+    )
     max_payload_bytes: int = Field(
         default=64 * 1024, ge=1024, le=16 * 1024 * 1024, description="Bigger -> dead letter."
     )
@@ -269,13 +306,21 @@ class GatewaySettings(_Strict):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     hq: HqSettings = Field(default_factory=HqSettings)
 
+    @field_validator("layouts", mode="before")
+    @classmethod
+    def _one_source_is_a_list(cls, value: object) -> object:
+        """`layouts: {dir: layouts/}` is the list of that one source."""
+        return [value] if isinstance(value, dict) else value
+
     @model_validator(mode="after")
     def _one_layout_per_camera(self) -> GatewaySettings:
         seen: set[tuple[str, str]] = set()
         for source in self.layouts:
-            key = (source.store, source.camera)
+            key = source.key
+            if key is None:
+                continue
             if key in seen:
-                raise ValueError(f"layouts: {source.store}/{source.camera} is listed twice")
+                raise ValueError(f"layouts: {key[0]}/{key[1]} is listed twice")
             seen.add(key)
         return self
 
@@ -304,7 +349,16 @@ class GatewaySettings(_Strict):
             update={
                 "mqtt": self.mqtt.model_copy(update={"tls": tls}),
                 "data_dir": absolute(self.data_dir),
-                "layouts": [s.model_copy(update={"file": absolute(s.file)}) for s in self.layouts],
+                "layouts": [
+                    s.model_copy(
+                        update={
+                            "file": absolute(s.file),
+                            "dir": absolute(s.dir),
+                            "glob": s.glob and str(absolute(Path(s.glob))),
+                        }
+                    )
+                    for s in self.layouts
+                ],
                 "hq": self.hq.model_copy(update={"path": absolute(self.hq.path)}),
             }
         )

@@ -4,6 +4,11 @@ Imported from CSV (`gtin,name,brand,category,pack_size`, header required) or JSO
 (`{"products": [...]}` or a list), through the API or `shelf-gateway catalogue import`.
 A product is upserted by GTIN: importing the same file twice changes nothing, and a
 newer file replaces the fields it gives (an empty optional cell clears that field).
+
+What a GTIN is belongs to the catalogue: a layout may not rename or re-brand a known one
+(`gateway.shelf.layout_guard`). Every change of a stored product (an import, or an
+admin's `edit_product`) is logged in `product_changes`, one row per field: who, when,
+the old and the new value, and how (`import`, `api`, `cli`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from gateway.storage.connection import Database
 from gateway.storage.sql import db_time
 from gateway.storage.transactions import Transaction
 
+FIELDS = ("name", "brand", "category", "pack_size")
 CATALOGUE_CSV_REQUIRED = ("gtin", "name")
 CATALOGUE_CSV_OPTIONAL = ("brand", "category", "pack_size")
 
@@ -81,8 +87,35 @@ class CatalogueReport:
         )
 
 
-def upsert_products(tx: Transaction, products: Sequence[Product], at: datetime) -> list[str]:
-    """Insert or update each product by GTIN; 'created', 'updated' or 'unchanged' each."""
+def _log_changes(
+    tx: Transaction,
+    gtin: str,
+    old: Sequence[str | None],
+    new: Sequence[str | None],
+    *,
+    by: str,
+    at: datetime,
+    source: str,
+) -> None:
+    for name, before, after in zip(FIELDS, old, new, strict=True):
+        if before != after:
+            tx.execute(
+                "INSERT INTO product_changes (gtin, field, old, new, changed_by, changed_at,"
+                " source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (gtin, name, before, after, by, db_time(at), source),
+            )
+
+
+def upsert_products(
+    tx: Transaction,
+    products: Sequence[Product],
+    at: datetime,
+    *,
+    by: str = "unknown",
+    source: str = "import",
+) -> list[str]:
+    """Insert or update each product by GTIN; 'created', 'updated' or 'unchanged' each.
+    Changed fields of a stored product are logged as changed `by` whom."""
     results = []
     for product in products:
         values = (product.name, product.brand, product.category, product.pack_size)
@@ -100,22 +133,68 @@ def upsert_products(tx: Transaction, products: Sequence[Product], at: datetime) 
             " pack_size = excluded.pack_size, updated_at = excluded.updated_at",
             (product.gtin, *values, db_time(at)),
         )
+        if old is not None:
+            _log_changes(tx, product.gtin, tuple(old), values, by=by, at=at, source=source)
         results.append("created" if old is None else "updated")
     return results
+
+
+class ProductNotFound(LookupError):
+    """The GTIN is not in the catalogue."""
+
+
+def edit_product(
+    db: Database, gtin: str, changes: dict[str, str | None], *, by: str, source: str = "api"
+) -> dict[str, Any]:
+    """Change some fields of one product (validated like an imported line), logging each
+    changed field; the product as stored now. ProductNotFound, or ValueError (pydantic's
+    ValidationError) for a value the catalogue refuses."""
+    unknown = set(changes) - set(FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}; known: {FIELDS}")
+    now = datetime.now(UTC)
+    with db.transaction() as tx:
+        old = tx.execute(
+            "SELECT name, brand, category, pack_size FROM products WHERE gtin = ?", (gtin,)
+        ).fetchone()
+        if old is None:
+            raise ProductNotFound(f"GTIN {gtin} is not in the catalogue")
+        edited = Product.model_validate({"gtin": gtin, **dict(zip(FIELDS, old, strict=True)), **changes})
+        upsert_products(tx, [edited], now, by=by, source=source)
+    found = product(db, gtin)
+    assert found is not None
+    return found
+
+
+def product_changes(db: Database, gtin: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The logged changes of one product, newest first."""
+    with db.read() as conn:
+        rows = conn.execute(
+            "SELECT gtin, field, old, new, changed_by, changed_at, source FROM product_changes"
+            " WHERE gtin = ? ORDER BY id DESC LIMIT ?",
+            (gtin, limit),
+        ).fetchall()
+    return [dict(r) for r in rows]
 
 
 def store_products(
     db: Database,
     products: Sequence[tuple[int, Product]],
     errors: Sequence[LineError],
+    *,
+    by: str = "unknown",
+    source: str = "import",
 ) -> CatalogueReport:
-    """Upsert validated products in one transaction and count what happened."""
+    """Upsert validated products in one transaction and count what happened; changes
+    are logged as made `by` whom."""
     report = CatalogueReport(
         received=len(products) + len({(e.row, e.index) for e in errors}),
         rejected=list(errors),
     )
     with db.transaction() as tx:
-        results = upsert_products(tx, [p for _, p in products], datetime.now(UTC))
+        results = upsert_products(
+            tx, [p for _, p in products], datetime.now(UTC), by=by, source=source
+        )
     for result in results:
         setattr(report, result, getattr(report, result) + 1)
     return report

@@ -78,3 +78,10 @@ def camera_settings(db: Database) -> list[dict[str, Any]]:
             "SELECT store, camera, snapshots_enabled FROM camera_settings"
         ).fetchall()
     return [dict(r) | {"snapshots_enabled": bool(r["snapshots_enabled"])} for r in rows]
+
+
+def known_cameras(db: Database) -> set[tuple[str, str]]:
+    """(store, camera) of every camera the gateway has heard from or set up."""
+    with db.read() as conn:
+        rows = conn.execute("SELECT store, camera FROM cameras").fetchall()
+    return {(r["store"], r["camera"]) for r in rows}

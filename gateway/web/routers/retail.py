@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from edge.contract.ids import ID_PATTERN
@@ -146,6 +146,25 @@ class ProductOut(BaseModel):
     category: str | None = None
     pack_size: str | None = None
     updated_at: datetime
+
+
+class ProductEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, description="Cannot be cleared.")
+    brand: str | None = None
+    category: str | None = None
+    pack_size: str | None = None
+
+
+class ProductChangeOut(BaseModel):
+    gtin: str
+    field: Literal["name", "brand", "category", "pack_size"]
+    old: str | None = None
+    new: str | None = None
+    changed_by: str = Field(description="The user (or `cli:<login>`) who made the change.")
+    changed_at: datetime
+    source: str = Field(description="api, import or cli.")
 
 
 class VelocityOut(BaseModel):
@@ -330,10 +349,13 @@ def get_sales(
     responses=BAD_BODY,
     dependencies=[allow("admin")],
 )
-def post_catalogue(batch: ProductsBatch, backend: Backend) -> CatalogueImportOut:
-    """Create or update products by GTIN."""
+def post_catalogue(
+    batch: ProductsBatch, backend: Backend, principal: CurrentPrincipal
+) -> CatalogueImportOut:
+    """Create or update products by GTIN (each changed field is logged with the caller)."""
     good, errors = catalogue.parse_products_batch(batch.products)
-    return _catalogue_out(catalogue.store_products(backend.db, good, errors))
+    report = catalogue.store_products(backend.db, good, errors, by=principal.name, source="api")
+    return _catalogue_out(report)
 
 
 @router.post(
@@ -344,13 +366,16 @@ def post_catalogue(batch: ProductsBatch, backend: Backend) -> CatalogueImportOut
     responses=_CSV_ERRORS,
     dependencies=[allow("admin")],
 )
-async def post_catalogue_csv(request: Request, backend: Backend) -> CatalogueImportOut:
-    """Import a CSV of products (header: gtin,name[,brand,category,pack_size])."""
+async def post_catalogue_csv(
+    request: Request, backend: Backend, principal: CurrentPrincipal
+) -> CatalogueImportOut:
+    """Import a CSV of products (header: gtin,name[,brand,category,pack_size]); each
+    changed field is logged with the caller."""
     data, name = await _csv_body(request)
 
     def run() -> catalogue.CatalogueReport:
         good, errors = catalogue.parse_products_csv(data, name)
-        return catalogue.store_products(backend.db, good, errors)
+        return catalogue.store_products(backend.db, good, errors, by=principal.name, source="api")
 
     try:
         report = await run_in_threadpool(run)
@@ -397,6 +422,46 @@ def get_product(gtin: str, backend: Backend, principal: CurrentPrincipal) -> dic
     if record is None or not principal.sees_brand(record["brand"]):
         raise HTTPException(404, f"GTIN {gtin} is not in the catalogue")
     return record
+
+
+@router.patch(
+    "/catalogue/{gtin}",
+    response_model=ProductOut,
+    responses={404: {"description": "Not in the catalogue"}} | BAD_BODY,
+    tags=["catalogue"],
+    dependencies=[allow("admin")],
+)
+def patch_product(
+    gtin: str, edit: ProductEdit, backend: Backend, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Change a product's name, brand, category or pack size (admin only): the one way
+    to re-brand a GTIN, since layouts may not. Each changed field is logged (who, when,
+    old, new: `GET /api/catalogue/{gtin}/changes`); a field sent as null is cleared."""
+    try:
+        return catalogue.edit_product(
+            backend.db, gtin, edit.model_dump(exclude_unset=True), by=principal.name
+        )
+    except catalogue.ProductNotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except ValidationError as error:
+        raise RequestValidationError(
+            [e | {"loc": ("body", *e["loc"])} for e in error.errors()]
+        ) from None
+
+
+@router.get(
+    "/catalogue/{gtin}/changes",
+    response_model=list[ProductChangeOut],
+    tags=["catalogue"],
+    dependencies=[allow("admin")],
+)
+def get_product_changes(
+    gtin: str,
+    backend: Backend,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> list[dict[str, Any]]:
+    """Who changed what of a product and when, newest first (admin only)."""
+    return catalogue.product_changes(backend.db, gtin, limit)
 
 
 @router.get(
