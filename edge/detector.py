@@ -12,6 +12,7 @@ import ast
 import importlib.resources
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -122,6 +123,7 @@ class OnnxDetector:
         *,
         threads: int = 2,
         confidence: float = 0.35,
+        class_confidence: Mapping[str, float] | None = None,
         iou: float = 0.5,
         warmup_runs: int = 2,
         max_det: int = 300,
@@ -167,6 +169,7 @@ class OnnxDetector:
             nc = (n_out - 4) if (n_out and not self.end2end) else 1
             names = [f"class{i}" for i in range(nc)]
         self.names = names
+        self.thresholds = class_thresholds(names, confidence, class_confidence or {}, source)
 
         self._canvas = np.full((self.input_h, self.input_w, 3), PAD_VALUE, np.uint8)
         if self.takes_bytes:  # the int8 twin (`models.pixel_input`) reads the canvas itself
@@ -245,12 +248,17 @@ class OnnxDetector:
         return raw
 
     def decode(self, output: np.ndarray, lb: Letterbox) -> RawDetections:
-        """The model's raw output to frame-normalised boxes at this detector's thresholds."""
+        """The model's raw output to frame-normalised boxes at this detector's thresholds:
+        decoded at the lowest class threshold, then each box held to its own class's."""
+        lowest = float(self.thresholds.min())
         if self.end2end:
-            return decode_end2end(output, lb, confidence=self.confidence, max_det=self.max_det)
-        return decode_yolo(
-            output, lb, confidence=self.confidence, iou=self.iou, max_det=self.max_det
-        )
+            raw = decode_end2end(output, lb, confidence=lowest, max_det=self.max_det)
+        else:
+            raw = decode_yolo(output, lb, confidence=lowest, iou=self.iou, max_det=self.max_det)
+        if len(raw) == 0 or bool((self.thresholds == lowest).all()):
+            return raw
+        keep = raw.scores >= self.thresholds[np.clip(raw.classes, 0, len(self.thresholds) - 1)]
+        return RawDetections(raw.boxes[keep], raw.scores[keep], raw.classes[keep])
 
     def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
         return self.detections(self.detect_raw(frame_bgr))
@@ -268,6 +276,20 @@ class OnnxDetector:
                 raw.boxes.tolist(), raw.scores.tolist(), raw.classes.tolist(), strict=True
             )
         ]
+
+
+def class_thresholds(
+    names: list[str], confidence: float, per_class: Mapping[str, float], source: str
+) -> np.ndarray:
+    """Each class's operating threshold, in class-id order: its own where `per_class`
+    names it, else `confidence`. A class the model lacks is an error, not a silent no-op."""
+    unknown = sorted(set(per_class) - set(names))
+    if unknown:
+        raise ModelError(
+            f"{source}: class_confidence names {', '.join(unknown)}; the model's classes are "
+            f"{', '.join(names)}"
+        )
+    return np.array([per_class.get(name, confidence) for name in names], np.float32)
 
 
 def _takes_bytes(model_input: ort.NodeArg, source: str) -> bool:

@@ -57,6 +57,7 @@ def build_detector(settings: DetectorSettings, preferred_model: Path | None = No
         settings.model or preferred_model,
         threads=settings.threads,
         confidence=settings.confidence,
+        class_confidence=settings.class_confidence,
         iou=settings.iou,
         warmup_runs=settings.warmup_runs,
     )

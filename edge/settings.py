@@ -93,6 +93,9 @@ SourceConfig = Annotated[
 ]
 
 
+MESSY_CONFIDENCE = 0.2
+
+
 class TileSettings(_Strict):
     """Run the detector on overlapping tiles of the frame (`edge.tiling`): small gaps stay
     large enough to find. Only for a model trained on tiles (`shelf-model tile-dataset`)."""
@@ -116,7 +119,15 @@ class DetectorSettings(_Strict):
 
     model: Path | None = Field(default=None, description="ONNX file; default: the bundled model.")
     threads: int = Field(default=2, ge=1, le=64, description="ONNX Runtime intra-op threads.")
-    confidence: Fraction = 0.35
+    confidence: Fraction = Field(
+        default=0.35, description="Operating threshold: a box scored lower is dropped."
+    )
+    class_confidence: dict[str, Fraction] = Field(
+        default_factory=lambda: {"messy": MESSY_CONFIDENCE},
+        description="Per-class thresholds over `confidence` (class name: threshold). Messy "
+        "displays score lower than gaps, so their own threshold trades a little precision "
+        "for recall (models/README.md, operating point).",
+    )
     iou: Fraction = 0.5
     warmup_runs: int = Field(default=2, ge=0, le=100)
     tiles: TileSettings | None = Field(

@@ -95,13 +95,31 @@ def _val(args: argparse.Namespace) -> int:
     return 0
 
 
+def _class_threshold(text: str) -> tuple[str, float]:
+    """`messy=0.2` as ("messy", 0.2), for --class-conf."""
+    name, _, value = text.partition("=")
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = -1.0
+    if not name or not 0.0 <= threshold <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected CLASS=THRESHOLD, e.g. messy=0.2")
+    return name, threshold
+
+
 def _eval(args: argparse.Namespace) -> int:
     from models.evaluate import evaluate
     from models.tile_dataset import TileGrid
 
     tiles = TileGrid.parse(args.tiles, args.overlap) if args.tiles else None
     result = evaluate(
-        args.model, args.data, args.split, confidence=args.conf, threads=args.threads, tiles=tiles
+        args.model,
+        args.data,
+        args.split,
+        confidence=args.conf,
+        class_confidence=dict(args.class_conf) if args.class_conf else None,
+        threads=args.threads,
+        tiles=tiles,
     )
     if args.json:
         print(json.dumps(result))
@@ -109,6 +127,7 @@ def _eval(args: argparse.Namespace) -> int:
     print(
         f"{result['model']} on {args.data} [{args.split}], {result['images']} images, "
         f"{result['ms_per_image']} ms/image, operating threshold {result['confidence']}"
+        + "".join(f", {k} {v}" for k, v in result["class_confidence"].items())
     )
     print(f"{'class':<8} {'AP50':>6} {'AP50-95':>8} {'P':>6} {'R':>6} {'F1':>6} {'boxes':>6}")
     for name, row in result.items():
@@ -284,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True, help="YOLO data.yaml")
     p.add_argument("--split", default="val", help="dataset split to measure")
     p.add_argument("--conf", type=float, help="operating threshold (default: the node's)")
+    p.add_argument(
+        "--class-conf",
+        metavar="CLASS=THRESHOLD",
+        type=_class_threshold,
+        action="append",
+        help="a class's own threshold, repeatable (default: the node's detector.class_confidence)",
+    )
     p.add_argument("--threads", type=int, default=2, help="ONNX Runtime threads")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(

@@ -157,6 +157,7 @@ def evaluate(
     split: str = "val",
     *,
     confidence: float | None = None,
+    class_confidence: dict[str, float] | None = None,
     iou: float | None = None,
     threads: int = 2,
     tiles: TileGrid | None = None,
@@ -168,9 +169,12 @@ def evaluate(
     """
     defaults = DetectorSettings()
     confidence = defaults.confidence if confidence is None else confidence
+    class_confidence = defaults.class_confidence if class_confidence is None else class_confidence
     iou = defaults.iou if iou is None else iou
     dataset = load_dataset(data_yaml)
-    detector = OnnxDetector(model, threads=threads, confidence=confidence, iou=iou)
+    detector = OnnxDetector(
+        model, threads=threads, confidence=confidence, class_confidence=class_confidence, iou=iou
+    )
     if len(detector.names) != len(dataset.names):
         raise DatasetError(f"{data_yaml}: {dataset.names} but the model knows {detector.names}")
     tallies = [_ClassTally() for _ in dataset.names]
@@ -199,6 +203,7 @@ def evaluate(
         model=str(detector.model_path),
         split=split,
         confidence=confidence,
+        class_confidence=class_confidence,
         tiles=f"{tiles.cols}x{tiles.rows}" if tiles else None,
     )
     return result

@@ -76,6 +76,26 @@ def test_detect_returns_boxes_normalised_to_the_frame(tmp_path: Path) -> None:
     assert detector.timing.inference_ms > 0
 
 
+def test_a_class_threshold_holds_its_own_boxes_to_it(tmp_path: Path) -> None:
+    # Three apart boxes: a gap at 0.3, a messy at 0.25 and a messy at 0.15.
+    output = yolo_output(
+        [(20, 20, 8, 8), (60, 60, 8, 8), (100, 100, 8, 8)],
+        [[0.3, 0.0], [0.0, 0.25], [0.0, 0.15]],
+    )
+    model = constant_model(tmp_path / "m.onnx", output)
+    blank = np.zeros((128, 192, 3), np.uint8)
+
+    uniform = OnnxDetector(model, threads=1, confidence=0.35, class_confidence={})
+    assert uniform.detect(blank) == []
+    own = OnnxDetector(model, threads=1, confidence=0.35, class_confidence={"messy": 0.2})
+    assert [(d.label, round(d.score, 2)) for d in own.detect(blank)] == [("messy", 0.25)]
+    lower_gap = OnnxDetector(model, threads=1, confidence=0.25, class_confidence={"messy": 0.3})
+    assert [d.label for d in lower_gap.detect(blank)] == ["gap"]
+
+    with pytest.raises(ModelError, match="class_confidence names mesy; the model's classes"):
+        OnnxDetector(model, threads=1, class_confidence={"mesy": 0.2})
+
+
 def test_end_to_end_export_is_recognised(tmp_path: Path) -> None:
     output = np.array([[[10, 20, 50, 60, 0.9, 1.0], [0, 0, 0, 0, 0.0, 0.0]]], np.float32)
     model = constant_model(
