@@ -82,7 +82,7 @@ def test_events_filters_order_and_bounds(api: TestClient) -> None:
 def test_put_layout_validates_and_stores(api: TestClient) -> None:
     layout = sample_layout()
     body = layout.model_dump(mode="json")
-    response = api.put(f"/api/layouts/{STORE}/cam-3", json=body)
+    response = api.put(f"/api/layouts/{STORE}/cam-3", json=body, params={"create": "true"})
     assert response.status_code == 200, response.text
     assert response.json()["version"] == layout.version
     assert api.get(f"/api/layouts/{STORE}/cam-3").json()["layout"] == body

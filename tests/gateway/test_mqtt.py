@@ -85,7 +85,9 @@ def test_put_layout_publishes_the_new_config(mosquitto: Mosquitto, tmp_path: Pat
         for facings in (2, 3):
             layout = sample_layout(facings=facings)
             response = api.put(
-                f"/api/layouts/{STORE}/{CAMERA}", json=layout.model_dump(mode="json")
+                f"/api/layouts/{STORE}/{CAMERA}",
+                json=layout.model_dump(mode="json"),
+                params={"create": "true"},
             )
             assert response.status_code == 200, response.text
             assert response.json()["version"] == layout.version

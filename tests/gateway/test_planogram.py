@@ -76,7 +76,11 @@ def test_import_through_the_api_stores_the_layout_and_its_products(tmp_path: Pat
     db = Database.in_dir(tmp_path)
     db.open()
     api = admin_client(create_app(db))
-    api.put("/api/layouts/store-1/cam-1", json=load_layout(EXAMPLE_LAYOUT).model_dump())
+    api.put(
+        "/api/layouts/store-1/cam-1",
+        json=load_layout(EXAMPLE_LAYOUT).model_dump(),
+        params={"create": "true"},  # a camera the gateway has not heard from yet
+    )
     body = (EXAMPLES / "store-1-cam-1.csv").read_bytes()
     response = api.post(
         "/api/layouts/store-1/cam-1/planogram", content=body, headers={"Content-Type": "text/csv"}
