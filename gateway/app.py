@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from paho.mqtt.enums import MQTTErrorCode
@@ -46,6 +46,9 @@ from gateway.storage.layouts import find_layout, list_layouts
 from gateway.uplink.outbox import Uplink, UplinkStatus
 from gateway.uplink.transport import LocalTransport
 from gateway.web.app import create_app
+
+if TYPE_CHECKING:
+    from gateway.mqtt.embedded_broker import EmbeddedBroker
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,7 @@ class Gateway:
         if self.advice is not None:
             self.advice.listeners.append(live_feed.advice_changed)
         self.link: MqttLink | None = None
+        self.broker: EmbeddedBroker | None = None
         self.snapshots = SnapshotStore()
         self.app: FastAPI = create_app(self, dependencies=api_dependencies)
         self._lock = threading.Lock()
@@ -127,6 +131,7 @@ class Gateway:
                     self.exporter.start()
                 self._start_uplink()
                 self.ingest.start()
+                self._start_embedded_broker()
                 self.link = MqttLink(self.settings.mqtt, self._on_message)
                 for record in list_layouts(self.db):
                     key = (record["store"], record["camera"])
@@ -178,11 +183,25 @@ class Gateway:
             self.advice.stop()
         if self.link is not None:
             self.link.stop()
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
         self.ingest.stop()
         self._stop_uplink()
         if self.exporter is not None:
             self.exporter.stop()
         self.db.close()
+
+    def _start_embedded_broker(self) -> None:
+        """`broker: embedded`: the single-box store's own broker, on mqtt.url's loopback
+        port, up before the link connects (RuntimeError when the port is taken)."""
+        if self.settings.broker != "embedded":
+            return
+        from gateway.mqtt.embedded_broker import EmbeddedBroker  # amqtt only when asked for
+
+        mqtt = self.settings.mqtt
+        self.broker = EmbeddedBroker(mqtt.host, mqtt.port)
+        self.broker.start()
 
     def _start_uplink(self) -> None:
         """Open the head office's uplink and its feeder when `hq.enabled` (they start

@@ -52,7 +52,10 @@ def _check_config(args: argparse.Namespace) -> int:
     layouts = found.layouts
     mqtt = settings.mqtt
     print(f"{args.config}: {'OK' if not found.problems else 'layout errors (see below)'}")
-    print(f"  broker      {mqtt.url} as {mqtt.username or '(anonymous)'} ({mqtt.client_id})")
+    embedded = " (embedded, started by the gateway)" if settings.broker == "embedded" else ""
+    print(
+        f"  broker      {mqtt.url} as {mqtt.username or '(anonymous)'} ({mqtt.client_id}){embedded}"
+    )
     print(f"  topics      {mqtt.topic_prefix}/<store>/<camera>/<kind>")
     print(f"  database    {settings.data_dir / 'shelfsense.db'}")
     print(f"  API         http://{settings.http.host}:{settings.http.port}/docs")

@@ -287,9 +287,18 @@ class HqSettings(HqUplinkSettings):
         return self
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 class GatewaySettings(_Strict):
     """The whole gateway config file."""
 
+    broker: Literal["external", "embedded"] = Field(
+        default="external",
+        description="external: connect to the store broker at mqtt.url (Mosquitto). "
+        "embedded: a single-box store; the gateway runs its own broker on mqtt.url's "
+        "loopback port (no passwords, no TLS: cameras on this machine only).",
+    )
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     data_dir: Path = Field(default=Path("data"), description="The SQLite database lives here.")
     http: HttpSettings = Field(default_factory=HttpSettings)
@@ -305,6 +314,24 @@ class GatewaySettings(_Strict):
     advice: AdviceSettings = Field(default_factory=AdviceSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     hq: HqSettings = Field(default_factory=HqSettings)
+
+    @model_validator(mode="after")
+    def _embedded_broker_on_loopback(self) -> GatewaySettings:
+        """The embedded broker lets every client in, so it may not listen beyond this box."""
+        if self.broker != "embedded":
+            return self
+        if self.mqtt.use_tls:
+            raise ValueError(
+                "broker: embedded serves plain mqtt:// on the loopback (no TLS): set mqtt.url "
+                "to mqtt://127.0.0.1:<port> without tls, or run Mosquitto (INSTALL.md)"
+            )
+        if self.mqtt.host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                f"broker: embedded accepts every client without a password, so it listens "
+                f"on the loopback only, not {self.mqtt.host}: use mqtt://127.0.0.1:<port>; "
+                "for cameras on other machines run Mosquitto (INSTALL.md section 3)"
+            )
+        return self
 
     @field_validator("layouts", mode="before")
     @classmethod

@@ -4,15 +4,22 @@ the whole gateway path: publish -> store -> API."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.contract.config_file import ConfigError
+from gateway.config.settings import load_settings
 from gateway.mqtt.embedded_broker import EmbeddedBroker, SnapshotDict
 from tests.support.auth_support import admin_client
 from tests.support.gateway_store import (
@@ -169,3 +176,99 @@ def test_gateway_path_through_the_embedded_broker(broker: EmbeddedBroker, tmp_pa
         config = wait_until(lambda: node.received(TOPICS.config), what="the node config")[-1]
         assert json.loads(config.payload)["version"] == sample_layout().version
         node.close()
+
+
+# ---- `broker: embedded` in gateway.yaml: a single-box store (issue 21, item 11) -------
+
+
+def test_a_gateway_with_broker_embedded_starts_its_own_broker(tmp_path: Path) -> None:
+    """No broker runs before the gateway: it starts one on mqtt.url's port, a camera on
+    the same box talks to it, and stopping the gateway stops it."""
+    port = free_port()
+    url = f"mqtt://127.0.0.1:{port}"
+    settings = settings_for(url, tmp_path / "data", broker="embedded")
+    with running_gateway(settings) as gateway:
+        node = MqttClient(url, "node")
+        node.publish(TOPICS.availability, availability("online"), retain=True)
+        node.publish(TOPICS.state, shelf_state(seq=9), retain=True)
+        settle(gateway, 2)
+        camera = admin_client(gateway.app).get(f"/api/cameras/{STORE}/{CAMERA}").json()
+        assert camera["online"] is True and camera["state"]["seq"] == 9
+        node.close()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+@pytest.mark.parametrize(
+    ("mqtt", "expected"),
+    [
+        ({"url": "mqtt://192.168.1.10:1883"}, "listens on the loopback only"),
+        ({"url": "mqtts://127.0.0.1:8883"}, "plain mqtt://"),
+        ({"url": "mqtt://127.0.0.1:1883", "tls": {}}, "plain mqtt://"),
+    ],
+)
+def test_broker_embedded_refuses_what_it_cannot_serve(
+    tmp_path: Path, mqtt: dict[str, object], expected: str
+) -> None:
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump({"broker": "embedded", "mqtt": mqtt}))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(path) in str(caught.value) and expected in str(caught.value)
+
+
+def test_shelf_gateway_run_with_broker_embedded(tmp_path: Path) -> None:
+    """The real `shelf-gateway run` process: its broker takes a camera's messages and
+    SIGTERM stops gateway and broker cleanly."""
+    port, http = free_port(), free_port()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "broker": "embedded",
+                "mqtt": {"url": f"mqtt://127.0.0.1:{port}"},
+                "data_dir": str(tmp_path / "data"),
+                "http": {"port": http},
+            }
+        )
+    )
+    gateway_bin = Path(sys.executable).parent / "shelf-gateway"
+    process = subprocess.Popen(
+        [str(gateway_bin), "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(lambda: _listening(port), timeout=30, what="the embedded broker")
+        node = MqttClient(f"mqtt://127.0.0.1:{port}", "node")
+        node.publish(TOPICS.availability, availability("online"), retain=True)
+        node.publish(TOPICS.state, shelf_state(seq=3), retain=True)
+        db = tmp_path / "data" / "shelfsense.db"
+        wait_until(lambda: _stored_seq(db) == 3, timeout=15, what="the state in the database")
+        node.close()
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, out
+    assert "embedded MQTT broker" in out and "Traceback" not in out
+    assert not _listening(port)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def _stored_seq(db: Path) -> int | None:
+    if not db.exists():
+        return None
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT max(seq) FROM camera_state").fetchone()
+    return row[0] if row else None
