@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_ARGS ?= --cameras 3 --port 8080
+HQ_DEMO_ARGS ?= --stores 50 --port 8090
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format schema clean
+.PHONY: demo hq-demo test lint format schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed-demo
 	$(BIN)/shelf-gateway demo $(DEMO_ARGS)
+
+# The head office fed by simulated stores, in one process (same runtime extra as the demo).
+hq-demo: $(VENV)/.installed-demo
+	$(BIN)/shelf-hq demo $(HQ_DEMO_ARGS)
 
 # Style, formatting and the import rules in pyproject.toml ([tool.importlinter]); all three run
 # even when one fails, so one pass shows everything to fix.

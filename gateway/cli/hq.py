@@ -20,6 +20,7 @@ from pathlib import Path
 from gateway.cli.command import Command
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "gateway.devtools.hq_demo",
     "gateway.devtools.hq_loadtest",
     "gateway.devtools.hq_analytics_bench",
 )
@@ -80,12 +81,78 @@ def _refresh_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2, help="local cluster workers")
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from gateway.auth.users import Users
+    from gateway.hq.analytics import EngineSettings
+    from gateway.hq.refresher import AnalyticsRefresher
+    from gateway.hq.server import serve_hq
+    from gateway.hq.web import create_hq_app
+    from gateway.storage.connection import Database
+
+    if not args.root.is_dir():
+        print(f"shelf-hq serve: --root {args.root}: no such folder", file=sys.stderr)
+        return 2
+    users_db = Database(args.users)
+    users_db.open()
+    try:
+        if not Users(users_db).all():
+            logging.getLogger(__name__).warning(
+                "%s has no users: nobody can sign in (shelf-hq users add admin --role admin "
+                "--users %s)",
+                args.users,
+                args.users,
+            )
+        refresher = AnalyticsRefresher(
+            args.root, args.refresh_every, EngineSettings(args.scheduler, args.workers)
+        )
+        url = f"http://{args.host}:{args.port}"
+        serve_hq(
+            create_hq_app(args.root, users_db),
+            args.host,
+            args.port,
+            refresher,
+            on_started=lambda: print(f"shelfsense head office on {url}/login", flush=True),
+        )
+    finally:
+        users_db.close()
+    return 0
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root", type=Path, required=True, help="the head office's dataset (ingest's --data-dir)"
+    )
+    parser.add_argument(
+        "--users", type=Path, required=True, metavar="USERS_DB", help="users' SQLite file"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8090, help="HTTP port (default 8090)")
+    parser.add_argument(
+        "--refresh-every",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="run the analytics job this often when new messages were stored (default 300)",
+    )
+    parser.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
+    parser.add_argument("--workers", type=int, default=2, help="local cluster workers")
+
+
 BUILTIN_COMMANDS = (
     Command(
         name="ingest",
         help="store what the stores send: one of any number of processes sharing the consumer",
         add_arguments=_ingest_arguments,
         handler=_ingest,
+    ),
+    Command(
+        name="serve",
+        help="serve the brand and chain pages and API, refreshing the analytics on a schedule",
+        description="Serve the head office's web app and API with uvicorn over the results "
+        "of the analytics job, which runs in the background every --refresh-every seconds "
+        "(when the store holds new messages). Ctrl-C or SIGTERM stops it.",
+        add_arguments=_serve_arguments,
+        handler=_serve,
     ),
     Command(
         name="refresh",
@@ -113,6 +180,17 @@ def build_parser(available: Sequence[Command]) -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_dask() -> None:
+    """Dask logs every local cluster's start and stop at INFO: the analytics job would
+    fill the log every refresh. Its logging is set up when `distributed` is imported."""
+    import dask.config
+
+    levels = {"distributed": "warning", "distributed.shuffle": "error"}  # shuffles: chatty
+    dask.config.set({"logging": levels})
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level.upper())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     available = [
         *BUILTIN_COMMANDS,
@@ -122,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.log_level != "DEBUG":
+        _quiet_dask()
     try:
         return args.handler(args)
     except KeyboardInterrupt:

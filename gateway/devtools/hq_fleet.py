@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from edge.layout import with_check_digit
+from gateway.export.uplink_facts import profile_envelope
 from gateway.uplink.contract import (
     DeviceHealth,
     Envelope,
@@ -144,8 +145,9 @@ def make_fleet(count: int, seed: int = 1) -> list[SimStore]:
 
 
 def profile_and_products(store: SimStore, at: datetime) -> list[Envelope]:
-    """What a gateway sends at start: the store's profile, each camera's products."""
-    messages = [envelope(store.id, Kind.PROFILE, "profile", store.profile, at=at)]
+    """What a gateway sends at start: the store's profile (keyed by its content and since
+    when, as a real gateway's feeder keys it), each camera's products."""
+    messages = [profile_envelope(store.id, store.profile, since=at)]
     for camera in CAMERAS:
         mine = [s for s in store.slots if s.camera == camera]
         total = sum(s.facings for s in mine)

@@ -4,6 +4,8 @@
   day and store shard, written exactly once per message id.
 - `analytics`: the cross-store figures, computed by Dask (a local cluster by default, any
   scheduler by config) and saved small for the pages to read.
+- `refresher`: the analytics job on a schedule; `server`: the web app (`web`) under
+  uvicorn with that schedule, as `shelf-hq serve` and the demo run it.
 
 An entry point beside `app`: may import the uplink contract and transports, and the
 store gateway's shared layers (auth, web, storage, config); nothing imports it but the

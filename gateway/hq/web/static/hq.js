@@ -86,7 +86,7 @@ const COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9
 /** A responsive uPlot chart over days (`xs` in seconds, one `step` apart).
  *  `series`: [{label, values, strong?}]; a strong series (e.g. every store together) is
  *  drawn dark, thick and dashed (put it last: uPlot draws in order, so it is on top). `bars`: grouped bars, the x range padded by
- *  half a step so the first and last bars are whole. */
+ *  half a step so the first and last bars are whole (a lone point gets the same padding). */
 export function chart(container, { xs, series, step = 86400, yPercent = true, yLabel = "", bars = false }) {
   container.replaceChildren();
   if (!xs.length || !series.length) {
@@ -95,7 +95,8 @@ export function chart(container, { xs, series, step = 86400, yPercent = true, yL
   }
   const width = () => Math.max(280, container.clientWidth);
   const height = () => (container.clientWidth < 500 ? 220 : 280);
-  const pad = bars ? step / 2 : 0;
+  // bars, or a single point (a range of zero width would hide it): half a step each side
+  const pad = bars || xs.length === 1 ? step / 2 : 0;
   const barWidth = 0.7 / series.length;
   const opts = {
     width: width(),
