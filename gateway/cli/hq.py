@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.devtools.hq_demo",
     "gateway.devtools.hq_loadtest",
     "gateway.devtools.hq_analytics_bench",
+    "gateway.devtools.hq_capacity",
 )
 """Modules that each define `command() -> Command`."""
 

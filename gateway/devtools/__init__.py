@@ -6,8 +6,9 @@
 - `simulate`: `shelf-gateway simulate`, the pipeline and advice measured against the
   simulator's truth.
 - `hq_fleet`: simulated stores for the head office; `hq_demo` (`hq_demo_fleet`):
-  `shelf-hq demo`; `hq_loadtest`, `hq_analytics_bench`: `shelf-hq loadtest` and
-  `bench-analytics`; `nats_cluster`: a NATS JetStream cluster on loopback.
+  `shelf-hq demo`; `hq_loadtest`, `hq_analytics_bench`, `hq_capacity`: `shelf-hq
+  loadtest`, `bench-analytics` and `capacity`; `nats_cluster`: a NATS JetStream cluster
+  on loopback.
 
 The top layer: may import anything in the gateway, the camera node itself (`edge.node`,
 `edge.detector`, `edge.sources`: no other gateway package may) and the synthetic
