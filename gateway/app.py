@@ -326,6 +326,26 @@ class Gateway:
         if self.advice is not None:
             self.advice.on_sales(lines)
 
+    def camera_removed(self, store: str, camera: str) -> None:
+        """A deleted camera: its retained topics cleared, its store's advice redone."""
+        if self.link is not None:
+            self.link.forget_camera(store, camera)
+        if self.advice is not None:
+            self.advice.notify(store)
+
+    def layout_removed(self, store: str, camera: str) -> None:
+        """A deleted layout: the camera gets an empty config, advice is redone."""
+        self._publish_config(store, camera, None)
+        if self.advice is not None:
+            self.advice.notify(store)
+
+    def sales_removed(self, stores: Sequence[str]) -> None:
+        """Deleted sale lines (an import batch, a store): advice is redone from what is
+        left (velocity is read from the stored lines)."""
+        if self.advice is not None:
+            for store in stores:
+                self.advice.notify(store)
+
     def _publish_retained(self, topic: str, payload: bytes) -> bool:
         """Hand a retained QoS 1 message to the broker (the advice list); False when
         not connected, so the caller tries again later."""

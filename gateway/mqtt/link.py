@@ -154,6 +154,18 @@ class MqttLink:
             self._publish_config(store, camera, payload)
         return config.version
 
+    def forget_camera(self, store: str, camera: str) -> None:
+        """A deleted camera: stop re-sending its config and clear its retained config,
+        state, availability and health (an empty retained message deletes one), so the
+        gateway's next start does not bring it back from the broker."""
+        with self._configs_lock:
+            self._configs.pop((store, camera), None)
+        if not self._connected.is_set():
+            return
+        topics = CameraTopics(store, camera, self.prefix)
+        for topic in (topics.config, topics.state, topics.availability, topics.health):
+            self.client.publish(topic, b"", qos=1, retain=True)
+
     def publish_snapshot_request(self, store: str, camera: str, request: SnapshotRequest) -> bool:
         """Ask a camera for one snapshot (QoS 1, not retained); False when offline."""
         if not self._connected.is_set():

@@ -8,18 +8,24 @@ a spreadsheet shows (the header is row 1, a blank line is a row), so an error li
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-MAX_CSV_BYTES = 32 * 1024 * 1024
-"""Largest CSV the API accepts in one request; split bigger exports or use the CLI."""
+MAX_CSV_BYTES = 128 * 1024 * 1024
+"""Largest CSV the API accepts in one request; it is streamed (spooled to disk and read
+a line at a time), so this bounds the request's duration and disk, not memory."""
+
+READ_CHUNK = 64 * 1024
+"""Bytes read at a time from a file or an upload."""
 
 MAX_BATCH_LINES = 10_000
 """Most lines in one JSON batch (POST /api/pos/sales, /api/catalogue)."""
@@ -106,6 +112,51 @@ def validate_line(
         ]
 
 
+class Utf8Check:
+    """Checks a byte stream is UTF-8 as it passes, chunk by chunk (so a file is refused
+    before any of its lines is stored), naming the line of the first bad byte."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._offset = 0
+        self._newlines = 0
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        pending = self._decoder.getstate()[0]  # bytes of a character begun in the last chunk
+        try:
+            self._decoder.decode(chunk, final)
+        except UnicodeDecodeError as error:
+            start = self._offset - len(pending)  # where the decoder's input began
+            bad = start + error.start
+            before = (pending + chunk)[: error.start]
+            line = self._newlines - pending.count(b"\n") + before.count(b"\n") + 1
+            raise ImportFileError(
+                f"{self.source} line {line}: not UTF-8 text (byte {bad}); save the file as "
+                "CSV UTF-8"
+            ) from None
+        self._offset += len(chunk)
+        self._newlines += chunk.count(b"\n")
+
+    def finish(self) -> None:
+        self.feed(b"", final=True)
+
+
+def check_utf8_file(binary: IO[bytes], source: str) -> None:
+    """Read a whole file once to check it is UTF-8 (ImportFileError otherwise), then
+    rewind it."""
+    check = Utf8Check(source)
+    while chunk := binary.read(READ_CHUNK):
+        check.feed(chunk)
+    check.finish()
+    binary.seek(0)
+
+
+def text_of(binary: IO[bytes]) -> IO[str]:
+    """A checked UTF-8 file as text for the CSV reader (a byte order mark dropped)."""
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+
+
 def decode_csv(data: bytes, source: str) -> str:
     """UTF-8 text (a spreadsheet's byte order mark is dropped); ImportFileError otherwise."""
     try:
@@ -123,18 +174,21 @@ def _delimiter(header_line: str) -> str:
 
 
 def csv_rows(
-    text: str, source: str, required: Sequence[str], optional: Sequence[str] = ()
+    text: str | IO[str], source: str, required: Sequence[str], optional: Sequence[str] = ()
 ) -> Iterator[tuple[int, dict[str, str]] | LineError]:
     """Each data row as (spreadsheet row, {column: cell}), or a LineError for a row whose
     cell count is wrong. Empty cells are left out, so the model reports them as required
     (or uses the default of an optional column). Unknown columns are ignored, so a till's
     export with extra columns imports as is.
 
-    Raises ImportFileError when the header is missing, repeats a column or lacks a required
-    one.
+    `text` is the whole file, or a text stream read a line at a time (memory stays flat
+    however long the file). Raises ImportFileError when the header is missing, repeats a
+    column or lacks a required one.
     """
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    stream = io.StringIO(text, newline="") if isinstance(text, str) else text
+    first_line = stream.readline()
+    lines = itertools.chain([first_line], stream)
+    reader = csv.reader(lines, delimiter=_delimiter(first_line.split("\n", 1)[0]))
     header: list[str] | None = None
     for row_number, cells in enumerate(reader, start=1):
         if not any(cell.strip() for cell in cells):
@@ -181,27 +235,57 @@ def _check_header(
         )
 
 
+Checked = tuple[int, ModelT] | list[LineError]
+"""One line of a batch, checked: (position, model), or the errors of a bad line."""
+
+
+def iter_csv_lines(
+    model: type[ModelT],
+    text: str | IO[str],
+    source: str,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+) -> Iterator[Checked[ModelT]]:
+    """Validate CSV rows one at a time, as they are read (see `csv_rows`)."""
+    for item in csv_rows(text, source, required, optional):
+        if isinstance(item, LineError):
+            yield [item]
+            continue
+        row, cells = item
+        line, problems = validate_line(model, cells, row=row, source=source)
+        yield problems if line is None else (row, line)
+
+
+def split_checked(
+    items: Iterable[Checked[ModelT]],
+) -> tuple[list[tuple[int, ModelT]], list[LineError]]:
+    """Good lines and the errors of the bad ones, each in a list."""
+    good: list[tuple[int, ModelT]] = []
+    errors: list[LineError] = []
+    for item in items:
+        if isinstance(item, list):
+            errors.extend(item)
+        else:
+            good.append(item)
+    return good, errors
+
+
 def csv_lines(
     model: type[ModelT],
-    text: str,
+    text: str | IO[str],
     source: str,
     required: Sequence[str],
     optional: Sequence[str] = (),
 ) -> tuple[list[tuple[int, ModelT]], list[LineError]]:
     """Validate every CSV row: (row, model) for the good ones and the errors of the bad."""
-    good: list[tuple[int, ModelT]] = []
-    errors: list[LineError] = []
-    for item in csv_rows(text, source, required, optional):
-        if isinstance(item, LineError):
-            errors.append(item)
-            continue
-        row, cells = item
-        line, problems = validate_line(model, cells, row=row, source=source)
-        if line is None:
-            errors.extend(problems)
-        else:
-            good.append((row, line))
-    return good, errors
+    return split_checked(iter_csv_lines(model, text, source, required, optional))
+
+
+def iter_batch_lines(model: type[ModelT], items: Iterable[Any]) -> Iterator[Checked[ModelT]]:
+    """Validate the items of a JSON batch one at a time, errors naming index and field."""
+    for index, item in enumerate(items):
+        line, problems = validate_line(model, item, index=index)
+        yield problems if line is None else (index, line)
 
 
 def batch_lines(
@@ -209,15 +293,7 @@ def batch_lines(
 ) -> tuple[list[tuple[int, ModelT]], list[LineError]]:
     """Validate every item of a JSON batch: (index, model) for the good ones and the
     errors of the bad, each naming its index and field."""
-    good: list[tuple[int, ModelT]] = []
-    errors: list[LineError] = []
-    for index, item in enumerate(items):
-        line, problems = validate_line(model, item, index=index)
-        if line is None:
-            errors.extend(problems)
-        else:
-            good.append((index, line))
-    return good, errors
+    return split_checked(iter_batch_lines(model, items))
 
 
 def file_lines(

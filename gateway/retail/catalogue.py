@@ -159,7 +159,9 @@ def edit_product(
         ).fetchone()
         if old is None:
             raise ProductNotFound(f"GTIN {gtin} is not in the catalogue")
-        edited = Product.model_validate({"gtin": gtin, **dict(zip(FIELDS, old, strict=True)), **changes})
+        edited = Product.model_validate(
+            {"gtin": gtin, **dict(zip(FIELDS, old, strict=True)), **changes}
+        )
         upsert_products(tx, [edited], now, by=by, source=source)
     found = product(db, gtin)
     assert found is not None

@@ -21,13 +21,14 @@ Decisions a till integrator needs to know:
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, NamedTuple
+from typing import IO, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -36,11 +37,16 @@ from edge.contract.messages import SCHEMA_VERSION
 from edge.layout import gtin_check_digit_ok
 from gateway.retail.batch_import import (
     MAX_BATCH_LINES,
+    Checked,
     LineError,
     batch_lines,
     file_lines,
+    iter_batch_lines,
+    iter_csv_lines,
     validate_line,
 )
+from gateway.retail.sales_batches import BatchSpec, open_batch, set_counts
+from gateway.retail.sales_screen import SalesScreen
 from gateway.storage.connection import Database
 from gateway.storage.sql import db_time, where_sql
 from gateway.storage.transactions import Transaction
@@ -209,75 +215,213 @@ class SaleLine(BaseModel):
 
 
 class Outcome(NamedTuple):
-    """What `record_sales` did with one line; `reason` says why a conflict was refused."""
+    """What `record_sales` did with one line: `reason` says why a conflict or a refusal
+    (`field` names the field at fault); an accepted line may carry the screening's
+    `flag` (stored, left out of velocity) and `note` (for the import report)."""
 
-    status: Literal["accepted", "duplicate", "conflict"]
+    status: Literal["accepted", "duplicate", "conflict", "refused"]
     reason: str | None = None
+    field: str | None = None
+    flag: str | None = None
+    note: str | None = None
+
+
+def _stored_outcome(tx: Transaction, line: SaleLine, values: tuple[Any, ...]) -> Outcome | None:
+    """Duplicate or conflict when (store, id) is stored already; None when it is not."""
+    stored = tx.execute(
+        "SELECT ts, sku, quantity, unit_price, currency FROM sales WHERE store = ? AND id = ?",
+        (line.store, line.id),
+    ).fetchone()
+    if stored is None:
+        return None
+    names = ("time", "sku", "quantity", "unit_price", "currency")
+    differences = [
+        f"{name} {new!r} here, {old!r} stored"
+        for name, new, old in zip(names, (*values, line.currency), tuple(stored), strict=True)
+        if new != old
+    ]
+    if not differences:
+        return Outcome("duplicate")
+    return Outcome(
+        "conflict",
+        f"{line.id!r} is already stored for {line.store} with different content "
+        f"({'; '.join(differences)}); a correction needs a new line id",
+        "id",
+    )
 
 
 def record_sales(
-    tx: Transaction, lines: Sequence[SaleLine], *, source: SaleSource, received_at: datetime
+    tx: Transaction,
+    lines: Sequence[SaleLine],
+    *,
+    source: SaleSource,
+    received_at: datetime,
+    batch: str | None = None,
+    screen: SalesScreen | None = None,
 ) -> list[Outcome]:
-    """Insert each line once; one Outcome per line, in order."""
+    """Insert each line once, after the screening rules (`sales_screen`); one Outcome
+    per line, in order. `batch`: the import batch the new lines belong to."""
+    screen = screen or SalesScreen(received_at)
     outcomes = []
     received = db_time(received_at)
     for line in lines:
         values = (db_time(line.time), line.sku, line.quantity, price_text(line.unit_price))
+        verdict = screen.check(tx, line)
+        if verdict.refused is not None:
+            known = _stored_outcome(tx, line, values)  # sent again after it was stored
+            outcomes.append(known or Outcome("refused", verdict.refused, verdict.field))
+            continue
         cursor = tx.execute(
             "INSERT OR IGNORE INTO sales (store, id, ts, sku, quantity, unit_price, currency,"
-            " source, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (line.store, line.id, *values, line.currency, source, received),
+            " source, received_at, batch, flag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (line.store, line.id, *values, line.currency, source, received, batch, verdict.flag),
         )
         if cursor.rowcount == 1:
-            outcomes.append(Outcome("accepted"))
-            continue
-        stored = tx.execute(
-            "SELECT ts, sku, quantity, unit_price, currency FROM sales WHERE store = ? AND id = ?",
-            (line.store, line.id),
-        ).fetchone()
-        names = ("time", "sku", "quantity", "unit_price", "currency")
-        differences = [
-            f"{name} {new!r} here, {old!r} stored"
-            for name, new, old in zip(names, (*values, line.currency), tuple(stored), strict=True)
-            if new != old
-        ]
-        if differences:
+            screen.kept(line, verdict)
             outcomes.append(
-                Outcome(
-                    "conflict",
-                    f"{line.id!r} is already stored for {line.store} with different content "
-                    f"({'; '.join(differences)}); a correction needs a new line id",
-                )
+                Outcome("accepted", field=verdict.field, flag=verdict.flag, note=verdict.note)
             )
-        else:
-            outcomes.append(Outcome("duplicate"))
+            continue
+        known = _stored_outcome(tx, line, values)
+        assert known is not None
+        outcomes.append(known)
     return outcomes
 
 
 SalesListener = Callable[[Sequence[SaleLine]], None]
 """Told about newly stored lines after their commit (the InfluxDB exporter)."""
 
+MAX_REPORTED = 1000
+"""Errors and notes an import report lists (the counts are always complete): a file of
+a million bad lines must not fill the gateway's memory with messages."""
+
 
 @dataclass
 class ImportReport:
-    """What an import did: counts, and every rejected line with its position and field."""
+    """What an import did: counts, its batch, and the first `MAX_REPORTED` rejected
+    lines (position and field) and notes (lines kept but flagged)."""
 
     received: int = 0
     accepted: int = 0
     duplicates: int = 0
     rejected: list[LineError] = field(default_factory=list)
-    accepted_lines: list[SaleLine] = field(default_factory=list, repr=False)
+    notes: list[LineError] = field(default_factory=list)
+    batch: str | None = None
+    rejected_count: int = 0
+    noted: int = 0
+    flagged: int = 0
 
     @property
     def rejected_lines(self) -> int:
-        """Lines refused (a line with two bad fields has two errors)."""
-        return len({(e.row, e.index) for e in self.rejected})
+        """Lines refused (a line with two bad fields counts once)."""
+        return self.rejected_count
+
+    def reject(self, errors: Sequence[LineError]) -> None:
+        self.rejected_count += 1
+        room = MAX_REPORTED - len(self.rejected)
+        self.rejected.extend(errors[: max(0, room)])
+
+    def note(self, note: LineError, flagged: bool) -> None:
+        self.noted += 1
+        self.flagged += flagged
+        if len(self.notes) < MAX_REPORTED:
+            self.notes.append(note)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected_count,
+            "flagged": self.noted,
+        }
 
     def summary(self, source: str) -> str:
         return (
             f"{source}: {self.received} line(s): {self.accepted} accepted, "
-            f"{self.duplicates} duplicate(s), {self.rejected_lines} rejected"
+            f"{self.duplicates} duplicate(s), {self.rejected_lines} rejected; "
+            f"{self.noted} noted ({self.flagged} left out of velocity); batch {self.batch}"
         )
+
+
+def store_stream(
+    db: Database,
+    items: Iterable[Checked[SaleLine]],
+    *,
+    source: SaleSource,
+    batch: BatchSpec,
+    csv_source: str | None = None,
+    on_stored: SalesListener | None = None,
+) -> ImportReport:
+    """Store checked lines (position = CSV row or JSON index) as one import batch,
+    `CHUNK_LINES` per transaction as they come, and report per line. Memory stays flat
+    however many lines come: only the current chunk and the report's first messages
+    are held. A bad line (a list of errors) is counted and reported."""
+    now = datetime.now(UTC)
+    report = ImportReport()
+    screen = SalesScreen(now)
+    items = iter(items)
+    first = next(items, None)  # a file that cannot be read at all fails here, before its batch
+    items = itertools.chain([] if first is None else [first], items)
+    with db.transaction() as tx:
+        report.batch = open_batch(tx, batch, now)
+    chunk: list[tuple[int, SaleLine]] = []
+
+    def where(position: int) -> dict[str, Any]:
+        return {"row": position, "source": csv_source} if csv_source else {"index": position}
+
+    def flush() -> None:
+        with db.transaction() as tx:
+            outcomes = record_sales(
+                tx,
+                [line for _, line in chunk],
+                source=source,
+                received_at=now,
+                batch=report.batch,
+                screen=screen,
+            )
+            stored = _tally(report, chunk, outcomes, where)
+            set_counts(tx, report.batch or "", report.counts())
+        if on_stored is not None and stored:
+            on_stored(stored)
+        chunk.clear()
+
+    for item in items:
+        report.received += 1
+        if isinstance(item, list):
+            report.reject(item)
+            continue
+        chunk.append(item)
+        if len(chunk) >= CHUNK_LINES:
+            flush()
+    flush()
+    report.rejected.sort(key=lambda e: (e.row or 0, e.index or 0))
+    return report
+
+
+def _tally(
+    report: ImportReport,
+    chunk: Sequence[tuple[int, SaleLine]],
+    outcomes: Sequence[Outcome],
+    where: Callable[[int], dict[str, Any]],
+) -> list[SaleLine]:
+    """Count a chunk's outcomes into the report; the lines newly stored."""
+    stored = []
+    for (position, line), outcome in zip(chunk, outcomes, strict=True):
+        if outcome.status == "accepted":
+            report.accepted += 1
+            stored.append(line)
+            if outcome.note is not None:
+                report.note(
+                    LineError(outcome.note, outcome.field, **where(position)),
+                    outcome.flag is not None,
+                )
+        elif outcome.status == "duplicate":
+            report.duplicates += 1
+        else:
+            message = outcome.reason or outcome.status
+            report.reject([LineError(message, outcome.field, **where(position))])
+    return stored
 
 
 def store_lines(
@@ -288,33 +432,22 @@ def store_lines(
     source: SaleSource,
     csv_source: str | None = None,
     on_stored: SalesListener | None = None,
+    batch: BatchSpec | None = None,
 ) -> ImportReport:
-    """Store validated lines (position = CSV row or JSON index) and report per line.
-
-    `errors` are the lines that failed validation; conflicts are added to them.
-    """
-    report = ImportReport(received=len(lines) + len({(e.row, e.index) for e in errors}))
-    report.rejected.extend(errors)
-    now = datetime.now(UTC)
-    for start in range(0, len(lines), CHUNK_LINES):
-        chunk = lines[start : start + CHUNK_LINES]
-        with db.transaction() as tx:
-            outcomes = record_sales(tx, [line for _, line in chunk], source=source, received_at=now)
-        for (position, line), outcome in zip(chunk, outcomes, strict=True):
-            if outcome.status == "accepted":
-                report.accepted += 1
-                report.accepted_lines.append(line)
-            elif outcome.status == "duplicate":
-                report.duplicates += 1
-            else:
-                where = {"row": position} if csv_source else {"index": position}
-                report.rejected.append(
-                    LineError(outcome.reason or "conflict", "id", source=csv_source, **where)
-                )
-    report.rejected.sort(key=lambda e: (e.row or 0, e.index or 0))
-    if on_stored is not None and report.accepted_lines:
-        on_stored(report.accepted_lines)
-    return report
+    """`store_stream` of lines already validated (`errors`: the lines that were not),
+    as one batch (by default unnamed, from `source`)."""
+    bad: dict[tuple[int | None, int | None], list[LineError]] = {}
+    for error in errors:
+        bad.setdefault((error.row, error.index), []).append(error)
+    items: list[Checked[SaleLine]] = [*lines, *bad.values()]
+    return store_stream(
+        db,
+        items,
+        source=source,
+        batch=batch or BatchSpec(source, csv_source),
+        csv_source=csv_source,
+        on_stored=on_stored,
+    )
 
 
 # ---- the three ways in ---------------------------------------------------------------
@@ -330,6 +463,17 @@ def parse_sales_csv(
 ) -> tuple[list[tuple[int, SaleLine]], list[LineError]]:
     """A CSV file (header required, see SALES_CSV_REQUIRED); ImportFileError if unreadable."""
     return file_lines(SaleLine, data, source, SALES_CSV_REQUIRED, SALES_CSV_OPTIONAL)
+
+
+def iter_sales_batch(items: Sequence[Any]) -> Iterator[Checked[SaleLine]]:
+    """The lines of a JSON batch, checked one at a time."""
+    return iter_batch_lines(SaleLine, items)
+
+
+def iter_sales_csv(text: IO[str], source: str) -> Iterator[Checked[SaleLine]]:
+    """The lines of a CSV stream, checked one at a time as they are read (see
+    `batch_import.csv_rows`); ImportFileError for a bad header, before any line."""
+    return iter_csv_lines(SaleLine, text, source, SALES_CSV_REQUIRED, SALES_CSV_OPTIONAL)
 
 
 class PosMessage(NamedTuple):
@@ -393,7 +537,9 @@ def store_pos_message(
     outcomes = record_sales(tx, lines, source="mqtt", received_at=received_at)
     accepted = [line for line, o in zip(lines, outcomes, strict=True) if o.status == "accepted"]
     duplicates = sum(o.status == "duplicate" for o in outcomes)
-    problems.extend(f"id: {o.reason}" for o in outcomes if o.status == "conflict")
+    problems.extend(
+        f"{o.field}: {o.reason}" for o in outcomes if o.status in ("conflict", "refused")
+    )
     return PosMessage(
         accepted, duplicates, f"{topic}: " + "; ".join(problems) if problems else None
     )

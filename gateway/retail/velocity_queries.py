@@ -2,7 +2,10 @@
 
 Per SKU: its velocity profile over the last complete local days, units sold in an
 interval, the newest sale. Each query reads only the aggregate it needs (a busy store
-has many lines), and returns (negative lines) never count as demand.
+has many lines). Returns (negative lines) never count as demand, nor do lines the
+import screening flagged (`sales.flag`: a quantity far beyond the SKU's history, kept
+for the revenue but not shelf demand); a flagged line still counts as a sale for
+`last_sale`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ def _quarter_hours(
     sql = (
         "SELECT substr(ts, 1, 13) AS hour, CAST(substr(ts, 15, 2) AS INTEGER) / 15 AS quarter,"
         " sum(quantity) AS units FROM sales"
-        " WHERE store = ? AND ts >= ? AND ts < ? AND quantity > 0"
+        " WHERE store = ? AND ts >= ? AND ts < ? AND quantity > 0 AND flag IS NULL"
     )
     params: list[str] = [store, db_time(start), db_time(end)]
     if sku is not None:
@@ -52,7 +55,9 @@ def _quarter_hours(
 def first_sale_date(db: Database, store: str, tz: ZoneInfo) -> date | None:
     """Local date of the store's first stored sale: where its sales history begins."""
     with db.read() as conn:
-        first = conn.execute("SELECT min(ts) FROM sales WHERE store = ?", (store,)).fetchone()[0]
+        first = conn.execute(
+            "SELECT min(ts) FROM sales WHERE store = ? AND flag IS NULL", (store,)
+        ).fetchone()[0]
     return datetime.fromisoformat(first).astimezone(tz).date() if first else None
 
 
@@ -93,7 +98,7 @@ def units_sold(
 ) -> int:
     """Units of a SKU sold (returns left out) in [since, until), `until` default now."""
     sql = "SELECT coalesce(sum(quantity), 0) FROM sales WHERE store = ? AND sku = ?"
-    sql += " AND ts >= ? AND quantity > 0"
+    sql += " AND ts >= ? AND quantity > 0 AND flag IS NULL"
     params = [store, sku, db_time(since)]
     if until is not None:
         sql += " AND ts < ?"

@@ -16,6 +16,11 @@ from typing import Any
 
 from edge.contract.messages import Health, ShelfEvent, ShelfState
 from edge.layout import Layout
+from gateway.storage.removal import (
+    CAMERA_TABLES,
+    LAYOUT_DELETED_REASON,
+    STORE_TABLES,
+)
 from gateway.storage.sql import db_time
 
 DEAD_LETTER_KEEP = 10_000
@@ -69,6 +74,10 @@ class SlotLogCache:
 
     def clear(self) -> None:
         self._cameras.clear()
+
+    def forget(self, key: CameraKey) -> None:
+        """Drop one camera's slots (its log was deleted)."""
+        self._cameras.pop(key, None)
 
 
 class Transaction:
@@ -279,3 +288,47 @@ class Transaction:
         self._conn.execute(
             "INSERT OR IGNORE INTO cameras (store, camera) VALUES (?, ?)", (store, camera)
         )
+
+    # ---- deletes (what each removes: storage/removal.py) -------------------------------
+
+    def delete_camera(self, store: str, camera: str) -> dict[str, int]:
+        """Remove every row of one camera; rows removed per table (none: unknown)."""
+        removed = {
+            table: self._conn.execute(
+                f"DELETE FROM {table} WHERE store = ? AND camera = ?", (store, camera)
+            ).rowcount
+            for table in CAMERA_TABLES
+        }
+        self._slot_log.forget((store, camera))
+        return {table: n for table, n in removed.items() if n}
+
+    def delete_store(self, store: str) -> dict[str, int]:
+        """Remove every camera of a store and its sale lines; rows removed per table."""
+        removed: dict[str, int] = {}
+        cameras = self._conn.execute(
+            "SELECT camera FROM cameras WHERE store = ? UNION SELECT camera FROM layouts"
+            " WHERE store = ? UNION SELECT camera FROM advice WHERE store = ?",
+            (store, store, store),
+        ).fetchall()
+        for (camera,) in cameras:
+            for table, n in self.delete_camera(store, camera).items():
+                removed[table] = removed.get(table, 0) + n
+        for table in STORE_TABLES:
+            n = self._conn.execute(f"DELETE FROM {table} WHERE store = ?", (store,)).rowcount
+            if n:
+                removed[table] = n
+        return removed
+
+    def delete_layout(self, store: str, camera: str, at: datetime) -> bool:
+        """Remove a camera's layout and dismiss its open advice; False when it had none."""
+        cursor = self._conn.execute(
+            "DELETE FROM layouts WHERE store = ? AND camera = ?", (store, camera)
+        )
+        if cursor.rowcount == 0:
+            return False
+        self._conn.execute(
+            "UPDATE advice SET status = 'dismissed', dismissed_at = ?, dismiss_reason = ?,"
+            " updated_at = ? WHERE store = ? AND camera = ? AND status IN ('open', 'acknowledged')",
+            (db_time(at), LAYOUT_DELETED_REASON, db_time(at), store, camera),
+        )
+        return True

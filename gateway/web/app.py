@@ -42,7 +42,9 @@ from gateway.web.routers import (
     live,
     reports,
     retail,
+    sales_batches,
     snapshots,
+    stores,
     system,
 )
 
@@ -56,6 +58,8 @@ API_ROUTERS = (
     compliance,  # /api/cameras/…/compliance
     snapshots,  # /api/cameras/…/snapshot(s)
     retail,  # /api/pos, /api/catalogue, /api/velocity
+    sales_batches,  # /api/pos/batches
+    stores,  # /api/stores
     advice,  # /api/advice
     auth,  # /api/auth
     reports,  # /api/reports

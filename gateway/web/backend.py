@@ -93,6 +93,19 @@ class ApiBackend(Protocol):
         when this backend feeds no head office."""
         ...
 
+    def camera_removed(self, store: str, camera: str) -> None:
+        """Told after a camera's rows were deleted: forget its config and clear its
+        retained topics (so a restart does not bring it back), re-evaluate advice."""
+        ...
+
+    def layout_removed(self, store: str, camera: str) -> None:
+        """Told after a camera's layout was deleted: send it an empty config."""
+        ...
+
+    def sales_removed(self, stores: Sequence[str]) -> None:
+        """Told after sale lines of these stores were deleted (advice re-evaluates)."""
+        ...
+
 
 class DatabaseBackend:
     """A read-mostly backend over a bare database: layouts are stored, not published;
@@ -135,6 +148,15 @@ class DatabaseBackend:
     def uplink_status(self) -> UplinkStatus | None:
         """No uplink runs over a bare database."""
         return None
+
+    def camera_removed(self, store: str, camera: str) -> None:
+        """No broker and no advice engine to tell."""
+
+    def layout_removed(self, store: str, camera: str) -> None:
+        """No broker to send the camera an empty config."""
+
+    def sales_removed(self, stores: Sequence[str]) -> None:
+        """No advice engine: velocity is read from the stored lines, nothing to redo."""
 
 
 def get_backend(request: Request) -> ApiBackend:

@@ -67,6 +67,15 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/reports/devices"): SETUP,
     ("GET", "/api/reports/devices/uplink"): SETUP,
     ("GET", "/api/reports/categories"): READERS,
+    ("PATCH", "/api/catalogue/{gtin}"): frozenset({"admin"}),
+    ("GET", "/api/catalogue/{gtin}/changes"): frozenset({"admin"}),
+    ("GET", "/api/pos/batches"): frozenset({"admin", "staff"}),
+    ("GET", "/api/pos/batches/{batch}"): frozenset({"admin", "staff"}),
+    # deletes last, so the other routes still find the data
+    ("DELETE", "/api/pos/batches/{batch}"): frozenset({"admin"}),
+    ("DELETE", "/api/layouts/{store}/{camera}"): frozenset({"admin"}),
+    ("DELETE", "/api/cameras/{store}/{camera}"): frozenset({"admin"}),
+    ("DELETE", "/api/stores/{store}"): frozenset({"admin"}),
 }
 
 ROLES = ("admin", "installer", "staff:store-1", "merchandiser", "brand:Acme")
@@ -104,6 +113,7 @@ def request_for(method: str, path: str, advice: dict[tuple[str, str, str], int])
         "camera": shop.STORES["store-1"],
         "gtin": shop.ACME_OATS.gtin,
         "advice_id": str(advice[("store-1", "restock", shop.ACME)]),
+        "batch": "imp-20260302-100000-000000",
     }
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     sale = {

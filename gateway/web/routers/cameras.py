@@ -1,5 +1,6 @@
 """`/api/cameras`: every camera the gateway knows, and one camera's availability, latest
-shelf state, health and layout versions (a brand sees its own slots only)."""
+shelf state, health and layout versions (a brand sees its own slots only); an admin
+deletes a camera with everything stored of it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from gateway.auth.scoping import CurrentBrandView, brand_camera, require_store
 from gateway.storage.cameras import find_camera, list_cameras
 from gateway.web.backend import Backend
 from gateway.web.params import CameraId, StoreId
+from gateway.web.routers.removal_models import RemovedOut
 
 router = APIRouter(tags=["cameras"])
 
@@ -106,3 +108,23 @@ def camera(
     if record is None:
         raise HTTPException(404, f"unknown camera {store}/{camera}")
     return record if view is None else brand_camera(view, record)
+
+
+@router.delete(
+    "/cameras/{store}/{camera}",
+    response_model=RemovedOut,
+    responses={404: {"description": "Unknown camera"}},
+    dependencies=[allow("admin")],
+)
+def delete_camera(store: StoreId, camera: CameraId, backend: Backend) -> dict[str, Any]:
+    """Delete a camera and every row of it (admin only): availability, state, slot log,
+    events, health, layout, settings and advice, so nothing of it stays in pickers,
+    Devices or reports; the store's sale lines are kept. Its retained topics are
+    cleared on the broker. Stop the node first: a camera that still sends comes back as
+    a new one. Answers what was removed, per table."""
+    with backend.db.transaction() as tx:
+        removed = tx.delete_camera(store, camera)
+    if not removed:
+        raise HTTPException(404, f"unknown camera {store}/{camera}")
+    backend.camera_removed(store, camera)
+    return {"store": store, "camera": camera, "removed": removed}

@@ -2,12 +2,13 @@
 JSON or imported from a planogram (CSV or JSON).
 
 Layouts are changed by admins and installers (`LAYOUT_EDITORS`), who also take the
-calibration snapshots; every user reads them (a brand: its own slots only).
+calibration snapshots; every user reads them (a brand: its own slots only); only an
+admin deletes one.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -21,6 +22,7 @@ from gateway.shelf.layout_guard import CatalogueConflict, UnknownCamera, check_l
 from gateway.storage.layouts import find_layout
 from gateway.web.backend import Backend
 from gateway.web.params import BAD_BODY, CameraId, StoreId
+from gateway.web.routers.removal_models import RemovedOut
 
 LAYOUT_EDITORS = ("admin", "installer")
 """Who changes layouts and takes snapshots (an image shows every brand and the store)."""
@@ -125,3 +127,21 @@ async def import_planogram(
     except planogram.PlanogramError as error:
         raise HTTPException(422, str(error)) from None
     return _store(backend, store, camera, layout, create)
+
+
+@router.delete(
+    "/layouts/{store}/{camera}",
+    response_model=RemovedOut,
+    responses={404: {"description": "No layout for this camera"}},
+    dependencies=[allow("admin")],
+)
+def delete_layout(store: StoreId, camera: CameraId, backend: Backend) -> dict[str, Any]:
+    """Delete a camera's layout (admin only). The camera stays known and keeps its
+    history; it is sent an empty config (it reports no slots until it gets a new
+    layout), and its open advice is dismissed with the reason `layout deleted`."""
+    with backend.db.transaction() as tx:
+        deleted = tx.delete_layout(store, camera, datetime.now(UTC))
+    if not deleted:
+        raise HTTPException(404, f"no layout for camera {store}/{camera}")
+    backend.layout_removed(store, camera)
+    return {"store": store, "camera": camera, "removed": {"layouts": 1}}

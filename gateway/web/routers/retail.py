@@ -16,10 +16,11 @@ lets the advice engine look at their store); velocity hours and weekdays are the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,11 +31,24 @@ from edge.contract.ids import ID_PATTERN
 from gateway.auth.access import EVERYONE, CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import CurrentBrandView, require_store, store_for
 from gateway.retail import catalogue, pos, velocity_queries
-from gateway.retail.batch_import import MAX_BATCH_LINES, MAX_CSV_BYTES, ImportFileError, LineError
+from gateway.retail.batch_import import (
+    MAX_BATCH_LINES,
+    MAX_CSV_BYTES,
+    Checked,
+    ImportFileError,
+    LineError,
+    check_utf8_file,
+    text_of,
+)
+from gateway.retail.sales_batches import BatchSpec
 from gateway.web.backend import Backend
 from gateway.web.params import BAD_BODY, MAX_LIMIT, MAX_ROW_ID, IsoTime
 
 GTIN_PATTERN = r"^(\d{8}|\d{12,14})$"
+MAX_CATALOGUE_BYTES = 32 * 1024 * 1024
+"""Largest catalogue CSV (read whole: a catalogue is small)."""
+SPOOL_IN_MEMORY = 1024 * 1024
+"""A sales CSV upload is held in memory up to this size, then spooled to disk."""
 CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -110,11 +124,22 @@ def _errors_out(errors: Sequence[LineError]) -> list[LineErrorOut]:
 
 
 class SalesImportOut(BaseModel):
+    batch: str = Field(
+        description="This import's batch id: `DELETE /api/pos/batches/{batch}` undoes it."
+    )
     received: int = Field(description="Lines in the request.")
     accepted: int = Field(description="Lines newly stored.")
     duplicates: int = Field(description="Lines already stored with the same content.")
     rejected: int = Field(description="Lines refused (see errors).")
-    errors: list[LineErrorOut]
+    noted: int = Field(
+        description="Accepted lines the screening noted (dated before the store's first "
+        "data, or a quantity far beyond the SKU's history; see notes)."
+    )
+    flagged: int = Field(
+        description="Of the noted lines, those kept but left out of velocity (quantity)."
+    )
+    errors: list[LineErrorOut] = Field(description=f"The first {pos.MAX_REPORTED} errors.")
+    notes: list[LineErrorOut] = Field(description=f"The first {pos.MAX_REPORTED} notes.")
 
 
 class CatalogueImportOut(BaseModel):
@@ -198,10 +223,11 @@ class VelocityOut(BaseModel):
 
 
 async def _csv_body(request: Request) -> tuple[bytes, str]:
-    """The CSV bytes and a name for error messages, from a text/csv body or an upload."""
+    """The CSV bytes and a name for error messages, from a text/csv body or an upload
+    (the catalogue: small, read whole)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_CSV_BYTES:
-        raise HTTPException(413, f"CSV larger than {MAX_CSV_BYTES} bytes; split it")
+    if declared and declared.isdigit() and int(declared) > MAX_CATALOGUE_BYTES:
+        raise HTTPException(413, f"CSV larger than {MAX_CATALOGUE_BYTES} bytes; split it")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         form = await request.form()
@@ -215,41 +241,70 @@ async def _csv_body(request: Request) -> tuple[bytes, str]:
         name = request.query_params.get("filename") or "upload.csv"
     else:
         raise HTTPException(415, f"send text/csv or a multipart upload, not {content_type}")
-    if len(data) > MAX_CSV_BYTES:
-        raise HTTPException(413, f"CSV larger than {MAX_CSV_BYTES} bytes; split it")
+    if len(data) > MAX_CATALOGUE_BYTES:
+        raise HTTPException(413, f"CSV larger than {MAX_CATALOGUE_BYTES} bytes; split it")
     return data, name
 
 
-def _own_store_lines(
-    principal: Principal,
-    lines: list[tuple[int, pos.SaleLine]],
-    errors: list[LineError],
-    source: str | None,
-) -> tuple[list[tuple[int, pos.SaleLine]], list[LineError]]:
+async def _spooled_csv(request: Request) -> tuple[IO[bytes], str]:
+    """The CSV of a text/csv body or a multipart upload as a file (spooled to disk past
+    1 MiB, so memory stays flat however big it is) and a name for messages."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_CSV_BYTES:
+        raise HTTPException(413, f"CSV larger than {MAX_CSV_BYTES} bytes; split it")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form(max_files=1)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise HTTPException(422, "multipart upload: no file in field 'file'")
+        if upload.size is not None and upload.size > MAX_CSV_BYTES:
+            raise HTTPException(413, f"CSV larger than {MAX_CSV_BYTES} bytes; split it")
+        return upload.file, upload.filename or "upload.csv"
+    if content_type not in CSV_TYPES and content_type:
+        raise HTTPException(415, f"send text/csv or a multipart upload, not {content_type}")
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (closed by the route)
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_CSV_BYTES:
+            spool.close()
+            raise HTTPException(413, f"CSV larger than {MAX_CSV_BYTES} bytes; split it")
+        spool.write(chunk)
+    spool.seek(0)
+    return spool, request.query_params.get("filename") or "upload.csv"
+
+
+def _own_store(
+    principal: Principal, items: Iterable[Checked[pos.SaleLine]], source: str | None
+) -> Iterator[Checked[pos.SaleLine]]:
     """Staff send their own store's sales only: other stores' lines become line errors."""
     own = principal.stores_filter()
-    if own is None:
-        return lines, errors
-    kept = [(at, line) for at, line in lines if line.store == own]
-    refused = [
-        LineError(
-            f"{principal.role} may send sales of store {own} only, not {line.store}",
-            "store",
-            **({"row": at, "source": source} if source else {"index": at}),
-        )
-        for at, line in lines
-        if line.store != own
-    ]
-    return kept, errors + refused
+    for item in items:
+        if own is None or isinstance(item, list) or item[1].store == own:
+            yield item
+            continue
+        at, line = item
+        yield [
+            LineError(
+                f"{principal.role} may send sales of store {own} only, not {line.store}",
+                "store",
+                **({"row": at, "source": source} if source else {"index": at}),
+            )
+        ]
 
 
 def _sales_out(report: pos.ImportReport) -> SalesImportOut:
     return SalesImportOut(
+        batch=report.batch or "",
         received=report.received,
         accepted=report.accepted,
         duplicates=report.duplicates,
         rejected=report.rejected_lines,
+        noted=report.noted,
+        flagged=report.flagged,
         errors=_errors_out(report.rejected),
+        notes=_errors_out(report.notes),
     )
 
 
@@ -275,9 +330,17 @@ def _catalogue_out(report: catalogue.CatalogueReport) -> CatalogueImportOut:
     dependencies=[allow("admin", "staff")],
 )
 def post_sales(batch: SalesBatch, backend: Backend, principal: CurrentPrincipal) -> SalesImportOut:
-    """Store a batch of sale lines; idempotent by (store, id)."""
-    good, errors = _own_store_lines(principal, *pos.parse_sales_batch(batch.sales), None)
-    report = pos.store_lines(backend.db, good, errors, source="api", on_stored=backend.sales_stored)
+    """Store a batch of sale lines as one import batch (its id in the answer);
+    idempotent by (store, id). Lines are screened (sales import rules, INSTALL.md):
+    refused ones are errors, kept-but-noted ones are notes."""
+    items = _own_store(principal, pos.iter_sales_batch(batch.sales), None)
+    report = pos.store_stream(
+        backend.db,
+        items,
+        source="api",
+        batch=BatchSpec("api", None, principal.name),
+        on_stored=backend.sales_stored,
+    )
     return _sales_out(report)
 
 
@@ -293,16 +356,21 @@ async def post_sales_csv(
     request: Request, backend: Backend, principal: CurrentPrincipal
 ) -> SalesImportOut:
     """Import a CSV of sale lines (header: id,time,store,sku,quantity,unit_price
-    [,currency]) as a text/csv body or a multipart upload in field `file`."""
-    data, name = await _csv_body(request)
+    [,currency]) as a text/csv body or a multipart upload in field `file`, as one import
+    batch (its id in the answer). The file is streamed: spooled to disk, checked to be
+    UTF-8 (else 422, nothing stored), then read and stored a chunk of lines at a time,
+    so the gateway's memory stays flat whatever its size (up to MAX_CSV_BYTES). Lines
+    are screened like any import (INSTALL.md, sales import)."""
+    spool, name = await _spooled_csv(request)
 
     def run() -> pos.ImportReport:
-        good, errors = _own_store_lines(principal, *pos.parse_sales_csv(data, name), name)
-        return pos.store_lines(
+        check_utf8_file(spool, name)
+        items = _own_store(principal, pos.iter_sales_csv(text_of(spool), name), name)
+        return pos.store_stream(
             backend.db,
-            good,
-            errors,
+            items,
             source="csv",
+            batch=BatchSpec("csv", name, principal.name),
             csv_source=name,
             on_stored=backend.sales_stored,
         )
@@ -311,6 +379,8 @@ async def post_sales_csv(
         report = await run_in_threadpool(run)
     except ImportFileError as error:
         raise HTTPException(422, str(error)) from None
+    finally:
+        spool.close()
     return _sales_out(report)
 
 
