@@ -74,9 +74,7 @@ def test_every_table_with_a_store_column_is_classified(db: Database) -> None:
 
 def test_deleting_a_camera_removes_every_row_of_it(db: Database, api: TestClient) -> None:
     before = rows_of(db, "store-1", STORE1_CAMERA)
-    assert {"cameras", "camera_state", "slot_states", "events", "layouts", "advice"} <= set(
-        before
-    )
+    assert {"cameras", "camera_state", "slot_states", "events", "layouts", "advice"} <= set(before)
     sales_before = rows_of(db, "store-1")["sales"]
     assert STORE1_CAMERA in api.get("/api/reports/devices").text
 
@@ -101,7 +99,9 @@ def test_deleting_a_layout_keeps_the_camera_and_dismisses_its_advice(
     db: Database, api: TestClient
 ) -> None:
     open_before = [
-        a for a in api.get("/api/advice", params={"store": "store-1"}).json() if a["status"] == "open"
+        a
+        for a in api.get("/api/advice", params={"store": "store-1"}).json()
+        if a["status"] == "open"
     ]
     assert open_before
     response = api.delete(f"/api/layouts/store-1/{STORE1_CAMERA}")
