@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("name", help="user name (letters, digits, '_', '.', '@', '-')")
     add.add_argument("--role", required=True, help=f"one of {ROLE_FORMS}")
     add.add_argument("--password", help="the password (8+ characters; visible in ps/history)")
+    add.add_argument(
+        "--json",
+        action="store_true",
+        help="print the user as JSON: name, role, created_at, token, password (when "
+        "generated, else null) and password_generated; for provisioning scripts",
+    )
 
     actions.add_parser("list", help="list users with their roles and token prefixes")
 
@@ -92,10 +99,30 @@ class _Refused(Exception):
 
 
 def _add(args: argparse.Namespace) -> None:
-    password, generated = _password(args.password)
+    if args.json and args.password is None:  # a script reads the JSON: never prompt
+        from gateway.auth.users import generate_password
+
+        password, generated = generate_password(), True
+    else:
+        password, generated = _password(args.password)
     with _users(args) as users:
         user = users.add(args.name, args.role, password)
         token = users.new_token(user.name)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "name": user.name,
+                    "role": user.role,
+                    "created_at": user.created_at.isoformat(),
+                    "token": token,
+                    "password": password if generated else None,
+                    "password_generated": generated,
+                },
+                indent=2,
+            )
+        )
+        return
     print(f"created user {user.name} ({user.role})")
     if generated:
         print(f"password  {password}")

@@ -8,6 +8,7 @@ import sqlite3
 from typing import Any
 
 from gateway.storage.connection import Database
+from gateway.storage.slot_log import held_status
 
 _CAMERA_SELECT = (
     "SELECT c.store, c.camera, c.online, c.last_seen, c.availability_at,"
@@ -42,16 +43,57 @@ def _camera_record(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def list_cameras(db: Database, store: str | None = None) -> list[dict[str, Any]]:
-    """Every known camera (of one store) with its latest state, health and layout version."""
-    sql = _CAMERA_SELECT
-    params: tuple[str, ...] = ()
-    if store is not None:
-        sql += " WHERE c.store = ?"
-        params = (store,)
+def _with_held(db: Database, record: dict[str, Any]) -> dict[str, Any]:
+    """Each occluded slot of the state with what it holds (`held_status`: the node's
+    word, else the slot log's) and since when (`held_since`, from the log)."""
+    state = record["state"]
+    for reading in state["slots"] if state else ():
+        reading.setdefault("held_status", None)
+        reading["held_since"] = None
+        if reading.get("status") != "occluded":
+            reading["held_status"] = None
+            continue
+        logged = held_status(db, record["store"], record["camera"], reading["row"], reading["slot"])
+        if logged is None:
+            continue
+        status, since = logged
+        reading["held_status"] = reading["held_status"] or status
+        if reading["held_status"] == status:
+            reading["held_since"] = since
+    return record
+
+
+def _where(store: str | None, camera: str | None) -> tuple[str, list[str]]:
+    clauses, params = [], []
+    for column, value in (("store", store), ("camera", camera)):
+        if value is not None:
+            clauses.append(f"c.{column} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def list_cameras(
+    db: Database,
+    store: str | None = None,
+    camera: str | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Known cameras (of one store, or with one camera id) with their latest state,
+    health and layout version, ordered by store and camera; `limit`/`offset` page."""
+    where, params = _where(store, camera)
+    sql = _CAMERA_SELECT + where + " ORDER BY c.store, c.camera LIMIT ? OFFSET ?"
     with db.read() as conn:
-        rows = conn.execute(sql + " ORDER BY c.store, c.camera", params).fetchall()
-    return [_camera_record(r) for r in rows]
+        rows = conn.execute(sql, [*params, -1 if limit is None else limit, offset]).fetchall()
+    return [_with_held(db, _camera_record(r)) for r in rows]
+
+
+def count_cameras(db: Database, store: str | None = None, camera: str | None = None) -> int:
+    """How many cameras `list_cameras` would list without a page."""
+    where, params = _where(store, camera)
+    with db.read() as conn:
+        return conn.execute(f"SELECT count(*) FROM cameras c{where}", params).fetchone()[0]
 
 
 def find_camera(db: Database, store: str, camera: str) -> dict[str, Any] | None:
@@ -59,7 +101,7 @@ def find_camera(db: Database, store: str, camera: str) -> dict[str, Any] | None:
         row = conn.execute(
             _CAMERA_SELECT + " WHERE c.store = ? AND c.camera = ?", (store, camera)
         ).fetchone()
-    return _camera_record(row) if row else None
+    return _with_held(db, _camera_record(row)) if row else None
 
 
 def snapshots_enabled(db: Database, store: str, camera: str) -> bool:

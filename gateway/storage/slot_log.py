@@ -29,3 +29,32 @@ def slot_history(
     with db.read() as conn:
         rows = conn.execute(sql + " ORDER BY ts, id", params).fetchall()
     return [dict(r) for r in rows]
+
+
+HELD_LOOKBACK = 500
+"""Log rows of one slot read back to find where its held status began."""
+
+
+def held_status(
+    db: Database, store: str, camera: str, row: int, slot: int
+) -> tuple[str, str] | None:
+    """What an occluded slot holds and since when, from its log: the last status seen
+    before the occlusion, and when that status began (earlier occlusions inside the run
+    do not end it). None when the log has no status but `occluded` for it."""
+    with db.read() as conn:
+        rows = conn.execute(
+            "SELECT status, ts FROM slot_states WHERE store = ? AND camera = ? AND row = ?"
+            " AND slot = ? ORDER BY id DESC LIMIT ?",
+            (store, camera, row, slot, HELD_LOOKBACK),
+        ).fetchall()
+    held: str | None = None
+    since: str | None = None
+    for status, ts in rows:
+        if status == "occluded":
+            continue
+        if held is None:
+            held = status
+        elif status != held:
+            break
+        since = ts
+    return (held, since) if held is not None and since is not None else None

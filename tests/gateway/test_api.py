@@ -157,3 +157,68 @@ def test_a_wrong_method_answers_405_naming_every_method_of_the_path(api: TestCli
     assert response.headers["allow"] == "DELETE, GET, PUT"
     nested = api.options("/api/catalogue")  # a route of a router included in /api
     assert nested.status_code == 405 and nested.headers["allow"] == "GET, POST"
+
+
+def test_cameras_filter_by_store_and_camera_and_page_with_a_total(db: Database) -> None:
+    now = datetime.now(UTC)
+    with db.transaction() as tx:
+        for n in range(5):
+            tx.touch_camera("store-2", f"cam-{n}", now)
+    api = admin_client(create_app(db))
+    everything = api.get("/api/cameras")
+    assert everything.headers["x-total-count"] == "7" and len(everything.json()) == 7
+    store_2 = api.get("/api/cameras", params={"store": "store-2", "limit": 2, "offset": 1})
+    assert store_2.headers["x-total-count"] == "5"
+    assert [(c["store"], c["camera"]) for c in store_2.json()] == [
+        ("store-2", "cam-1"),
+        ("store-2", "cam-2"),
+    ]
+    one = api.get("/api/cameras", params={"store": STORE, "camera": CAMERA}).json()
+    assert [c["camera"] for c in one] == [CAMERA]
+    by_camera = api.get("/api/cameras", params={"camera": "cam-2"})
+    assert {c["store"] for c in by_camera.json()} == {STORE, "store-2"}
+    assert by_camera.headers["x-total-count"] == "2"
+    assert api.get("/api/cameras", params={"store": "nope"}).json() == []
+    for bad in ({"limit": 0}, {"offset": -1}, {"store": "bad id"}):
+        assert api.get("/api/cameras", params=bad).status_code == 422, bad
+    staff = admin_client(create_app(db), role=f"staff:{STORE}")
+    mine = staff.get("/api/cameras", params={"store": "store-2"})
+    assert mine.json() == [] or {c["store"] for c in mine.json()} == {STORE}
+    assert staff.get("/api/cameras").headers["x-total-count"] == "2"
+
+
+def test_an_occluded_slot_shows_what_it_holds_and_since_when(db: Database) -> None:
+    from edge.contract import SlotStatus
+
+    t0 = datetime.now(UTC) - timedelta(minutes=30)
+    t1 = t0 + timedelta(minutes=20)
+    with db.transaction() as tx:
+        tx.record_state(
+            shelf_state(seq=10, ts=t0, camera="cam-2"), t0
+        )  # slot 0 stocked, slot 1 empty
+        occluded = shelf_state(
+            seq=11, ts=t1, statuses=(SlotStatus.OCCLUDED, SlotStatus.EMPTY), camera="cam-2"
+        )
+        occluded.slots[0].held_status = SlotStatus.STOCKED
+        tx.record_state(occluded, t1)
+    api = admin_client(create_app(db))
+    slots = api.get(f"/api/cameras/{STORE}/cam-2").json()["state"]["slots"]
+    assert slots[0]["status"] == "occluded"
+    assert slots[0]["held_status"] == "stocked"
+    assert datetime.fromisoformat(slots[0]["held_since"]) == t0
+    assert slots[1]["held_status"] is None and slots[1]["held_since"] is None
+    # a node that does not say what it holds: the slot log does
+    with db.transaction() as tx:
+        t2 = t1 + timedelta(minutes=1)
+        tx.record_state(
+            shelf_state(
+                seq=12,
+                ts=t2,
+                statuses=(SlotStatus.OCCLUDED, SlotStatus.OCCLUDED),
+                camera="cam-2",
+            ),
+            t2,
+        )
+    slots = api.get("/api/cameras", params={"camera": "cam-2"}).json()[0]["state"]["slots"]
+    assert [s["held_status"] for s in slots] == ["stocked", "empty"]
+    assert datetime.fromisoformat(slots[1]["held_since"]) == t0

@@ -123,3 +123,22 @@ def test_a_bad_config_is_exit_2(tmp_path: Path) -> None:
     bad.write_text("data_dir: data\nhttp: {prot: 1}\n")
     done = users(bad, "list")
     assert done.returncode == 2 and "prot" in done.stderr
+
+
+def test_add_with_json_prints_the_user_and_its_token(config: Path) -> None:
+    import json
+
+    done = users(config, "add", "till-bot", "--role", "staff:store-1", "--json")
+    assert done.returncode == 0, done.stderr
+    printed_user = json.loads(done.stdout)
+    assert printed_user["name"] == "till-bot" and printed_user["role"] == "staff:store-1"
+    assert printed_user["token"].startswith("sst_") and printed_user["password"]
+    assert printed_user["password_generated"] is True and printed_user["created_at"]
+    client, db = api(config)
+    try:
+        me = client.get("/api/auth/me", headers=bearer(printed_user["token"]))
+        assert me.status_code == 200 and me.json()["name"] == "till-bot"
+    finally:
+        db.close()
+    refused = users(config, "add", "till-bot", "--role", "admin", "--json")
+    assert refused.returncode == 1 and refused.stdout == ""

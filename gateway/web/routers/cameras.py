@@ -5,20 +5,26 @@ deletes a camera with everything stored of it."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
+from edge.contract.ids import ID_PATTERN
 from edge.contract.messages import SlotStatus
 from gateway.auth.access import EVERYONE, CurrentPrincipal, allow
 from gateway.auth.scoping import CurrentBrandView, brand_camera, require_store
-from gateway.storage.cameras import find_camera, list_cameras
+from gateway.storage.cameras import count_cameras, find_camera, list_cameras
 from gateway.web.backend import Backend
-from gateway.web.params import CameraId, StoreId
+from gateway.web.params import MAX_LIMIT, MAX_ROW_ID, CameraId, StoreId
 from gateway.web.routers.removal_models import RemovedOut
 
 router = APIRouter(tags=["cameras"])
+
+TOTAL_HEADER = {
+    "description": "How many cameras match the filters, whatever the page.",
+    "schema": {"type": "integer"},
+}
 
 
 class SlotOut(BaseModel):
@@ -29,6 +35,14 @@ class SlotOut(BaseModel):
     confidence: float
     gap_fraction: float = 0.0
     since: datetime | None = None
+    held_status: SlotStatus | None = Field(
+        default=None,
+        description="An occluded slot: the status it holds (last seen before the "
+        "occlusion; the node's word, else the slot log's). None when not occluded.",
+    )
+    held_since: datetime | None = Field(
+        default=None, description="An occluded slot: since when it holds `held_status`."
+    )
 
 
 class StateOut(BaseModel):
@@ -79,13 +93,34 @@ class CameraOut(BaseModel):
     health: CameraHealthOut | None = None
 
 
-@router.get("/cameras", response_model=list[CameraOut], dependencies=[allow(*EVERYONE)])
+@router.get(
+    "/cameras",
+    response_model=list[CameraOut],
+    dependencies=[allow(*EVERYONE)],
+    responses={200: {"headers": {"X-Total-Count": TOTAL_HEADER}}},
+)
 def cameras(
-    backend: Backend, principal: CurrentPrincipal, view: CurrentBrandView
+    response: Response,
+    backend: Backend,
+    principal: CurrentPrincipal,
+    view: CurrentBrandView,
+    store: Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this store.")] = None,
+    camera: Annotated[
+        str | None, Query(pattern=ID_PATTERN, description="Only cameras with this id.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> list[dict[str, Any]]:
-    """Every camera the gateway has heard from or has a layout for (staff: their
-    store's; a brand: with its own slots only)."""
-    records = list_cameras(backend.db, store=principal.stores_filter())
+    """The cameras the gateway has heard from or has a layout for, by store and camera
+    (staff: their store's only; a brand: with its own slots only). `store` and `camera`
+    filter, `limit`/`offset` page; `X-Total-Count` says how many match in all."""
+    own = principal.stores_filter()
+    if own is not None and store not in (None, own):
+        response.headers["X-Total-Count"] = "0"
+        return []
+    store = own or store
+    records = list_cameras(backend.db, store, camera, limit=limit, offset=offset)
+    response.headers["X-Total-Count"] = str(count_cameras(backend.db, store, camera))
     return records if view is None else [brand_camera(view, r) for r in records]
 
 
