@@ -17,9 +17,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.cli.catalogue import cli_user
 from gateway.cli.command import Command, add_config_argument
+
+if TYPE_CHECKING:  # the handlers import lazily, so `--help` stays fast
+    from gateway.config.settings import GatewaySettings
+    from gateway.storage.connection import Database
 
 EXPORT_FLUSH_S = 30.0
 
@@ -105,7 +110,8 @@ def _import(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _open(args: argparse.Namespace) -> tuple[GatewaySettings, Database]:
+    """The config and its database, open."""
     from gateway.config.settings import load_settings
     from gateway.storage.connection import Database
 

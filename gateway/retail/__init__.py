@@ -2,7 +2,11 @@
 
 - `pos`: sale lines from the till (REST, CSV, MQTT), validated and stored once.
 - `catalogue`: products (GTIN, name, brand) and their import.
-- `batch_import`: the shared rules for importing a file of lines, errors by line.
+- `batch_import`: the shared rules for importing a file of lines, errors by line,
+  read as a stream (memory stays flat however long the file).
+- `sales_screen`: the sanity rules every sale line meets (future, before the store's
+  first data, quantity far beyond the SKU's history).
+- `sales_batches`: every sales import is a batch that can be listed and deleted.
 - `velocity`: the empirical-Bayes units/hour estimate by weekday and hour (pure).
 - `velocity_queries`: the sales it reads, and the per-SKU sales facts advice needs.
 

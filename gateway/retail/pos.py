@@ -11,7 +11,10 @@ Decisions a till integrator needs to know:
   the stored line is kept: a correction is a new line (a return is a negative quantity).
 - `time` must carry a UTC offset (`...Z` or `+02:00`); a time without one is rejected
   rather than guessed, because a wrong guess shifts every hour-of-day sales profile.
-  Times more than a day in the future are rejected (a till with a wrong clock).
+  Every line is then screened (`sales_screen`: a line in the future or long before the
+  store's first data is refused; a quantity far beyond the SKU's history is kept but
+  flagged and left out of velocity), and an import's lines form one batch
+  (`sales_batches`) that can be deleted.
 - `quantity` is a whole number of units, not 0; negative for a return. Velocity counts
   only positive lines (a return is not negative demand).
 - `unit_price` is a decimal >= 0 stored exactly (as text), `currency` an optional ISO 4217

@@ -26,13 +26,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from gateway.storage.sql import db_time
 from gateway.storage.transactions import Transaction
-
-if TYPE_CHECKING:
-    from gateway.retail.pos import SaleLine
 
 FUTURE_SKEW = timedelta(minutes=15)
 BACKFILL_DAYS = 366
@@ -47,6 +44,19 @@ _FIRST_DATA = (
     " UNION ALL SELECT min(ts) FROM events WHERE store = ?"
     " UNION ALL SELECT min(ts) FROM health_history WHERE store = ?)"
 )
+
+
+class SaleLine(Protocol):
+    """What the rules read of a sale line (`pos.SaleLine`, which imports this module)."""
+
+    @property
+    def store(self) -> str: ...
+    @property
+    def sku(self) -> str: ...
+    @property
+    def time(self) -> datetime: ...
+    @property
+    def quantity(self) -> int: ...
 
 
 @dataclass(frozen=True)
