@@ -95,6 +95,7 @@ def path_values(demo: Demo) -> dict[str, list[str]]:
         "store+camera": [f"{c['store']}/{c['camera']}" for c in cameras],
         "gtin": [p.gtin for p in catalogue()],
         "advice_id": [str(a["id"]) for a in advice],
+        "batch": [b["id"] for b in demo.get("/api/pos/batches", "admin").json()],
     }
 
 
