@@ -114,6 +114,7 @@ class CameraNode:
         self._pending: NodeConfig | None = None
         self._snapshot_requests: list[SnapshotRequest] = []
         self._pending_lock = threading.Lock()
+        self._wake = threading.Event()  # set by a config arriving (or by stop) to end a wait
         self._finished_logged = False
 
     def _fit_source_to_detector(self) -> None:
@@ -139,9 +140,11 @@ class CameraNode:
         return None, None
 
     def _on_config(self, config: NodeConfig) -> None:
-        """Called on paho's thread: hand the config to the loop, which applies it."""
+        """Called on paho's thread: hand the config to the loop and wake it, so a new
+        layout applies now (and a frame under it goes out), not at the next capture."""
         with self._pending_lock:
             self._pending = config
+        self._wake.set()
 
     def _on_snapshot_request(self, request: SnapshotRequest) -> None:
         """Called on paho's thread: the loop answers after its next frame."""
@@ -184,17 +187,19 @@ class CameraNode:
         )
 
     def configure(self, config: NodeConfig) -> None:
-        """Take a config as the gateway sends it; it applies before the next frame."""
+        """Take a config as the gateway sends it; it applies before the next frame (at
+        once in `run`)."""
         self._on_config(config)
 
-    def _apply_pending_config(self) -> None:
+    def _apply_pending_config(self) -> bool:
+        """Apply a config that arrived; True when it brought a new layout."""
         with self._pending_lock:
             config, self._pending = self._pending, None
         if config is None:
-            return
+            return False
         self.snapshots_enabled = config.snapshots_enabled
         if config.layout is None or config.version == self.layout_version:
-            return
+            return False
         log.info(
             "switching to layout %s (%d rows, %d slots)",
             config.version,
@@ -204,6 +209,7 @@ class CameraNode:
         self.layout, self.layout_version = config.layout, config.version
         self._fit_detector_to_layout()
         self.pipeline.set_layout(config.layout)
+        return True
 
     def _fit_detector_to_layout(self) -> None:
         """A tiled detector set to the rows' region covers the current layout's rows."""
@@ -316,13 +322,28 @@ class CameraNode:
     def publish_health(self) -> None:
         self.publisher.publish_health(self.health_report())
 
+    def _wake_on_stop(self, stop: threading.Event) -> None:
+        stop.wait()
+        self._wake.set()
+
     def run(self, stop: threading.Event) -> None:
-        """Run until `stop` is set, then publish `offline` and release the camera."""
+        """Run until `stop` is set, then publish `offline` and release the camera.
+
+        Between captures the loop waits on `_wake`, which a config or `stop` sets: a new
+        layout applies the moment it arrives and a frame is taken under it at once (its
+        state shows the new slots), then captures go on every interval from there."""
         self.publisher.start()
+        watcher = threading.Thread(
+            target=self._wake_on_stop, args=(stop,), name="node-stop-watch", daemon=True
+        )
+        watcher.start()
         next_tick = next_health = time.monotonic()
         try:
             while not stop.is_set():
+                self._wake.clear()
                 now = time.monotonic()
+                if self._apply_pending_config():
+                    next_tick = now
                 if now >= next_tick:
                     ok = self.tick()
                     done = time.monotonic()
@@ -333,7 +354,7 @@ class CameraNode:
                 if now >= next_health:
                     self.publish_health()
                     next_health = now + self.settings.health_interval_s
-                stop.wait(max(0.0, min(next_tick, next_health) - time.monotonic()))
+                self._wake.wait(max(0.0, min(next_tick, next_health) - time.monotonic()))
         finally:
             log.info("stopping camera %s/%s", self.settings.store, self.settings.camera)
             self.publisher.stop()
