@@ -4,7 +4,9 @@ It starts the embedded MQTT broker (unless `--broker` names one), the gateway wi
 API, and N camera nodes that run the real node pipeline (ONNX detector, shelf analysis,
 MQTT publisher) on frames rendered from simulated shelves that sell and get restocked.
 A demo till (`demo_till`) turns what the shelves sell into POS sale lines, so
-restock and other advice appears, and the simulated staff's restocks resolve it.
+restock and other advice appears, and the simulated staff's restocks resolve it. Before
+the cameras start, the till seeds a week of past sales and `demo_history` a week of past
+shelf states, so velocity and the compliance chart have a history from the first minute.
 It makes one user per role (`demo_users`) and prints their logins.
 Nothing to install: this is what `make demo` runs.
 """
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.cli.command import Command
 from gateway.config.settings import GatewaySettings
+from gateway.devtools.demo_history import seed_shelf_history
 from gateway.devtools.demo_till import DemoTill, TillShelf, demo_advice_settings
 from gateway.devtools.demo_users import DemoLogin, banner_lines
 
@@ -133,8 +136,12 @@ def _banner(
     data_dir: Path,
     cameras: list[DemoCamera],
     logins: list[DemoLogin],
+    users_file: Path | None = None,
 ) -> str:
     where = ", ".join(f"{c.store}/{c.camera}" for c in cameras)
+    tokens = (
+        f"API tokens in {users_file}" if users_file else "API tokens: run with --users-file FILE"
+    )
     return "\n".join(
         [
             "",
@@ -143,7 +150,9 @@ def _banner(
             *banner_lines(logins),
             f"    dashboards     http://127.0.0.1:{port}/   (store, compliance, brand, devices:"
             " each role sees its own)",
-            f"    API and docs   http://127.0.0.1:{port}/docs   (Authorization: Bearer <token>)",
+            f"    API and docs   http://127.0.0.1:{port}/docs   (signed in, it tries the API"
+            " as you)",
+            f"    scripts        Authorization: Bearer <token>   ({tokens})",
             f"    cameras        http://127.0.0.1:{port}/api/cameras   ({where})",
             f"    events         http://127.0.0.1:{port}/api/events",
             f"    advice         http://127.0.0.1:{port}/api/advice   (MQTT shelfsense/<store>/advice)",
@@ -200,6 +209,7 @@ def run_demo(args: argparse.Namespace) -> int:
             threads.append(thread)
             till_shelves.append(TillShelf(cam.store, cam.camera, shelf))
         gateway = Gateway(settings)
+        started = datetime.now(UTC)
         # Users before start-up, or the gateway would warn that nobody can sign in.
         gateway.db.open()
         stack.callback(gateway.db.close)
@@ -210,12 +220,16 @@ def run_demo(args: argparse.Namespace) -> int:
             store, camera = till_shelf.store, till_shelf.camera
             gateway.set_layout(store, camera, till_shelf.shelf.layout)
             gateway.set_snapshots_enabled(store, camera, True)
+            # A week of past shelf states, so the compliance chart has a trend at once.
+            seed_shelf_history(
+                gateway.db, store, camera, till_shelf.shelf.layout, started, seed=args.seed
+            )
         # The till sells what the shelves sell: POS lines drive velocity and advice.
         till = DemoTill(
             gateway.db, till_shelves, speedup=args.speedup, on_stored=gateway.sales_stored
         )
         till.register_products()
-        till.seed_history(datetime.now(UTC))
+        till.seed_history(started)
         threads.append(threading.Thread(target=till.run, args=(stop,), name="demo-till"))
         for thread in threads:
             thread.start()
@@ -236,7 +250,9 @@ def run_demo(args: argparse.Namespace) -> int:
             timer = threading.Timer(args.duration, lambda: setattr(server, "should_exit", True))
             timer.daemon = True
             timer.start()
-        print(_banner(args.port, broker_url, data_dir, cameras, logins), flush=True)
+        print(
+            _banner(args.port, broker_url, data_dir, cameras, logins, args.users_file), flush=True
+        )
         try:
             server.run()
         except KeyboardInterrupt:

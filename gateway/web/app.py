@@ -18,6 +18,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -49,6 +51,8 @@ from gateway.web.routers import (
 )
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+SWAGGER = "/static/vendor/swagger-ui"
+"""Swagger UI's files, served by the gateway itself: `/docs` works without internet."""
 
 API_ROUTERS = (
     system,  # /api/health, /api/dead-letters
@@ -85,6 +89,8 @@ def create_app(
         version=package_version(),
         description="Shelf state, events and layouts of the store's camera nodes. Sign in "
         "at /login (a session cookie) or send 'Authorization: Bearer <API token>'.",
+        docs_url=None,  # FastAPI's own page loads Swagger UI from a CDN: blank offline
+        redoc_url=None,
     )
     app.state.backend = backend
     install_access(app, AccessControl(backend.db, backend.settings.auth))
@@ -93,9 +99,25 @@ def create_app(
         app.include_router(module.router, prefix="/api", dependencies=list(dependencies))
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _add_offline_docs(app, title)
     require_declared_access(app)
     app.add_exception_handler(StarletteHTTPException, _with_every_allowed_method)
     return app
+
+
+def _add_offline_docs(app: FastAPI, title: str) -> None:
+    """`/docs`: Swagger UI from the vendored files (static/vendor/swagger-ui)."""
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{title} · API",
+            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url="data:,",
+            swagger_ui_parameters={"persistAuthorization": True},
+        )
 
 
 async def _with_every_allowed_method(request: Request, error: Exception) -> Response:

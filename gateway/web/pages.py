@@ -4,7 +4,8 @@ data from the API.
 
 Each page is open to the roles that may read its data: a browser without a session goes
 to /login first (and comes back), a user of another role to their own home page (a
-brand user typing /store lands on /brand, not on an error). The app shell
+brand user typing /store lands on /brand, and staff typing /calibrate on /store: never on
+an error or raw JSON). The app shell
 (`static/app.js`) lists only the pages of the user's role; the data itself is guarded
 by the API's access rules whatever page asks for it.
 """
@@ -19,7 +20,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from gateway.auth.access import Principal, allow_page, optional_principal
+from gateway.auth.access import Principal, optional_principal
 from gateway.web.routers.layouts import LAYOUT_EDITORS
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -29,6 +30,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "merchandiser": ("admin", "merchandiser"),
     "brand": ("admin", "merchandiser", "brand"),
     "devices": ("admin", "installer"),
+    "calibrate": LAYOUT_EDITORS,  # `/calibrate?store=S&camera=C`: snapshots, layout, planogram
 }
 """Each page and who may open it (static/app.js lists the same in its navigation)."""
 
@@ -83,9 +85,3 @@ def home(request: Request, principal: Caller) -> RedirectResponse:
 def login_page() -> FileResponse:
     """The sign-in form (its script posts to /api/auth/login)."""
     return _page("login")
-
-
-@router.get("/calibrate", dependencies=[allow_page(*LAYOUT_EDITORS)])
-def calibrate_page() -> FileResponse:
-    """Calibration (`/calibrate?store=S&camera=C`): snapshots, layout and planogram."""
-    return _page("calibrate")

@@ -79,7 +79,7 @@ def test_calibrate_from_a_snapshot_drag_assign_and_save(
     # Drag the bottom line of the first row down by 5% of the picture, from a point
     # where that line is what the pointer meets.
     box = page.locator("#overlay").bounding_box()
-    before = page.evaluate("state.layout.rows[0].y1")
+    before = page.evaluate("calibration.layout.rows[0].y1")
     y = box["y"] + before * box["height"]
     x = next(
         box["x"] + f * box["width"]
@@ -94,14 +94,14 @@ def test_calibrate_from_a_snapshot_drag_assign_and_save(
     page.mouse.move(x, y + 0.03 * box["height"], steps=4)
     page.mouse.move(x, y + 0.05 * box["height"], steps=4)
     page.mouse.up()
-    moved = page.evaluate("state.layout.rows[0].y1")
+    moved = page.evaluate("calibration.layout.rows[0].y1")
     assert moved == pytest.approx(before + 0.05, abs=0.01)
 
     # Pick a product for the first slot from the catalogue.
     product = catalogue()[3]
     page.click("[data-slot='0-0']")
     page.fill("#sku-input", product.brand)
-    page.wait_for_function(f"state.catalogue.has('{product.gtin}')", timeout=5_000)
+    page.wait_for_function(f"calibration.catalogue.has('{product.gtin}')", timeout=5_000)
     page.fill("#sku-input", product.gtin)
     page.dispatch_event("#sku-input", "change")
     assert product.name in page.locator("#product-line").inner_text()

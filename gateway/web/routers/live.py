@@ -3,8 +3,10 @@
 The browser's EventSource reconnects by itself (`retry:` says after how long). Each
 message is `event: advice` or `event: slots` with the JSON record; `event: resync`
 tells a client that updates were dropped (it was too slow) and it must reload its data;
-a comment line every `KEEP_ALIVE_S` keeps proxies and phones from closing an idle
-connection. The stream ends when the client goes away or the gateway stops.
+an `event: ping` (the server's time) every `KEEP_ALIVE_S` keeps proxies and phones from
+closing an idle connection and lets a page tell a quiet gateway from a lost one (a page
+that hears nothing for a few pings says it is disconnected). The stream ends when the
+client goes away or the gateway stops.
 
 Not in the OpenAPI document: an endless stream cannot be described there, and a
 client walking every documented GET must not hang on it.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -24,7 +27,7 @@ from gateway.auth.scoping import BrandView, CurrentBrandView, brand_advice
 from gateway.live.updates import LiveView, Subscription
 from gateway.web.backend import Backend
 
-KEEP_ALIVE_S = 15.0
+KEEP_ALIVE_S = 10.0
 POLL_S = 1.0
 """How often a quiet stream checks whether its client has gone."""
 RETRY_MS = 3000
@@ -54,7 +57,7 @@ async def event_stream(request: Request, sub: Subscription) -> AsyncIterator[str
                 quiet += POLL_S
                 if quiet >= KEEP_ALIVE_S:
                     quiet = 0.0
-                    yield ": keep-alive\n\n"
+                    yield sse("ping", {"ts": datetime.now(UTC).isoformat()})
             if await request.is_disconnected():
                 break
     finally:

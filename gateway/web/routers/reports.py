@@ -63,7 +63,7 @@ class SeriesOut(BaseModel):
     store: str
     camera: str | None
     row: int | None
-    label: str
+    label: str = Field(description="The line's name; shelf rows counted from 1.")
     scores: list[float | None] = Field(description="Score per bucket (0..1); None: not seen.")
     coverage: list[float] = Field(description="Share of the bucket's slot time seen (0..1).")
 
@@ -296,8 +296,16 @@ def compliance(
         "since": scope.since,
         "until": scope.until,
         "starts": history.starts,
-        "series": [s.__dict__ | {"label": s.label} for s in history.series],
+        "series": [s.__dict__ | {"label": series_label(s)} for s in history.series],
     }
+
+
+def series_label(series: compliance_history.Series) -> str:
+    """The line's name as people count shelves: rows from 1 (the API's `row` is the
+    layout's index, from 0), the same numbering as every page."""
+    if series.row is None:
+        return series.label
+    return f"{series.store}/{series.camera} row {series.row + 1}"
 
 
 @router.get(

@@ -1,6 +1,11 @@
 // shelfsense dashboards: the shared app shell and helpers (an ES module, no build step).
 // Every page imports this: it finds out who is logged in, draws the top bar with the
 // pages that role may use, and offers fetch, formatting, live-update and chart helpers.
+// Every request and the live stream report to `connection.js`, which says plainly when
+// the gateway cannot be reached.
+import { doubt, gatewayFetch, heard, isOnline, onConnection, streaming, watch } from "/static/connection.js";
+
+export { isOnline, onConnection };
 
 export const PAGES = [
   { id: "store", href: "/store", label: "Store", kinds: ["admin", "staff", "merchandiser"] },
@@ -25,8 +30,7 @@ export class HttpError extends Error {
 
 /** JSON from the API; a 401 sends the browser to the login page. */
 export async function api(path, options = {}) {
-  const response = await fetch(path, {
-    credentials: "same-origin",
+  const response = await gatewayFetch(path, {
     headers: options.body ? { "Content-Type": "application/json" } : {},
     ...options,
   });
@@ -36,10 +40,20 @@ export async function api(path, options = {}) {
   }
   if (!response.ok) {
     let detail = response.statusText;
-    try { const body = await response.json(); detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail); } catch { /* not JSON */ }
+    try { detail = sentence((await response.json()).detail) || detail; } catch { /* not JSON */ }
     throw new HttpError(response.status, detail);
   }
   return response.status === 204 ? null : response.json();
+}
+
+/** An API error's detail as a sentence: FastAPI's list of field errors becomes
+ * "since: Input should be a valid datetime; limit: ...", never raw JSON. */
+function sentence(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((d) => `${(d.loc || []).filter((p) => p !== "query" && p !== "body").join(".") || "request"}: ${d.msg}`).join("; ");
+  }
+  return detail ? JSON.stringify(detail) : "";
 }
 
 /** Who is signed in: {name, role, kind, store, brand}; no session: to /login. */
@@ -92,6 +106,8 @@ export async function shell(pageId) {
       el("button", { type: "button", id: "logout", onclick: logout }, "Log out")));
   document.body.prepend(bar);
   document.body.dataset.kind = user.kind;
+  watch();
+  setInterval(tickAgo, 5000);
   return user;
 }
 
@@ -102,7 +118,9 @@ async function logout() {
 }
 
 
-/** Live updates (server-sent events): handlers by event name; reconnects on error. */
+/** Live updates (server-sent events): handlers by event name; reconnects on error.
+ * Every message (and the server's `ping`) counts as word from the gateway; a dropped
+ * stream makes the page ask whether the gateway is still there. */
 export function live(handlers) {
   const badge = document.getElementById("live");
   let source = null;
@@ -110,20 +128,56 @@ export function live(handlers) {
   const open = () => {
     if (badge && badge.dataset.state !== "on") badge.dataset.state = "off";
     source = new EventSource("/api/stream");
-    source.onopen = () => { retry = 1000; if (badge) badge.dataset.state = "on"; };
+    source.onopen = () => { retry = 1000; streaming(); if (badge) badge.dataset.state = "on"; };
     source.onerror = () => {
       if (badge) badge.dataset.state = "off";
+      doubt();
       if (source.readyState === EventSource.CLOSED) {
         setTimeout(open, retry);
         retry = Math.min(retry * 2, 30000);
       }
     };
+    source.addEventListener("ping", heard);
     for (const [name, handler] of Object.entries(handlers)) {
-      source.addEventListener(name, (event) => handler(JSON.parse(event.data)));
+      source.addEventListener(name, (event) => { heard(); handler(JSON.parse(event.data)); });
     }
   };
   open();
   return () => source && source.close();
+}
+
+// ---- where a slot is: one numbering on every page -------------------------------
+
+/** A place as people count it: rows and slots from 1 (the API and the camera count
+ * from 0), with the layout's own names where it gives them (`aisle`, `bay` on the
+ * layout, `label` on a row, `name` on a slot). `layout` may be null. */
+export function place({ camera = null, row = null, slot = null }, layout = null) {
+  const rowSpec = layout && row !== null ? (layout.rows || []).find((r) => r.index === row) : null;
+  const parts = [];
+  if (layout?.aisle) parts.push(`aisle ${layout.aisle}`);
+  if (layout?.bay) parts.push(`bay ${layout.bay}`);
+  else if (camera) parts.push(camera);
+  if (row !== null && row !== undefined) parts.push(rowSpec?.label ? `shelf ${rowSpec.label}` : `row ${row + 1}`);
+  if (slot !== null && slot !== undefined) parts.push(`slot ${slot + 1}`);
+  return parts.join(" · ");
+}
+
+const layoutCache = new Map();
+
+/** A camera's layout (cached per page; null when it has none or it may not be read). */
+export function layoutOf(store, camera) {
+  const key = `${store}/${camera}`;
+  if (!layoutCache.has(key)) {
+    layoutCache.set(key, api(`/api/layouts/${encodeURIComponent(store)}/${encodeURIComponent(camera)}`)
+      .then((record) => record.layout).catch(() => null));
+  }
+  return layoutCache.get(key);
+}
+
+/** `place` for many records at once: fetches each camera's layout once. */
+export async function places(items) {
+  const layouts = await Promise.all(items.map((i) => (i.store && i.camera ? layoutOf(i.store, i.camera) : null)));
+  return items.map((item, n) => place(item, layouts[n]));
 }
 
 // ---- formatting ----------------------------------------------------------------
@@ -145,10 +199,23 @@ export function money(value, currency) {
 export function ago(iso) {
   if (!iso) return "never";
   const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
-  if (seconds < 45) return "just now";
+  if (seconds < 10) return "just now";
+  if (seconds < 90) return `${Math.round(seconds)} s ago`;
   if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
   if (seconds < 172800) return `${Math.round(seconds / 3600)} h ago`;
   return `${Math.round(seconds / 86400)} days ago`;
+}
+
+/** An element whose text says how long ago `iso` was, kept current by `tickAgo`. */
+export function agoText(iso, prefix = "updated ") {
+  return el("span", { dataset: { ago: iso || "", agoPrefix: prefix } }, prefix + ago(iso));
+}
+
+/** Re-say every `agoText` (a page that stays open must not keep saying "just now"). */
+export function tickAgo() {
+  for (const node of document.querySelectorAll("[data-ago]")) {
+    node.textContent = node.dataset.agoPrefix + ago(node.dataset.ago || null);
+  }
 }
 
 export const minutes = (m) => (m === null || m === undefined ? "–" : m < 90 ? `${Math.round(m)} min` : `${(m / 60).toFixed(1)} h`);

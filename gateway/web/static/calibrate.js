@@ -1,8 +1,10 @@
 // shelfsense calibration page: drag shelf rows and slot edges over the camera's
 // snapshot, assign products from the catalogue, save the layout through the API.
 // Coordinates are fractions of the picture (0..1), as in edge/layout.py; the SVG
-// overlay works in thousandths (viewBox 0 0 1000 1000).
-"use strict";
+// overlay works in thousandths (viewBox 0 0 1000 1000). Replacing a layout (the camera's
+// proposal, a planogram) says what changes and asks first; so does leaving unsaved edits.
+import { onConnection, place, shell } from "/static/app.js";
+import { gatewayFetch } from "/static/connection.js";
 
 const MIN_SIZE = 0.01;
 const $ = (id) => document.getElementById(id);
@@ -13,9 +15,11 @@ const state = {
   layout: { rows: [] },
   saved: null, // the layout as stored at the gateway
   proposal: null, // the camera's proposal from the latest snapshot
+  previous: null, // the layout saved before a planogram import (for undo)
   selected: null, // [rowPosition, slotPosition]
   catalogue: new Map(), // gtin -> {gtin, name, brand}
 };
+window.calibration = state; // the page's state, for a look from the console (and the browser tests)
 
 // ---- helpers ----------------------------------------------------------------------
 
@@ -31,7 +35,7 @@ async function api(method, path, body, contentType = "application/json") {
     init.headers["Content-Type"] = contentType;
     init.body = contentType === "application/json" ? JSON.stringify(body) : body;
   }
-  const response = await fetch(path, init);
+  const response = await gatewayFetch(path, init);
   let data = null;
   try { data = await response.json(); } catch (_) { data = null; }
   if (!response.ok) {
@@ -198,7 +202,8 @@ function drawPanel() {
     return;
   }
   const [r, s] = state.selected;
-  $("slot-title").textContent = `Row ${r + 1}, slot ${s + 1}`;
+  const where = place({ row: state.layout.rows[r].index ?? r, slot: slot.index ?? s }, state.layout);
+  $("slot-title").textContent = where.charAt(0).toUpperCase() + where.slice(1);
   if (document.activeElement !== $("sku-input")) $("sku-input").value = slot.sku || "";
   if (document.activeElement !== $("facings")) $("facings").value = slot.facings;
   if (document.activeElement !== $("depth")) $("depth").value = slot.depth;
@@ -363,8 +368,14 @@ async function takeSnapshot() {
   }
 }
 
-function useProposal() {
+async function useProposal() {
   if (!state.proposal) return;
+  if (state.layout.rows.length) {
+    const ok = await confirmReplace("Replace the layout with the camera's proposal?",
+      `The lines you see now on ${state.store}/${state.camera} are replaced; nothing is saved until you press Save.`,
+      changes(state.layout, state.proposal));
+    if (!ok) { status("Kept the current layout."); return; }
+  }
   state.layout = clone(state.proposal);
   state.selected = null;
   reindex();
@@ -389,14 +400,26 @@ async function save() {
 async function importPlanogram(file) {
   const text = await file.text();
   const type = file.name.toLowerCase().endsWith(".json") ? "application/json" : "text/csv";
+  const before = clone(state.saved || { rows: [] });
+  if (before.rows.length || dirty()) {
+    const lines = [`Saved now: ${summary(before)}`, `File: ${file.name} (${text.split(/\r?\n/).filter((l) => l.trim()).length} lines)`];
+    if (dirty()) lines.push("Your unsaved edits on this page are lost.");
+    const ok = await confirmReplace(`Import ${file.name} as the layout of ${state.store}/${state.camera}?`,
+      "The planogram replaces the saved layout and is sent to the camera at once. You can undo it right after.",
+      lines);
+    if (!ok) { status("Planogram not imported."); return; }
+  }
   try {
     const record = await api("POST", `${layoutPath()}/planogram`, text, type);
+    state.previous = before.rows.length ? before : null;
     state.saved = record.layout;
     state.layout = clone(record.layout);
     state.selected = null;
     $("version").textContent = `Saved version: ${record.version}`;
     await searchCatalogue("");
-    status(`Planogram imported and saved (version ${record.version}).`, "ok");
+    const changed = changes(before, record.layout);
+    status(`Planogram imported and saved (version ${record.version}).\n${changed.join("\n")}`, "ok");
+    $("undo").hidden = !state.previous;
     draw();
   } catch (error) {
     status(`Planogram not imported:\n${error.message}`, "error");
@@ -410,6 +433,90 @@ async function setSnapshots(enabled) {
   } catch (error) {
     status(error.message, "error");
   }
+}
+
+async function undoImport() {
+  if (!state.previous) return;
+  const ok = await confirmReplace("Put the previous layout back?", `${state.store}/${state.camera} goes back to the layout saved before the import.`,
+    changes(state.saved, state.previous));
+  if (!ok) return;
+  try {
+    const record = await api("PUT", layoutPath(), state.previous);
+    state.saved = record.layout;
+    state.layout = clone(record.layout);
+    state.previous = null;
+    $("undo").hidden = true;
+    $("version").textContent = `Saved version: ${record.version}`;
+    status(`The previous layout is back (version ${record.version}).`, "ok");
+    draw();
+  } catch (error) {
+    status(`Not undone:\n${error.message}`, "error");
+  }
+}
+
+// ---- what a replacement changes -----------------------------------------------------
+
+/** The layout as the API stores it, for comparing (indexes in picture order). */
+function normal(layout) {
+  const copy = clone(layout || { rows: [] });
+  copy.rows.sort((a, b) => a.y0 - b.y0);
+  copy.rows.forEach((row, r) => { row.index = r; row.slots.sort((a, b) => a.x0 - b.x0); row.slots.forEach((slot, s) => { slot.index = s; }); });
+  return copy;
+}
+
+/** Whether the page holds edits that are not saved. */
+function dirty() {
+  return JSON.stringify(normal(state.layout)) !== JSON.stringify(normal(state.saved || { rows: [] }));
+}
+
+function summary(layout) {
+  const slots = layout.rows.flatMap((r) => r.slots);
+  return `${layout.rows.length} row(s), ${slots.length} slot(s), ${slots.filter((s) => s.sku).length} with a product`;
+}
+
+const productName = (slot) => (slot && slot.sku ? slot.name || state.catalogue.get(slot.sku)?.name || slot.sku : null);
+
+/** What replacing `from` by `to` changes, in sentences a person checks. */
+function changes(from, to) {
+  const a = normal(from), b = normal(to);
+  const lines = [`Now: ${summary(a)}`, `After: ${summary(b)}`];
+  const at = (layout) => new Map(layout.rows.flatMap((r) => r.slots.map((s) => [`${r.index}-${s.index}`, s])));
+  const old = at(a), neu = at(b);
+  const keys = [...new Set([...old.keys(), ...neu.keys()])].sort((x, y) => {
+    const [xr, xs] = x.split("-").map(Number), [yr, ys] = y.split("-").map(Number);
+    return xr - yr || xs - ys;
+  });
+  const moves = [];
+  for (const key of keys) {
+    const [row, slot] = key.split("-").map(Number);
+    const where = place({ row, slot }, b.rows.length ? b : a);
+    const was = productName(old.get(key)), will = productName(neu.get(key));
+    if (!old.has(key)) moves.push(`${where}: new slot${will ? ` for ${will}` : ""}`);
+    else if (!neu.has(key)) moves.push(`${where}: removed${was ? ` (held ${was})` : ""}`);
+    else if (was !== will) moves.push(`${where}: ${was || "no product"} → ${will || "no product"}`);
+  }
+  const gone = [...new Set([...old.values()].map(productName).filter(Boolean))]
+    .filter((name) => ![...neu.values()].some((s) => productName(s) === name));
+  if (gone.length) lines.push(`No longer on this shelf: ${gone.join(", ")}`);
+  return lines.concat(moves.slice(0, 12), moves.length > 12 ? [`… and ${moves.length - 12} more slot change(s)`] : []);
+}
+
+/** A yes/no dialog listing what changes; resolves true on "Replace". */
+function confirmReplace(title, lead, lines, okText = "Replace") {
+  const dialog = $("confirm-dialog");
+  $("confirm-title").textContent = title;
+  $("confirm-lead").textContent = lead;
+  $("confirm-ok").textContent = okText;
+  $("confirm-changes").replaceChildren(...lines.map((line) => {
+    const item = document.createElement("li");
+    item.textContent = line;
+    return item;
+  }));
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
 }
 
 async function openCamera() {
@@ -460,7 +567,18 @@ function wire() {
       if (slot && value >= 1) { slot[id] = value; draw(); }
     });
   }
+  $("undo").addEventListener("click", undoImport);
+  window.addEventListener("beforeunload", (e) => { if (dirty()) e.preventDefault(); });
   $("camera").addEventListener("change", async (e) => {
+    if (dirty()) {
+      const ok = await confirmReplace(`Leave ${state.store}/${state.camera} without saving?`,
+        "Your edits on this camera are not saved; switching camera drops them.",
+        changes(state.saved, state.layout).map((line) => line.replace(/^Now:/, "Saved:").replace(/^After:/, "Your edits:")),
+        "Drop edits and switch");
+      if (!ok) { e.target.value = `${state.store}/${state.camera}`; return; }
+    }
+    state.previous = null;
+    $("undo").hidden = true;
     [state.store, state.camera] = e.target.value.split("/");
     history.replaceState(null, "", `?store=${encodeURIComponent(state.store)}&camera=${encodeURIComponent(state.camera)}`);
     await openCamera();
@@ -468,7 +586,10 @@ function wire() {
 }
 
 async function main() {
+  await shell("calibrate");
   wire();
+  // Back from an outage: the buttons' own rules (a selected slot, a proposal) apply again.
+  onConnection((online) => { if (online) { draw(); $("use-proposal").disabled = !state.proposal?.rows?.length; } });
   try {
     await searchCatalogue("");
     if (await loadCameras()) await openCamera();

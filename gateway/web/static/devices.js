@@ -1,12 +1,13 @@
 // The devices page: the node table with status badges and a banner for every node in
 // alert (offline too long, silent, or its camera failing), and the head-office uplink's
 // backlog and lag. Refreshes every 10 s.
-import { ago, api, el, fail, num, ready, shell } from "/static/app.js";
+import { ago, api, el, fail, isOnline, num, onConnection, ready, shell } from "/static/app.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 10000;
 
 function statusBadge(d) {
+  if (!isOnline()) return el("span", { class: "badge", title: "the gateway cannot be reached" }, el("i", { class: "dot" }), "unknown");
   if (d.alert === "offline") return el("span", { class: "badge bad" }, el("i", { class: "dot" }), "offline");
   if (d.alert) return el("span", { class: "badge warn" }, el("i", { class: "dot" }), d.alert.replace("_", " "));
   if (!d.online) return el("span", { class: "badge" }, el("i", { class: "dot" }), d.offline_since ? "offline (brief)" : "never connected");
@@ -29,7 +30,14 @@ async function load() {
   const url = new URLSearchParams(location.search);
   const query = new URLSearchParams();
   for (const key of ["offline_alert_s", "silent_after_s"]) if (url.get(key)) query.set(key, url.get(key));
-  const nodes = await api(`/api/reports/devices?${query}`);
+  draw(await api(`/api/reports/devices?${query}`));
+  $("refreshed").textContent = `updated ${new Date().toLocaleTimeString()}`;
+}
+
+let lastNodes = [];
+
+function draw(nodes) {
+  lastNodes = nodes;
   const alerts = nodes.filter((d) => d.alert);
   $("alerts").replaceChildren(...alerts.map((d) =>
     el("div", { class: "banner", role: "alert", dataset: { alert: `${d.store}/${d.camera}` } },
@@ -37,7 +45,9 @@ async function load() {
   const online = nodes.filter((d) => d.online).length;
   const outdated = nodes.filter((d) => d.layout_current === false).length;
   $("kpis").replaceChildren(
-    kpi("Online", `${online} / ${nodes.length}`, "nodes reporting", online === nodes.length ? "good" : "warn"),
+    isOnline()
+      ? kpi("Online", `${online} / ${nodes.length}`, "nodes reporting", online === nodes.length ? "good" : "warn")
+      : kpi("Online", `? / ${nodes.length}`, "unknown: the gateway cannot be reached", "warn"),
     kpi("Alerts", String(alerts.length), "offline, silent or camera fault", alerts.length ? "bad" : "good"),
     kpi("Outdated layouts", String(outdated), "node runs an older layout", outdated ? "warn" : "good"));
   if (!nodes.length) { $("nodes").replaceChildren(el("p", { class: "empty-note" }, "No camera node has reported yet.")); return; }
@@ -53,7 +63,6 @@ async function load() {
       el("td", { class: "num", "data-label": "Outbox" }, d.outbox_pending === null ? "–" : `${num(d.outbox_pending)}${d.outbox_dropped ? ` (${d.outbox_dropped} dropped)` : ""}`),
       el("td", { "data-label": "Layout" }, layoutBadge(d), d.layout_running ? el("div", { class: "muted" }, d.layout_running) : null),
       el("td", { "data-label": "Software" }, d.software || "–", d.model ? el("div", { class: "muted" }, d.model) : null))))));
-  $("refreshed").textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 
 function seconds(s) {
@@ -91,9 +100,14 @@ async function main() {
   try { await load(); } catch (error) { fail($("nodes"), error); }
   try { await loadUplink(); } catch (error) { fail($("uplink"), error); }
   setInterval(() => {
+    if (!isOnline()) return; // the banner says so; the table keeps the last data
     load().catch((error) => fail($("nodes"), error));
     loadUplink().catch((error) => fail($("uplink"), error));
   }, REFRESH_MS);
+  onConnection((online) => {
+    draw(lastNodes);
+    if (online) load().catch((error) => fail($("nodes"), error));
+  });
   ready();
 }
 

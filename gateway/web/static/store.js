@@ -1,11 +1,74 @@
 // The store page: each camera's shelf with slots coloured by state, the open advice
 // with acknowledge / dismiss, today's score; live updates move slots and advice.
 import {
-  STATUS, STATUS_TAG, api, ago, el, fail, isoLocal, live, pct, ready, scoreClass, shell,
+  STATUS, STATUS_TAG, agoText, api, ago, el, fail, isOnline, isoLocal, live, onConnection, pct, place,
+  ready, scoreClass, shell,
 } from "/static/app.js";
 
 const DISMISS_REASONS = ["Already done", "Product delisted", "Camera is wrong", "Not worth it now"];
-const state = { user: null, store: null, cameras: [], advice: new Map(), slots: new Map() };
+const state = { user: null, store: null, cameras: [], advice: new Map(), slots: new Map(), layouts: new Map() };
+const CAMERAS_POLL_MS = 10000;
+const STALE_INTERVALS = 5; // a state older than this many capture intervals is stale
+const STALE_FLOOR_S = 15;
+const STALE_UNKNOWN_INTERVAL_S = 300; // a node that never said its frame rate
+
+/** How a camera stands now: online, stale (its last state is old), offline (it said
+ * so, or its Last Will did), or unknown (the gateway cannot be asked). */
+function cameraStatus(cam) {
+  if (!isOnline()) return { status: "unknown", why: "the gateway cannot be reached" };
+  if (!cam.online) return { status: "offline", why: `offline since ${ago(cam.availability_at || cam.last_seen)}` };
+  const stamp = cam.state?.updated_at;
+  if (!stamp) return { status: "stale", why: "no shelf state received yet" };
+  const fps = cam.health?.fps;
+  const limit = fps ? Math.max(STALE_INTERVALS / fps, STALE_FLOOR_S) : STALE_UNKNOWN_INTERVAL_S;
+  const age = (Date.now() - new Date(stamp).getTime()) / 1000;
+  return age > limit
+    ? { status: "stale", why: `no shelf state for ${Math.round(age)} s (expected every ${fps ? Math.round(1 / fps) : "?"} s)` }
+    : { status: "online", why: `last shelf state ${ago(stamp)}` };
+}
+
+const BADGE = { online: "good", stale: "stale", offline: "bad", unknown: "" };
+
+function cameraBadge(cam) {
+  const { status, why } = cameraStatus(cam);
+  return el("span", { class: `badge ${BADGE[status]}`, title: why, dataset: { cameraStatus: status } },
+    el("i", { class: "dot" }), status);
+}
+
+/** Re-say each camera's status and the "Cameras online" figure (no redraw of shelves). */
+function drawCameraStatus() {
+  for (const cam of state.cameras) {
+    const old = document.querySelector(`[data-camera='${cam.camera}'] [data-camera-status]`);
+    if (old) old.replaceWith(cameraBadge(cam));
+    const card = document.querySelector(`article[data-camera='${cam.camera}']`);
+    if (card) card.dataset.state = cameraStatus(cam).status;
+    const foot = document.querySelector(`[data-camera='${cam.camera}'] [data-ago]`);
+    if (foot) { foot.dataset.ago = cam.state?.updated_at || cam.last_seen || ""; foot.textContent = foot.dataset.agoPrefix + ago(foot.dataset.ago || null); }
+  }
+  const total = state.cameras.length;
+  const counts = { online: 0, stale: 0, offline: 0, unknown: 0 };
+  for (const cam of state.cameras) counts[cameraStatus(cam).status] += 1;
+  const hint = document.getElementById("cams-hint");
+  if (!isOnline()) {
+    document.getElementById("cams-online").textContent = `? / ${total}`;
+    hint.textContent = "unknown: the gateway cannot be reached";
+    return;
+  }
+  document.getElementById("cams-online").textContent = `${counts.online} / ${total}`;
+  const trouble = [counts.stale && `${counts.stale} stale`, counts.offline && `${counts.offline} offline`].filter(Boolean);
+  hint.textContent = trouble.length ? `${trouble.join(", ")}: check the Devices page` : "all reporting";
+}
+
+/** Fresh availability and state times (the stream sends only changes). */
+async function pollCameras() {
+  const fresh = new Map((await api("/api/cameras")).filter((c) => c.store === state.store).map((c) => [c.camera, c]));
+  if ([...fresh.keys()].sort().join() !== state.cameras.map((c) => c.camera).sort().join()) return refresh();
+  for (const cam of state.cameras) {
+    const now = fresh.get(cam.camera);
+    Object.assign(cam, { online: now.online, last_seen: now.last_seen, availability_at: now.availability_at, state: now.state, health: now.health });
+  }
+  drawCameraStatus();
+}
 
 function canAct(user) { return user.kind === "admin" || user.kind === "staff"; }
 
@@ -34,7 +97,8 @@ async function refresh() {
   await Promise.all(cameras.map(fillScore));
   state.cameras = cameras;
   document.getElementById("title").textContent = state.store ? `Store ${state.store}` : "Store";
-  await Promise.all([drawCameras(cameras), loadAdvice(), loadScore(cameras)]);
+  await drawCameras(cameras); // first: the advice names places with the layouts' names
+  await Promise.all([loadAdvice(), loadScore(cameras)]);
 }
 
 /** A node that sends no score of its own: the gateway's, from the stored slot states. */
@@ -44,9 +108,7 @@ async function fillScore(cam) {
 }
 
 async function loadScore(cameras) {
-  const online = cameras.filter((c) => c.online).length;
-  document.getElementById("cams-online").textContent = `${online} / ${cameras.length}`;
-  document.getElementById("cams-hint").textContent = online < cameras.length ? "check the Devices page" : "all reporting";
+  drawCameraStatus();
   const scores = cameras.map((c) => c.score).filter((s) => s !== null && s !== undefined);
   setKpi("kpi-now", "now-score", scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null);
   if (!state.store) return;
@@ -68,11 +130,13 @@ async function drawCameras(cameras) {
   if (!cameras.length) { box.replaceChildren(el("p", { class: "empty-note" }, "No cameras in this store yet.")); return; }
   const cards = await Promise.all(cameras.map(cameraCard));
   box.replaceChildren(...cards);
+  drawCameraStatus();
 }
 
 async function cameraCard(cam) {
   let layout = null;
   try { layout = (await api(`/api/layouts/${cam.store}/${cam.camera}`)).layout; } catch { /* no layout yet */ }
+  state.layouts.set(cam.camera, layout);
   let photo = null;
   if (state.user.kind === "admin" || state.user.kind === "installer") {
     try { photo = await api(`/api/cameras/${cam.store}/${cam.camera}/snapshot`); } catch { /* none kept */ }
@@ -93,23 +157,21 @@ async function cameraCard(cam) {
         style: `left:${slot.x0 * 100}%;width:${(slot.x1 - slot.x0) * 100}%;top:${row.y0 * 100}%;height:${(row.y1 - row.y0) * 100}%`,
         dataset: { slot: `${cam.camera}:${key}` },
       }, el("span", { class: "tag" }), el("span", { class: "pname" }, slot.name || slot.sku || ""));
-      node.title = `${slot.name || "slot"} (row ${row.index}, slot ${slot.index})`;
+      node.dataset.label = `${slot.name || slot.sku || "No product"} (${place({ row: row.index, slot: slot.index }, layout)})`;
       setSlot(node, reading?.status || "unknown");
       state.slots.set(`${cam.camera}:${key}`, node);
       shelf.append(node);
     }
   }
   if (!layout) shelf.append(el("p", { class: "empty-note", style: "color:#cbd2dc;position:absolute;inset:40% 0 0" }, "No layout yet: calibrate this camera."));
-  const online = cam.online
-    ? el("span", { class: "badge good" }, el("i", { class: "dot" }), "online")
-    : el("span", { class: "badge bad" }, el("i", { class: "dot" }), "offline");
+  const where = place({ camera: cam.camera }, layout);
   return el("article", { class: "camera", dataset: { camera: cam.camera } },
     el("header", { style: "display:flex;justify-content:space-between;align-items:center;margin-bottom:0.5rem" },
-      el("h3", {}, cam.camera), online),
+      el("h3", {}, where), cameraBadge(cam)),
     shelf,
     el("div", { class: "cam-foot" },
       el("span", {}, "Score now ", el("span", { class: "score-pill", dataset: { score: cam.camera } }, pct(cam.score))),
-      el("span", {}, `updated ${ago(cam.state?.updated_at || cam.last_seen)}`)));
+      agoText(cam.state?.updated_at || cam.last_seen)));
 }
 
 function setSlot(node, status) {
@@ -118,8 +180,7 @@ function setSlot(node, status) {
   node.classList.add(`st-${status}`);
   node.dataset.status = status;
   node.querySelector(".tag").textContent = STATUS_TAG[status] || status;
-  const label = node.title.replace(/ · .*$/, "");
-  node.title = `${label} · ${STATUS[status] || status}`;
+  node.title = `${node.dataset.label} · ${STATUS[status] || status}`;
 }
 
 // ---- advice ----------------------------------------------------------------------
@@ -165,7 +226,7 @@ function drawAdvice() {
 }
 
 function adviceCard(a) {
-  const where = [a.camera, a.row !== null ? `row ${a.row}` : null, a.slot !== null ? `slot ${a.slot}` : null].filter(Boolean).join(" · ");
+  const where = place(a, state.layouts.get(a.camera));
   const actions = el("div", { class: "actions" });
   if (canAct(state.user)) {
     if (a.status === "open") actions.append(el("button", { class: "btn primary", type: "button", "data-ack": a.id, onclick: () => acknowledge(a.id) }, "Acknowledge"));
@@ -178,7 +239,7 @@ function adviceCard(a) {
     el("div", { class: "what" }, a.action),
     el("div", { class: "why" }, a.reason),
     el("div", { class: "row" },
-      el("span", { class: "muted", style: "font-size:0.82rem" }, status, " ", where, " · ", ago(a.created_at)),
+      el("span", { class: "muted", style: "font-size:0.82rem" }, status, " ", where, " · ", agoText(a.created_at, "")),
       actions));
 }
 
@@ -217,6 +278,8 @@ function upsertAdvice(record, flash = false) {
 
 function onSlots(update) {
   if (update.store !== state.store) return;
+  const cam = state.cameras.find((c) => c.camera === update.camera);
+  if (cam?.state) { cam.state.updated_at = new Date().toISOString(); drawCameraStatus(); }
   for (const s of update.slots) {
     const node = state.slots.get(`${update.camera}:${s.row}-${s.slot}`);
     if (!node || node.dataset.status === s.status) continue;
@@ -242,6 +305,9 @@ async function main() {
     resync: () => refresh(),
   });
   setInterval(() => loadScore(state.cameras).catch(() => {}), 60000);
+  setInterval(() => { if (isOnline()) pollCameras().catch(() => {}); }, CAMERAS_POLL_MS);
+  // Gateway gone: cameras unknown at once; back: everything reloaded (updates were missed).
+  onConnection((online) => { drawCameraStatus(); if (online) refresh().catch(() => {}); });
   ready();
 }
 
