@@ -1,7 +1,8 @@
 """Developer tools: what shows, measures or loads the gateway; a store never needs them.
 
 - `demo`: `shelf-gateway demo`, a whole simulated store in one process, with its till
-  (`demo_till`) and one user per role (`demo_users`).
+  (`demo_till`), a week of past shelf states (`demo_history`) and one user per role
+  (`demo_users`).
 - `loadtest`: `shelf-gateway loadtest`, N cameras through a real Mosquitto.
 - `simulate`: `shelf-gateway simulate`, the pipeline and advice measured against the
   simulator's truth.
