@@ -207,6 +207,12 @@ class _Track:
     candidate: SlotStatus | None = None
     candidate_frames: int = 0
     candidate_since: datetime | None = None
+    misplaced: bool = False
+    """A wrong product was confirmed and the slot has not since been seen with its own
+    product or empty: messy frames in between are the same misplacement."""
+
+
+ENDS_MISPLACEMENT = frozenset({SlotStatus.STOCKED, SlotStatus.LOW, SlotStatus.EMPTY})
 
 
 class SlotTracker:
@@ -218,6 +224,10 @@ class SlotTracker:
     breaks a run: the slot keeps its confirmed status (published as `occluded` with
     `held_status`), so a shopper standing in front never opens a gap, and a change that
     happened behind them is reported once they have gone.
+
+    One misplacement, one `wrong_product` event: a wrong product seen again after messy
+    frames (not after the slot's own product or an empty slot) is the same episode, so
+    that change is a `status_changed`.
     """
 
     def __init__(
@@ -294,7 +304,14 @@ class SlotTracker:
                     track.status, track.since = reading.status, now
                     track.candidate, track.candidate_frames, track.candidate_since = None, 0, None
             if changed:
-                events.extend(self._events(reading, previous, track.status, now))
+                kinds = transition_events(previous, track.status)
+                if track.misplaced and track.status == SlotStatus.WRONG_PRODUCT:
+                    kinds = [EventType.STATUS_CHANGED]  # one episode, one wrong_product event
+                if track.status == SlotStatus.WRONG_PRODUCT:
+                    track.misplaced = True
+                elif track.status in ENDS_MISPLACEMENT:
+                    track.misplaced = False
+                events.extend(self._events(reading, previous, track.status, now, kinds))
             # An unconfirmed change keeps reporting the confirmed status. model_copy: the
             # values were validated when `reading` was built, and a copy costs about half
             # of building one again (model_construct costs twice as much).
@@ -317,6 +334,7 @@ class SlotTracker:
         previous: SlotStatus | None,
         status: SlotStatus,
         now: datetime,
+        kinds: list[EventType],
     ) -> list[ShelfEvent]:
         detail: dict[str, float | str] = {"gap_fraction": reading.gap_fraction}
         if reading.appearance is not None:
@@ -337,5 +355,5 @@ class SlotTracker:
                 confidence=reading.confidence,
                 detail=detail,
             )
-            for kind in transition_events(previous, status)
+            for kind in kinds
         ]

@@ -35,8 +35,13 @@ Every figure is computed from what the gateway stored, against the simulator's t
   episode's first frame, over matched episodes.
 - occlusion_false_empty: unmatched `gap_opened` events of a slot a shopper hid in the
   frames that confirmed it (the event's frame and the `confirm_frames` - 1 before).
-- wrong_product, messy: the same as gap_events for runs of truth `wrong_product`
-  (a slot refilled with its neighbour's product) and `messy`, with their events.
+- wrong_product, messy: the same as gap_events for their events. A wrong-product
+  episode is a misplacement: the run of frames in which a slot holds its neighbour's
+  product (not empty), messy frames included (the product is still the wrong one; the
+  node reports it once per misplacement). A messy episode is a run of truth `messy`.
+  `repeated` counts events of an episode that already had its event. `planted`: the
+  episodes of each kind planted by the simulator (`cases`), on top of
+  those the shelves make by themselves.
 - compliance: the node's score per frame against the gateway's reproduction from the
   stored slot states and layout (`gateway.shelf.compliance`); they must agree.
 - advice.restock: an out-of-stock episode is a run of frames in which a slot is truly
@@ -156,14 +161,22 @@ def _ratio(num: int, den: int) -> float | None:
 
 
 def event_scores(found: list[Episode], event_frames: list[tuple[SlotKey, int]]) -> dict[str, Any]:
-    matched, _ = match_events(found, event_frames)
+    """Precision, recall and delay; `repeated`: unmatched events inside an episode that
+    already had its event (one episode reported twice)."""
+    matched, unmatched = match_events(found, event_frames)
     delays = [frame - episode.start for episode, frame in matched]
+    taken = {episode for episode, _ in matched}
+    repeated = sum(
+        any(e.slot == slot and e.start <= frame <= e.end + MATCH_AFTER_FRAMES for e in taken)
+        for slot, frame in unmatched
+    )
     return {
         "precision": _ratio(len(matched), len(event_frames)),
         "recall": _ratio(len(matched), len(found)),
         "median_delay_frames": statistics.median(delays) if delays else None,
         "events": len(event_frames),
         "episodes": len(found),
+        "repeated": repeated,
     }
 
 
@@ -219,7 +232,8 @@ def measure(db: Any, runs: list[CameraRun], confirm_frames: int) -> dict[str, An
             ("wrong_product", "wrong_product"),
             ("messy", "messy"),
         ):
-            found = episodes(run.truth, status)
+            truth = _as_truth(run.misplaced, status) if kind == "wrong_product" else run.truth
+            found = episodes(truth, status)
             evs = stored_event_frames(db, run.camera, kind, run.times)
             episodes_by_kind[kind] += [Episode((n, *e.slot), e.start, e.end) for e in found]
             events_by_kind[kind] += [((n, *k), f) for k, f in evs]
@@ -368,6 +382,9 @@ def run_simulation(args: argparse.Namespace) -> dict[str, Any]:
         runs = [cam.run for cam in store_run.cameras]
         report = measure(db, runs, AnalysisSettings().confirm_frames)
         report |= measure_advice(db, store_run, args.interval, lost_without)
+        planted = Counter(case.kind for case, _ in store_run.planted)
+        for kind in ("wrong_product", "messy"):
+            report[kind]["planted"] = planted[kind]
         counters = ingest.counters.as_dict()
     frames = sum(len(r.times) for r in runs)
     stage_ms = {

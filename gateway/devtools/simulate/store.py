@@ -1,6 +1,7 @@
 """Running the simulated store for `shelf-gateway simulate`, in simulated time.
 
-Every frame: planted hidden stock-outs start (`cases`), every shelf
+Every frame: planted hidden stock-outs, wrong products and messy slots start
+(`cases`), every shelf
 steps `--interval` seconds, every camera takes its frame (a real `CameraNode` over a
 `SimulatorSource` that only renders: the loop steps time), their MQTT payloads go to
 the gateway's `Ingest`, the till posts the shelves' sales as POS lines, the advice
@@ -43,6 +44,7 @@ class CameraRun:
     hidden: list[set[SlotKey]] = field(default_factory=list)  # by a shopper
     short: list[set[SlotKey]] = field(default_factory=list)  # fewer units than facings in front
     out_of_reach: list[set[SlotKey]] = field(default_factory=list)  # hidden stock-outs
+    misplaced: list[set[SlotKey]] = field(default_factory=list)  # another product, not empty
     node_scores: list[float | None] = field(default_factory=list)
     detector_ms: list[float] = field(default_factory=list)
     stage_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -140,6 +142,9 @@ def take_frame(cam: SimCamera, now: datetime, ingest: Any) -> None:
     run.hidden.append(set(rendered.occluded))
     run.short.append({k for k, st in cam.shelf.slots.items() if st.visible < st.facings})
     run.out_of_reach.append(cam.shelf.hidden_slots())
+    run.misplaced.append(
+        {k for k, st in cam.shelf.slots.items() if st.shown is not None and st.visible > 0}
+    )
     run.node_scores.append(state.score)
     timing = getattr(cam.node.detector, "timing", None)
     run.detector_ms.append(getattr(timing, "total_ms", 0.0))
@@ -184,6 +189,8 @@ class StoreRun:
     cameras: list[SimCamera]
     cases: list[Any]
     staff: Any
+    planted: list[Any] = field(default_factory=list)
+    """(DisplayCase, slot) of each planted wrong-product and messy case."""
 
 
 def run_store(args: argparse.Namespace, db: Any, ingest: Any, detector: Any) -> StoreRun:
@@ -192,11 +199,18 @@ def run_store(args: argparse.Namespace, db: Any, ingest: Any, detector: Any) -> 
     from gateway.advice.worker import AdviceService
     from gateway.config.settings import AdviceSettings, PosSettings
     from gateway.devtools.demo_till import DemoTill, TillShelf
-    from gateway.devtools.simulate.cases import plan_hidden_cases, plant_due
+    from gateway.devtools.simulate.cases import (
+        plan_display_cases,
+        plan_hidden_cases,
+        plant_display_due,
+        plant_due,
+    )
     from gateway.devtools.simulate.staff import AdviceFollowingStaff
 
     shelves = make_shelves(args)
     cases = plan_hidden_cases(shelves, args.hours, args.interval, args.seed)
+    display = plan_display_cases(shelves, args.hours, args.interval, args.seed)
+    planted = []
     cameras = [_camera(shelf, db, ingest, detector, args.threads) for shelf in shelves]
     till = DemoTill(
         db, [TillShelf(STORE, s.camera, s) for s in shelves], speedup=1.0, seed=args.seed
@@ -210,6 +224,7 @@ def run_store(args: argparse.Namespace, db: Any, ingest: Any, detector: Any) -> 
     frames = frame_count(args)
     for i in range(frames):
         plant_due(cases, i, shelves)
+        planted += plant_display_due(display, i, shelves, args.seed)
         for shelf in shelves:
             shelf.step(args.interval)
         now = START + timedelta(seconds=shelves[0].clock_s)
@@ -223,17 +238,24 @@ def run_store(args: argparse.Namespace, db: Any, ingest: Any, detector: Any) -> 
         staff.act(now)
         if i % 500 == 499:
             log.info("%d/%d frames", i + 1, frames)
-    return StoreRun(cameras, cases, staff)
+    return StoreRun(cameras, cases, staff, planted)
 
 
 def lost_units_without_advice(args: argparse.Namespace) -> int:
     """The same shelves, cases and demand with routine rounds only; nothing rendered."""
-    from gateway.devtools.simulate.cases import plan_hidden_cases, plant_due
+    from gateway.devtools.simulate.cases import (
+        plan_display_cases,
+        plan_hidden_cases,
+        plant_display_due,
+        plant_due,
+    )
 
     shelves = make_shelves(args)
     cases = plan_hidden_cases(shelves, args.hours, args.interval, args.seed)
+    display = plan_display_cases(shelves, args.hours, args.interval, args.seed)
     for i in range(frame_count(args)):
         plant_due(cases, i, shelves)
+        plant_display_due(display, i, shelves, args.seed)
         for shelf in shelves:
             shelf.step(args.interval)
     return sum(shelf.lost_units for shelf in shelves)
