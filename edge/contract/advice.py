@@ -70,6 +70,18 @@ class Level(StrEnum):
     HIGH = "high"
 
 
+class Finding(BaseModel):
+    """Another rule that fired for the same slot: shown as evidence of the one advice
+    staff get for that slot, not as an advice of its own."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: AdviceKind
+    cause: str
+    reason: str = Field(description="Why that rule fired, in words.")
+    urgency: float = Field(description="Units at stake by that rule.")
+
+
 class Evidence(BaseModel):
     """Why an advice was given; each kind fills the fields it uses."""
 
@@ -118,6 +130,23 @@ class Evidence(BaseModel):
     from_days_of_supply_after: float | None = None
     facings: int | None = Field(default=None, description="Fast seller's facings now.")
     layout_version: str | None = None
+    units_per_day: float | None = Field(
+        default=None, description="This slot's expected units per day (velocity), as staff count."
+    )
+    hours_of_supply: float | None = Field(
+        default=None, description="Hours until the units on the shelf are expected to sell."
+    )
+    unit_price: float | None = Field(
+        default=None, description="Last price the till sold the SKU at (store currency)."
+    )
+    money_at_stake: float | None = Field(
+        default=None, description="Units at stake x unit price: what the urgency ranks by."
+    )
+    also: list[Finding] | None = Field(
+        default=None,
+        description="Other rules that fired for this slot; one advice per slot shows them "
+        "here (e.g. a hidden stock-out behind a wrong product).",
+    )
 
 
 class PublishedAdvice(BaseModel):

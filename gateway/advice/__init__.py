@@ -4,6 +4,8 @@
   wire vocabulary (kinds, levels, evidence) and the MQTT payload are the contract's.
 - `rules`: pure functions from one store's facts to advice, and the verification that
   closes an advice when the camera sees the fix.
+- `ranking`: one advice per slot (the other findings as its evidence), urgency as money
+  at stake, levels relative to the store.
 - `facts`: those facts, read from the database for one store.
 - `store`: the advice table: lifecycle, de-duplication by episode, queries, the payload.
 - `worker`: the advice thread: when to evaluate, publishing on MQTT, InfluxDB counts.

@@ -154,6 +154,21 @@ def _restock_events(db: Database, store: str, camera: str) -> dict[tuple[int, in
     return {(r["row"], r["slot"]): datetime.fromisoformat(r["ts"]) for r in rows}
 
 
+def _unit_prices(db: Database, store: str, skus: Sequence[str]) -> dict[str, float]:
+    """The price each SKU last sold at in the store (what money at stake is counted in)."""
+    wanted = sorted(set(skus))
+    if not wanted:
+        return {}
+    marks = ", ".join("?" * len(wanted))
+    with db.read() as conn:
+        rows = conn.execute(
+            f"SELECT sku, unit_price, max(ts) FROM sales WHERE store = ? AND sku IN ({marks})"
+            " GROUP BY sku",
+            (store, *wanted),
+        ).fetchall()
+    return {r["sku"]: float(r["unit_price"]) for r in rows}
+
+
 def _online(db: Database, store: str) -> dict[str, bool]:
     with db.read() as conn:
         rows = conn.execute("SELECT camera, online FROM cameras WHERE store = ?", (store,))
@@ -194,6 +209,7 @@ def build_bays(
     )
     names = catalogue_names(db, skus)
     last_sales = velocity_queries.last_sales(db, store, skus)
+    prices = _unit_prices(db, store, skus)
     since = now - timedelta(hours=settings.history_hours)
     bays = []
     for record in layouts:
@@ -229,6 +245,7 @@ def build_bays(
                         now,
                         names.get(spec.sku or ""),
                         last_sales.get(spec.sku or ""),
+                        prices.get(spec.sku or ""),
                     )
                 )
         bays.append(
@@ -257,6 +274,7 @@ def _slot_facts(
     now: datetime,
     catalogue_name: tuple[str | None, str | None] | None,
     last_sale: datetime | None,
+    unit_price: float | None,
 ) -> SlotFacts:
     current = next(((st, sku, ts) for st, sku, ts in log.newest_first() if st not in NEUTRAL), None)
     name = spec.name or (catalogue_name[0] if catalogue_name else None)
@@ -274,6 +292,7 @@ def _slot_facts(
         status=SlotStatus.UNKNOWN,
         last_sale=last_sale,
         demand=demand,
+        unit_price=unit_price,
     )
     if current is None:
         return base

@@ -4,9 +4,10 @@ advice the verification checks, a verdict, and the key and level every kind shar
 The vocabulary a display reads off the wire (kinds, levels, evidence) belongs to the
 MQTT contract, so it is imported from there rather than defined twice.
 
-Urgency is one scale for every kind: **units at stake**, the sales lost so far or about
-to be lost. Its level is `high` from `high_units`, `medium` from `medium_units`, else
-`low`.
+Each rule measures **units at stake**, the sales lost so far or about to be lost;
+`level_for` maps units to a level (`high` from `high_units`, `medium` from
+`medium_units`, else `low`). The advice's urgency is then money at stake and `high` is
+kept for the dearest few of the store (`gateway.advice.ranking`).
 """
 
 from __future__ import annotations

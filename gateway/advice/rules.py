@@ -17,7 +17,7 @@ empty period, a new restock or a new sale starts a new one.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,6 +30,7 @@ from gateway.advice.model import (
     advice_key,
     level_for,
 )
+from gateway.advice.ranking import SlotKey, one_per_slot, priced, rank_levels, slot_key
 from gateway.config.settings import AdviceSettings
 from gateway.retail.velocity import VelocityProfile
 
@@ -116,6 +117,8 @@ class SlotFacts:
     last_sale: datetime | None = None
     """Newest sale of the SKU in the store."""
     demand: Demand | None = None
+    unit_price: float | None = None
+    """The price the till last sold the SKU at (None: never sold here)."""
 
     @property
     def capacity(self) -> int:
@@ -164,6 +167,12 @@ def _days(days: float) -> str:
 
 def _r(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _per_day(demand: Demand) -> str:
+    """A sales rate as staff count it: "12 a day" ("0.4 a day" for a slow one)."""
+    daily = demand.daily_rate
+    return f"{daily:.0f} a day" if daily >= 10 else f"{daily:.1f} a day"
 
 
 def _candidate(
@@ -225,24 +234,26 @@ def restock(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Candidate 
         urgency = lost
         reason = f"empty for {_span(minutes)}"
         if s.demand:
-            reason += f"; sells {rate:.1f}/h, about {lost:.1f} sales lost so far"
+            reason += f"; sells {_per_day(s.demand)}, about {lost:.1f} sales lost so far"
         evidence = Evidence(
             status=s.status,
             status_since=since,
             minutes_empty=_r(minutes, 1),
             units_per_hour=_r(rate),
+            units_per_day=_r(s.demand.daily_rate, 1) if s.demand else None,
             lost_sales=_r(lost),
         )
     else:
         urgency = s.demand.expected_units(now, now + HOUR) if s.demand else 0.0
         reason = f"low for {_span(minutes)}"
         if s.demand:
-            reason += f"; sells {rate:.1f}/h"
+            reason += f"; sells {_per_day(s.demand)}"
         evidence = Evidence(
             status=s.status,
             status_since=since,
             minutes_in_status=_r(minutes, 1),
             units_per_hour=_r(rate),
+            units_per_day=_r(s.demand.daily_rate, 1) if s.demand else None,
             lost_sales=0.0,
         )
     return _candidate(
@@ -288,7 +299,7 @@ def predicted_stockout(s: SlotFacts, now: datetime, settings: AdviceSettings) ->
         cause="sales_since_restock",
         action=f"Restock {s.product} at {s.where} within {_span(minutes)}",
         reason=f"about {on_shelf:.0f} of {s.capacity} left after {s.units_sold_since_restock:.0f} "
-        f"sold since the restock; sells {d.rate_at(now):.1f}/h",
+        f"sold since the restock: {minutes / 60:.1f} h of supply at {_per_day(d)}",
         urgency=at_stake,
         evidence=Evidence(
             status=s.status,
@@ -297,7 +308,9 @@ def predicted_stockout(s: SlotFacts, now: datetime, settings: AdviceSettings) ->
             units_sold_since_restock=_r(s.units_sold_since_restock),
             units_on_shelf=_r(on_shelf),
             minutes_to_empty=_r(minutes, 1),
+            hours_of_supply=_r(minutes / 60, 1),
             units_per_hour=_r(d.rate_at(now)),
+            units_per_day=_r(d.daily_rate, 1),
             lost_sales=_r(at_stake),
             window_units=d.window_units,
             window_days=d.profile.days,
@@ -354,6 +367,7 @@ def hidden_stockout(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Ca
             p_no_sale=_r(p, 6),
             expected_minutes_between_sales=_r(wait.total_seconds() / 60, 1) if wait else None,
             units_per_hour=_r(d.profile.rate_at(now)),
+            units_per_day=_r(d.profile.daily_rate, 1),
             window_units=d.window_units,
             window_days=d.profile.days,
         ),
@@ -394,6 +408,7 @@ def fix_display(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Candid
             minutes_in_status=_r(minutes, 1),
             seen_sku=s.seen_sku,
             units_per_hour=_r(s.demand.rate_at(now)) if s.demand else None,
+            units_per_day=_r(s.demand.daily_rate, 1) if s.demand else None,
             lost_sales=_r(lost),
         ),
         episode_start=s.status_since,
@@ -510,15 +525,21 @@ SLOT_RULES = (restock, predicted_stockout, hidden_stockout, fix_display, tidy)
 
 
 def candidates(
-    bays: Sequence[BayFacts], now: datetime, settings: AdviceSettings
+    bays: Sequence[BayFacts],
+    now: datetime,
+    settings: AdviceSettings,
+    active: Mapping[SlotKey, AdviceKind] | None = None,
 ) -> list[Candidate]:
-    """Every advice the facts call for now. Offline cameras give none: what they last
-    saw may no longer be true."""
+    """The advice the facts call for now: one per slot (see `ranking`; `active`: the
+    kind of the advice open per slot), urgency as money at stake, levels relative to
+    the store. Offline cameras give none: what they last saw may no longer be true."""
     found: list[Candidate] = []
+    prices: dict[SlotKey, float | None] = {}
     for bay in bays:
         if not bay.online:
             continue
         for s in bay.slots:
+            prices[(s.camera, s.row, s.slot)] = s.unit_price
             for rule in SLOT_RULES:
                 c = rule(s, now, settings)
                 if c is not None:
@@ -526,7 +547,36 @@ def candidates(
         c = facings(bay, now, settings)
         if c is not None:
             found.append(c)
-    return found
+    merged = one_per_slot(found, active)
+    fallback = _typical_price(bays)
+    priced_found = []
+    units: dict[int, float] = {}
+    for c in merged:
+        key = slot_key(c)
+        p = priced(c, prices.get(key) if key else None, fallback)
+        units[id(p)] = c.urgency
+        priced_found.append(p)
+    return rank_levels(priced_found, units, _store_takings(bays, now, settings, fallback), settings)
+
+
+def _typical_price(bays: Sequence[BayFacts]) -> float:
+    """The median known price of the watched SKUs, for a SKU the till never sold (1.0
+    when no price is known at all: urgency is then in units)."""
+    known = sorted(s.unit_price for b in bays for s in b.slots if s.unit_price is not None)
+    return known[len(known) // 2] if known else 1.0
+
+
+def _store_takings(
+    bays: Sequence[BayFacts], now: datetime, settings: AdviceSettings, fallback: float
+) -> float:
+    """What the watched slots are expected to take in the next `horizon_h` hours."""
+    end = now + timedelta(hours=settings.horizon_h)
+    return sum(
+        s.demand.expected_units(now, end) * (s.unit_price if s.unit_price is not None else fallback)
+        for b in bays
+        for s in b.slots
+        if s.demand is not None
+    )
 
 
 # ---- verification --------------------------------------------------------------------

@@ -7,7 +7,10 @@ left the layout, or whose prediction was overtaken, is resolved unverified.
 
 At most one active (open or acknowledged) advice per key (kind + slot, or kind + bay
 for facings): a candidate with an active key refreshes it (urgency, level, evidence,
-texts, updated_at). A closed (resolved or dismissed) advice blocks a candidate of the
+texts, updated_at). And at most one per slot: the rules send one candidate per slot
+(`ranking`), and a candidate of another kind for a slot closes the slot's other active
+advice (resolved, unverified, "replaced by ..."), so staff never hold two errands for
+one slot. Staff actions record who (`acknowledged_by`, `dismissed_by`) and when. A closed (resolved or dismissed) advice blocks a candidate of the
 same key and the same `episode_start`: it comes back only for a new episode (a new
 empty period, restock, sale, messy period or layout).
 """
@@ -32,7 +35,8 @@ STATUSES = ("open", "acknowledged", "resolved", "dismissed")
 _COLUMNS = (
     "id, key, store, camera, row, slot, kind, cause, sku, name, brand, action, reason,"
     " urgency, level, evidence, status, episode_start, created_at, updated_at,"
-    " acknowledged_at, resolved_at, verified, resolution, dismissed_at, dismiss_reason"
+    " acknowledged_at, resolved_at, verified, resolution, dismissed_at, dismiss_reason,"
+    " acknowledged_by, dismissed_by"
 )
 
 
@@ -159,6 +163,7 @@ def _apply_one(tx: Transaction, c: Candidate, at: str, report: ApplyReport) -> N
             ),
         )
         report.refreshed.append(active["id"])
+        _close_others_of_slot(tx, c, active["id"], at, report)
         return
     closed = tx.execute(
         "SELECT 1 FROM advice WHERE key = ? AND episode_start = ?"
@@ -192,8 +197,32 @@ def _apply_one(tx: Transaction, c: Candidate, at: str, report: ApplyReport) -> N
             at,
         ),
     )
-    report.created.append(int(cursor.lastrowid or 0))
+    created = int(cursor.lastrowid or 0)
+    report.created.append(created)
     report.changed = True
+    _close_others_of_slot(tx, c, created, at, report)
+
+
+def _close_others_of_slot(
+    tx: Transaction, c: Candidate, keep: int, at: str, report: ApplyReport
+) -> None:
+    """One active advice per slot: the others of the slot give way to `keep` (bay-level
+    facings advice is not about one slot and stays)."""
+    if c.row is None or c.slot is None or c.kind == AdviceKind.FACINGS:
+        return
+    others = tx.execute(
+        "SELECT id FROM advice WHERE store = ? AND camera = ? AND row = ? AND slot = ?"
+        " AND kind != ? AND id != ? AND status IN ('open', 'acknowledged')",
+        (c.store, c.camera, c.row, c.slot, AdviceKind.FACINGS.value, keep),
+    ).fetchall()
+    for other in others:
+        tx.execute(
+            "UPDATE advice SET status = 'resolved', resolved_at = ?, updated_at = ?,"
+            " verified = 0, resolution = ? WHERE id = ?",
+            (at, at, f"replaced by {c.kind.value} advice #{keep} for the same slot", other["id"]),
+        )
+        report.resolved.append(other["id"])
+        report.changed = True
 
 
 # ---- staff actions -------------------------------------------------------------------
@@ -217,33 +246,45 @@ def _transition(
     return record
 
 
-def acknowledge(db: Database, advice_id: int, now: datetime | None = None) -> dict[str, Any]:
-    """Staff saw it and will act: open -> acknowledged (acknowledging twice is harmless)."""
+def acknowledge(
+    db: Database, advice_id: int, now: datetime | None = None, *, by: str | None = None
+) -> dict[str, Any]:
+    """Staff saw it and will act: open -> acknowledged (acknowledging twice is harmless:
+    the first who and when stay). `by`: the user's name."""
     at = db_time(now or datetime.now(UTC))
     return _transition(
         db,
         advice_id,
         ("open", "acknowledged"),
         "UPDATE advice SET status = 'acknowledged',"
+        " acknowledged_by = CASE WHEN acknowledged_at IS NULL THEN ? ELSE acknowledged_by END,"
         " acknowledged_at = coalesce(acknowledged_at, ?), updated_at = ? WHERE id = ?",
-        (at, at),
+        (by, at, at),
     )
 
 
+BLANK_REASON = "reason: say why the advice is dismissed (spaces alone are not a reason)"
+
+
 def dismiss(
-    db: Database, advice_id: int, reason: str, now: datetime | None = None
+    db: Database,
+    advice_id: int,
+    reason: str,
+    now: datetime | None = None,
+    *,
+    by: str | None = None,
 ) -> dict[str, Any]:
     """Staff say it is wrong or not worth doing; it stays away for this episode."""
     if not reason.strip():
-        raise AdviceStateError("reason: required to dismiss advice")
+        raise AdviceStateError(BLANK_REASON)
     at = db_time(now or datetime.now(UTC))
     return _transition(
         db,
         advice_id,
         ACTIVE,
         "UPDATE advice SET status = 'dismissed', dismissed_at = ?, dismiss_reason = ?,"
-        " updated_at = ? WHERE id = ?",
-        (at, reason.strip(), at),
+        " dismissed_by = ?, updated_at = ? WHERE id = ?",
+        (at, reason.strip(), by, at),
     )
 
 

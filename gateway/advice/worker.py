@@ -22,10 +22,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from edge.contract.advice import advice_topic
+from edge.contract.advice import AdviceKind, advice_topic
 from edge.contract.messages import Availability, CameraMessage, Health
 from gateway.advice import store as advice_store
 from gateway.advice.facts import ProfileCache, build_bays
+from gateway.advice.model import ActiveAdvice, Resolution
+from gateway.advice.ranking import SlotKey
 from gateway.advice.rules import candidates, check_resolution
 from gateway.config.settings import AdviceSettings, PosSettings
 from gateway.export.influx import ADVICE, ExportPoint
@@ -46,6 +48,22 @@ def advice_points(store: str, counts: dict[str, dict[str, int]], at: datetime) -
         ADVICE.point(at, {"store": store, "kind": kind}, by_status)
         for kind, by_status in sorted(counts.items())
     ]
+
+
+def _shown_per_slot(
+    active: Sequence[ActiveAdvice], resolutions: Sequence[Resolution]
+) -> dict[SlotKey, AdviceKind]:
+    """The kind of the advice each slot keeps showing after this evaluation's
+    resolutions (facings advice is about a bay, not a slot)."""
+    closing = {r.advice_id for r in resolutions}
+    return {
+        (a.camera, a.row, a.slot): a.kind
+        for a in active
+        if a.id not in closing
+        and a.kind != AdviceKind.FACINGS
+        and a.row is not None
+        and a.slot is not None
+    }
 
 
 class AdviceService:
@@ -132,16 +150,20 @@ class AdviceService:
 
     # ---- staff actions ---------------------------------------------------------------
 
-    def acknowledge(self, advice_id: int, now: datetime | None = None) -> dict[str, Any]:
+    def acknowledge(
+        self, advice_id: int, now: datetime | None = None, *, by: str | None = None
+    ) -> dict[str, Any]:
         """`now`: when staff acknowledged (default the wall clock; a simulation passes its
-        own time)."""
-        record = advice_store.acknowledge(self.db, advice_id, now)
+        own time); `by`: who."""
+        record = advice_store.acknowledge(self.db, advice_id, now, by=by)
         self._republish_soon(record["store"])
         self._tell([record])
         return record
 
-    def dismiss(self, advice_id: int, reason: str, now: datetime | None = None) -> dict[str, Any]:
-        record = advice_store.dismiss(self.db, advice_id, reason, now)
+    def dismiss(
+        self, advice_id: int, reason: str, now: datetime | None = None, *, by: str | None = None
+    ) -> dict[str, Any]:
+        record = advice_store.dismiss(self.db, advice_id, reason, now, by=by)
         self._republish_soon(record["store"])
         self._tell([record])
         return record
@@ -179,12 +201,11 @@ class AdviceService:
                 cache=self._cache,
             )
             by_camera = {b.camera: b for b in bays}
+            active = advice_store.active_advice(self.db, store)
             resolutions = [
-                r
-                for a in advice_store.active_advice(self.db, store)
-                if (r := check_resolution(a, by_camera.get(a.camera))) is not None
+                r for a in active if (r := check_resolution(a, by_camera.get(a.camera))) is not None
             ]
-            found = candidates(bays, now, self.settings)
+            found = candidates(bays, now, self.settings, _shown_per_slot(active, resolutions))
             report = advice_store.apply(self.db, store, found, resolutions, now)
             self.evaluations += 1
         if report.changed:

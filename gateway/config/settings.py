@@ -249,6 +249,20 @@ class AdviceSettings(_Strict):
     high_units: float = Field(
         default=3.0, ge=0, description="Urgency (units at stake) from which the level is high."
     )
+    high_max_fraction: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="At most this share of a store's advice (the dearest, at least one) "
+        "is high: high stays a minority.",
+    )
+    high_store_share: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="High needs money at stake of at least this share of what the watched "
+        "shelves are expected to take in the next horizon_h hours.",
+    )
     max_published: int = Field(
         default=100, ge=1, le=1000, description="Most urgent items in the MQTT advice list."
     )

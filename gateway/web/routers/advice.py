@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from edge.contract.advice import AdviceKind, Evidence, Level
 from edge.contract.ids import ID_PATTERN
@@ -56,6 +56,7 @@ class AdviceOut(BaseModel):
     created_at: datetime
     updated_at: datetime = Field(description="Last refresh of the evidence or status.")
     acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = Field(default=None, description="The user who acknowledged.")
     resolved_at: datetime | None = None
     verified: bool | None = Field(
         default=None, description="Resolved because the camera (or the till) saw the fix."
@@ -64,10 +65,21 @@ class AdviceOut(BaseModel):
     resolve_minutes: float | None = Field(default=None, description="resolved_at - created_at.")
     dismissed_at: datetime | None = None
     dismiss_reason: str | None = None
+    dismissed_by: str | None = Field(default=None, description="The user who dismissed it.")
 
 
 class DismissIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, description="Why it is dismissed.")
+    reason: str = Field(
+        min_length=1, max_length=500, description="Why it is dismissed (not only spaces)."
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        """A blank reason says nothing to whoever reviews dismissals: refused (422)."""
+        if not value.strip():
+            raise ValueError(advice_store.BLANK_REASON)
+        return value.strip()
 
 
 def _visible(
@@ -124,18 +136,18 @@ def get_advice(
     return _visible(backend.db, advice_id, principal, view)
 
 
-def _act(backend: ApiBackend, advice_id: int, reason: str | None = None) -> dict[str, Any]:
-    """Acknowledge (no reason) or dismiss, through the advice service when there is one;
-    404 for an unknown advice, 409 for a closed one."""
+def _act(backend: ApiBackend, advice_id: int, by: str, reason: str | None = None) -> dict[str, Any]:
+    """Acknowledge (no reason) or dismiss as user `by`, through the advice service when
+    there is one; 404 for an unknown advice, 409 for a closed one."""
     service = backend.advice
     try:
         if reason is None:
             if service is not None:
-                return service.acknowledge(advice_id)
-            return advice_store.acknowledge(backend.db, advice_id)
+                return service.acknowledge(advice_id, by=by)
+            return advice_store.acknowledge(backend.db, advice_id, by=by)
         if service is not None:
-            return service.dismiss(advice_id, reason)
-        return advice_store.dismiss(backend.db, advice_id, reason)
+            return service.dismiss(advice_id, reason, by=by)
+        return advice_store.dismiss(backend.db, advice_id, reason, by=by)
     except advice_store.AdviceNotFound as error:
         raise HTTPException(404, str(error)) from None
     except advice_store.AdviceStateError as error:
@@ -153,7 +165,7 @@ def acknowledge(
 ) -> dict[str, Any]:
     """Staff will act on it: open -> acknowledged. It is still resolved by the camera."""
     _visible(backend.db, advice_id, principal, None)
-    return _act(backend, advice_id)
+    return _act(backend, advice_id, principal.name)
 
 
 @router.post(
@@ -169,6 +181,8 @@ def acknowledge(
 def dismiss(
     advice_id: AdviceId, body: DismissIn, backend: Backend, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    """Not worth doing or wrong (reason required); it stays away for this episode."""
+    """Not worth doing or wrong; it stays away for this episode. A missing, empty or
+    only-spaces reason is refused with 422: `detail[0].loc` is `["body", "reason"]` and
+    `detail[0].msg` says what to write."""
     _visible(backend.db, advice_id, principal, None)
-    return _act(backend, advice_id, body.reason)
+    return _act(backend, advice_id, principal.name, body.reason)
