@@ -5,7 +5,7 @@ What it does, in order: starts a 3-node `nats-server` cluster on loopback (or us
 `--nats`), creates the replicated stream, starts `--ingest` ingest processes (real
 `shelf-hq ingest` processes sharing one durable consumer), then publishes the fleet's
 simulated hours (`gateway.devtools.hq_fleet`) as fast as the cluster acknowledges them,
-from a few publisher connections. A third of the way in it SIGKILLs one NATS node
+or at `--rate` messages per second (the stores' pace), from a few publisher connections. A third of the way in it SIGKILLs one NATS node
 (restarted at half way) and SIGKILLs one ingest process (restarted a few seconds later).
 At the end it waits for the store to hold every message it sent and reports:
 
@@ -106,6 +106,22 @@ def _publish_all(
         thread.join()
 
 
+def _publish_paced(
+    publishers: list[JetStreamPublisher],
+    batch: list[Envelope],
+    acks: Acks,
+    rate: float,
+    started: float,
+) -> None:
+    """Publish a tenth of a second's worth at a time, never ahead of `rate` msgs/s since
+    `started`: stores send at their own pace, not as fast as the cluster acks."""
+    step = max(1, int(rate / 10))
+    for start in range(0, len(batch), step):
+        due = started + (len(acks.at) + step) / rate
+        time.sleep(max(0.0, due - time.monotonic()))
+        _publish_all(publishers, [batch[start : start + step]], acks, chunk=max(1, step // 4))
+
+
 def _stored_at(data_dir: Path) -> dict[str, datetime]:
     import sqlite3
 
@@ -139,6 +155,7 @@ def run_loadtest(
     seed: int = 1,
     workdir: Path,
     wait_s: float = 300.0,
+    rate: float = 0.0,
 ) -> dict[str, Any]:
     fleet = make_fleet(stores, seed)
     batches = list(fleet_hours(fleet, START, hours, seed))
@@ -181,7 +198,10 @@ def run_loadtest(
                 processes[0] = _ingest_process(cluster.urls, data_dir, workdir / "ingest0.log")
             if index == half:
                 cluster.restart(1)
-            _publish_all(pubs, [batch], acks, chunk=500)
+            if rate:
+                _publish_paced(pubs, batch, acks, rate, started)
+            else:
+                _publish_all(pubs, [batch], acks, chunk=500)
         publish_s = time.monotonic() - started
         stored_at = _wait_stored(data_dir, total, wait_s)
         lags = [
@@ -202,6 +222,7 @@ def run_loadtest(
             "lag_p50_ms": round(_percentile(lags, 0.5), 1),
             "lag_p99_ms": round(_percentile(lags, 0.99), 1),
             "ingest_processes": ingest,
+            "paced_msgs_per_s": rate or None,
             **killed,
         }
     finally:
@@ -232,6 +253,7 @@ def _run(args: argparse.Namespace) -> int:
         publishers=args.publishers,
         seed=args.seed,
         workdir=workdir,
+        rate=args.rate,
     )
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1
@@ -243,6 +265,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ingest", type=int, default=2, help="ingest processes (default 2)")
     parser.add_argument(
         "--publishers", type=int, default=4, help="publisher connections (default 4)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        metavar="MSGS_PER_S",
+        help="publish at this pace (default 0: as fast as the cluster acks)",
     )
     parser.add_argument("--seed", type=int, default=1, help="the fleet's seed")
     parser.add_argument(
