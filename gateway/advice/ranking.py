@@ -3,8 +3,9 @@
 The rules look at a slot each from their own angle, so a low slot that shows another
 SKU and sells nothing fires restock, fix_display and hidden_stockout at once. Staff need
 one errand per slot: `one_per_slot` keeps the most useful action and carries the other
-findings in its evidence (`also`). An advice already shown for the slot stays the one
-shown while its rule still fires, so what staff acknowledged does not change under them.
+findings in its evidence (`also`). An advice already shown for the slot gives way only
+to a more useful one (a restock when its predicted stock-out came true, a hidden
+stock-out found behind it), never to a lesser finding.
 
 Urgency is money at stake (units at stake x the SKU's last till price), and the level
 is relative to the store: `high` only for the dearest `high_max_fraction` of the
@@ -48,9 +49,9 @@ def slot_key(c: Candidate) -> SlotKey | None:
 def one_per_slot(
     found: Sequence[Candidate], active: Mapping[SlotKey, AdviceKind] | None = None
 ) -> list[Candidate]:
-    """One candidate per slot (bay-level ones pass through): the active advice's kind
-    if its rule still fires, else the most useful; the others become its `also`. An
-    active advice not being resolved gives way only to a more useful kind."""
+    """One candidate per slot (bay-level ones pass through): the most useful, with the
+    others as its `also`. An advice shown for the slot (`active`, not being resolved)
+    gives way only to a more useful kind; a lesser finding never replaces it."""
     active = active or {}
     groups: dict[SlotKey, list[Candidate]] = {}
     out: list[Candidate] = []
@@ -62,13 +63,11 @@ def one_per_slot(
             groups.setdefault(key, []).append(c)
     for key, group in groups.items():
         shown = active.get(key)
-        best = min(group, key=lambda c: USEFULNESS.index(c.kind))
-        primary = next((c for c in group if c.kind == shown), None)
-        if primary is None and shown is not None and _rank(shown) < _rank(best.kind):
+        primary = min(group, key=lambda c: _rank(c.kind))
+        if shown is not None and _rank(shown) < _rank(primary.kind):
             # The advice shown is more useful and not yet done (e.g. restock of a low slot
             # that looks messy for a while): it stays, and nothing lesser replaces it.
             continue
-        primary = primary or best
         out.append(_with_findings(primary, [c for c in group if c is not primary]))
     return out
 

@@ -71,7 +71,7 @@ def test_restock_wrong_product_and_hidden_stockout_make_one_advice_with_evidence
     assert "also:" in advice.reason
 
 
-def test_an_active_advice_of_a_kind_still_found_stays_the_one_shown() -> None:
+def test_an_advice_shown_gives_way_to_a_more_useful_one_only() -> None:
     s = slot(
         status=S.WRONG_PRODUCT,
         status_since=NOW - timedelta(hours=3),
@@ -79,10 +79,14 @@ def test_an_active_advice_of_a_kind_still_found_stays_the_one_shown() -> None:
     )
     [fresh] = candidates([bay(s)], NOW, SETTINGS)
     assert fresh.kind == AdviceKind.FIX_DISPLAY
+    assert [f.kind for f in fresh.evidence.also or ()] == [AdviceKind.HIDDEN_STOCKOUT]
+    # A hidden stock-out advice was shown; the wrong product now confirmed is the fix.
     held = {("cam-1", 0, 1): AdviceKind.HIDDEN_STOCKOUT}
-    [kept] = candidates([bay(s)], NOW, SETTINGS, active=held)
-    assert kept.kind == AdviceKind.HIDDEN_STOCKOUT
-    assert [f.kind for f in kept.evidence.also or ()] == [AdviceKind.FIX_DISPLAY]
+    [taken_over] = candidates([bay(s)], NOW, SETTINGS, active=held)
+    assert taken_over.kind == AdviceKind.FIX_DISPLAY
+    # A restock still to do is not replaced by a lesser finding of the same slot.
+    held = {("cam-1", 0, 1): AdviceKind.RESTOCK}
+    assert candidates([bay(s)], NOW, SETTINGS, active=held) == []
 
 
 def test_figures_are_in_units_per_day_and_hours_of_supply() -> None:
