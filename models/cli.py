@@ -131,7 +131,7 @@ def _eval(args: argparse.Namespace) -> int:
     )
     print(f"{'class':<8} {'AP50':>6} {'AP50-95':>8} {'P':>6} {'R':>6} {'F1':>6} {'boxes':>6}")
     for name, row in result.items():
-        if isinstance(row, dict):
+        if isinstance(row, dict) and "ap50" in row:  # a class's row, not class_confidence
             print(
                 f"{name:<8} {row['ap50']:>6.3f} {row['ap50_95']:>8.3f} {row['precision']:>6.3f} "
                 f"{row['recall']:>6.3f} {row['f1']:>6.3f} {row['instances']:>6}"

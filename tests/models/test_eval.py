@@ -177,6 +177,22 @@ def test_a_data_yaml_named_by_a_relative_path_finds_its_images(
     assert images == [(tmp_path / "set" / "images" / "val" / "a.jpg").resolve()]
 
 
+def test_eval_prints_a_row_per_class_at_the_thresholds_asked(rendered: Path) -> None:
+    out = subprocess.run(
+        [
+            *(str(BIN / "shelf-model"), "eval", "--model", str(SYNTHETIC_MODEL)),
+            *("--data", str(rendered), "--class-conf", "messy=0.3"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    header, columns, *rows = out.splitlines()
+    assert header.endswith("operating threshold 0.35, messy 0.3")
+    assert columns.split()[0] == "class"
+    assert [row.split()[0] for row in rows if not row.startswith(" ")] == ["gap", "messy"]
+
+
 def test_eval_on_tiles_runs_the_nodes_tiles_and_reports_them(rendered: Path) -> None:
     whole = evaluate(SYNTHETIC_MODEL, rendered, "val")
     tiled = evaluate(SYNTHETIC_MODEL, rendered, "val", tiles=TileGrid(2, 1, 0.15))
