@@ -126,7 +126,13 @@ class SlotFacts:
 
     @property
     def where(self) -> str:
-        return f"{self.camera} row {self.row} slot {self.slot}"
+        """Where a person finds the slot: rows and slots counted from 1, as every page
+        shows them (the layout and the wire count from 0)."""
+        return f"{self.camera} {self.place}"
+
+    @property
+    def place(self) -> str:
+        return f"row {self.row + 1} slot {self.slot + 1}"
 
     @property
     def product(self) -> str:
@@ -493,8 +499,8 @@ def facings(bay: BayFacts, now: datetime, settings: AdviceSettings) -> Candidate
         name=fast.name,
         brand=fast.brand,
         cause="days_of_supply",
-        action=f"Move a facing from {slow.product} (row {slow.row} slot {slow.slot}) to "
-        f"{fast.product} (row {fast.row} slot {fast.slot}) on {bay.camera}",
+        action=f"Move a facing from {slow.product} ({slow.place}) to "
+        f"{fast.product} ({fast.place}) on {bay.camera}",
         reason=f"{fast.product} has {_days(fast_now)} of supply, {slow.product} "
         f"{_days(slow_now)}; after the move {_days(fast_after)} and {_days(slow_after)}",
         urgency=round(urgency, 3),

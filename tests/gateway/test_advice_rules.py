@@ -90,7 +90,9 @@ def test_restock_of_an_empty_slot_counts_lost_sales_as_rate_times_minutes() -> N
     assert c.urgency == pytest.approx(3.0) and c.level == Level.HIGH
     assert c.episode_start == ago(50)  # the empty/low run, not just the empty part
     assert c.key == "restock:store-1/cam-1/0/1"
-    assert "cam-1 row 0 slot 1" in c.action and "Cola 330ml" in c.action
+    assert (
+        "cam-1 row 1 slot 2" in c.action
+    )  # counted from 1, as pages show it and "Cola 330ml" in c.action
 
 
 def test_restock_level_follows_units_at_stake() -> None:
