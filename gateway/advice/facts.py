@@ -154,21 +154,6 @@ def _restock_events(db: Database, store: str, camera: str) -> dict[tuple[int, in
     return {(r["row"], r["slot"]): datetime.fromisoformat(r["ts"]) for r in rows}
 
 
-def _unit_prices(db: Database, store: str, skus: Sequence[str]) -> dict[str, float]:
-    """The price each SKU last sold at in the store (what money at stake is counted in)."""
-    wanted = sorted(set(skus))
-    if not wanted:
-        return {}
-    marks = ", ".join("?" * len(wanted))
-    with db.read() as conn:
-        rows = conn.execute(
-            f"SELECT sku, unit_price, max(ts) FROM sales WHERE store = ? AND sku IN ({marks})"
-            " GROUP BY sku",
-            (store, *wanted),
-        ).fetchall()
-    return {r["sku"]: float(r["unit_price"]) for r in rows}
-
-
 def _online(db: Database, store: str) -> dict[str, bool]:
     with db.read() as conn:
         rows = conn.execute("SELECT camera, online FROM cameras WHERE store = ?", (store,))
@@ -209,7 +194,7 @@ def build_bays(
     )
     names = catalogue_names(db, skus)
     last_sales = velocity_queries.last_sales(db, store, skus)
-    prices = _unit_prices(db, store, skus)
+    prices = velocity_queries.last_unit_prices(db, store, skus)
     since = now - timedelta(hours=settings.history_hours)
     bays = []
     for record in layouts:

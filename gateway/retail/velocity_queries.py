@@ -162,3 +162,19 @@ def velocity_profiles(
         )
         for sku in dict.fromkeys(skus)
     }
+
+
+def last_unit_prices(db: Database, store: str, skus: Iterable[str]) -> dict[str, float]:
+    """The price each SKU last sold at in the store (SKUs never sold are left out): what
+    advice counts the money at stake in."""
+    wanted = sorted(set(skus))
+    if not wanted:
+        return {}
+    marks = ", ".join("?" * len(wanted))
+    with db.read() as conn:
+        rows = conn.execute(
+            f"SELECT sku, unit_price, max(ts) FROM sales WHERE store = ? AND sku IN ({marks})"
+            " GROUP BY sku",
+            (store, *wanted),
+        ).fetchall()
+    return {r["sku"]: float(r["unit_price"]) for r in rows}
