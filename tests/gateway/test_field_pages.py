@@ -54,7 +54,10 @@ def test_rows_and_slots_are_counted_from_one_on_every_page(
 
     merch = page_as(browser, store, "merchandiser", "/merchandiser")
     merch.select_option("#level", "row")
-    merch.wait_for_function("document.getElementById('chart-meta').textContent.includes('line')")
+    # The store-level chart's meta also says 'line(s)': wait for the row-level legend.
+    merch.wait_for_function(
+        "(document.querySelector('#chart .u-legend')?.textContent || '').includes('row')"
+    )
     legend = merch.locator("#chart .u-legend").text_content() or ""
     assert "row 1" in legend and "row 0" not in legend, legend
     worst = httpx.get(
