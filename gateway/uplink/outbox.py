@@ -361,13 +361,16 @@ class Uplink:
                 backoff = min(max(backoff * 2, 0.5), self.backoff_max_s)
                 self._stop.wait(backoff)
                 continue
-            self.outbox.remove([seq for seq, _ in rows])
+            # The status first, then the rows: `flush` returns once the backlog is empty,
+            # and by then the status must already say the link is back.
+            recovered = self.last_error is not None
+            self.last_error = None
             self.sent += len(rows)
             self.last_sent_at = datetime.now(UTC)
-            if self.last_error is not None:
-                log.info("uplink to the head office is back; %d envelopes wait", self.backlog)
-            self.last_error = None
             backoff = 0.0
+            self.outbox.remove([seq for seq, _ in rows])
+            if recovered:
+                log.info("uplink to the head office is back; %d envelopes wait", self.backlog)
             if len(rows) < self.batch:
                 with self._idle:
                     self._idle.notify_all()

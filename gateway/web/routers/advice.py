@@ -70,7 +70,11 @@ class AdviceOut(BaseModel):
 
 class DismissIn(BaseModel):
     reason: str = Field(
-        min_length=1, max_length=500, description="Why it is dismissed (not only spaces)."
+        min_length=1,
+        max_length=500,
+        description="Why it is dismissed (not only spaces).",
+        # Stated in the schema for clients and fuzzers; the validator below gives the words.
+        json_schema_extra={"pattern": r"\S"},
     )
 
     @field_validator("reason")
