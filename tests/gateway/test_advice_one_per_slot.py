@@ -29,7 +29,7 @@ from tests.support.gateway_store import CAMERA, STORE, sample_layout, shelf_stat
 S = SlotStatus
 LAYOUT = sample_layout()
 SKU = LAYOUT.rows[0].slots[1].sku
-TODAY = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+TODAY = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 def at(minutes: float) -> datetime:

@@ -25,8 +25,9 @@ from tests.support.gateway_store import CAMERA, STORE, sample_layout, shelf_stat
 LAYOUT = sample_layout()
 SKU = LAYOUT.rows[0].slots[1].sku
 assert SKU is not None
-NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-"""Noon today: every time the tests use stays within today, whenever they run."""
+NOW = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+"""Noon yesterday: every time the tests use stays within one day, and in the past
+whenever they run (a sale dated after the gateway's clock is refused as from the future)."""
 STOCKED, EMPTY, OCCLUDED = SlotStatus.STOCKED, SlotStatus.EMPTY, SlotStatus.OCCLUDED
 
 
