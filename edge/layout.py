@@ -71,6 +71,12 @@ class RowSpec(BaseModel):
     index: int = Field(ge=0)
     y0: Fraction
     y1: Fraction
+    label: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The shelf's own name as staff say it ('top', 'B3'); pages show it "
+        "instead of the row number.",
+    )
     slots: list[SlotSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -85,11 +91,24 @@ class RowSpec(BaseModel):
         return self
 
 
+_NAMES_ADDED_LATER = ("aisle", "bay")
+"""Layout fields that a version hash leaves out while unset (see `Layout.version`)."""
+
+
 class Layout(BaseModel):
     """A camera's shelf layout, as calibrated from a reference image."""
 
     model_config = ConfigDict(extra="forbid")
 
+    aisle: str | None = Field(
+        default=None, max_length=40, description="The aisle's name or number in the store."
+    )
+    bay: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The shelf section's name in its aisle; pages show it instead of the "
+        "camera id.",
+    )
     rows: list[RowSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -101,8 +120,18 @@ class Layout(BaseModel):
 
     @property
     def version(self) -> str:
-        """A short content hash: equal layouts have equal versions on every machine."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """A short content hash: equal layouts have equal versions on every machine.
+
+        The names added later (`aisle`, `bay`, a row's `label`) count only when set, so a
+        layout without them keeps the version that nodes of the earlier release compute."""
+        data = self.model_dump(mode="json")
+        for key in _NAMES_ADDED_LATER:
+            if data.get(key) is None:
+                data.pop(key, None)
+        for row in data["rows"]:
+            if row.get("label") is None:
+                row.pop("label", None)
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     def slot_boxes(self) -> list[tuple[RowSpec, SlotSpec, tuple[float, float, float, float]]]:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.contract.messages import SlotStatus
-from edge.layout import Layout, SlotSpec
+from edge.layout import Layout, RowSpec, SlotSpec
 from gateway.advice.rules import BayFacts, Demand, SlotFacts
 from gateway.config.settings import AdviceSettings
 from gateway.retail import velocity_queries
@@ -221,7 +221,8 @@ def build_bays(
                         db,
                         store,
                         camera,
-                        row.index,
+                        layout,
+                        row,
                         spec,
                         log,
                         demand,
@@ -250,7 +251,8 @@ def _slot_facts(
     db: Database,
     store: str,
     camera: str,
-    row: int,
+    layout: Layout,
+    row_spec: RowSpec,
     spec: SlotSpec,
     log: SlotLog,
     demand: Demand | None,
@@ -264,11 +266,19 @@ def _slot_facts(
     current = next(((st, sku, ts) for st, sku, ts in log.newest_first() if st not in NEUTRAL), None)
     name = spec.name or (catalogue_name[0] if catalogue_name else None)
     brand = spec.brand or (catalogue_name[1] if catalogue_name else None)
+    row = row_spec.index
     base = SlotFacts(
         store=store,
         camera=camera,
         row=row,
         slot=spec.index,
+        bay=" ".join(
+            f"{kind} {value}"
+            for kind, value in (("aisle", layout.aisle), ("bay", layout.bay))
+            if value
+        )
+        or None,
+        shelf=row_spec.label,
         sku=spec.sku,
         name=name,
         brand=brand,

@@ -119,6 +119,10 @@ class SlotFacts:
     demand: Demand | None = None
     unit_price: float | None = None
     """The price the till last sold the SKU at (None: never sold here)."""
+    bay: str | None = None
+    """The layout's own name for the shelf section ('aisle 3 bay B'), if it gives one."""
+    shelf: str | None = None
+    """The row's own label ('top'), if the layout gives one."""
 
     @property
     def capacity(self) -> int:
@@ -126,13 +130,15 @@ class SlotFacts:
 
     @property
     def where(self) -> str:
-        """Where a person finds the slot: rows and slots counted from 1, as every page
-        shows them (the layout and the wire count from 0)."""
-        return f"{self.camera} {self.place}"
+        """Where a person finds the slot: the layout's names where it gives them, else the
+        camera and rows and slots counted from 1, as every page shows them (the layout
+        and the wire count from 0)."""
+        return f"{self.bay or self.camera} {self.place}"
 
     @property
     def place(self) -> str:
-        return f"row {self.row + 1} slot {self.slot + 1}"
+        shelf = f"shelf {self.shelf}" if self.shelf else f"row {self.row + 1}"
+        return f"{shelf} slot {self.slot + 1}"
 
     @property
     def product(self) -> str:

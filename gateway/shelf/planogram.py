@@ -183,6 +183,7 @@ def to_layout(slots: Iterable[PlanogramSlot], current: Layout | None = None) -> 
                 index=index,
                 y0=y0,
                 y1=y1,
+                label=old_rows[index].label if index in old_rows else None,
                 slots=[
                     SlotSpec(
                         index=item.slot,
@@ -199,7 +200,13 @@ def to_layout(slots: Iterable[PlanogramSlot], current: Layout | None = None) -> 
             )
         )
     try:
-        return Layout(rows=rows)
+        # The store's own names (aisle, bay, shelf labels) are the installer's, not the
+        # merchandising tool's: a planogram keeps them.
+        return Layout(
+            aisle=current.aisle if current else None,
+            bay=current.bay if current else None,
+            rows=rows,
+        )
     except ValidationError as error:
         raise PlanogramError("; ".join(e["msg"] for e in error.errors())) from None
 

@@ -95,6 +95,20 @@ def test_restock_of_an_empty_slot_counts_lost_sales_as_rate_times_minutes() -> N
     )  # counted from 1, as pages show it and "Cola 330ml" in c.action
 
 
+def test_advice_names_the_place_as_the_layout_does() -> None:
+    s = slot(
+        status=SlotStatus.EMPTY,
+        status_since=ago(30),
+        empty_since=ago(30),
+        not_stocked_since=ago(50),
+        not_empty_since=None,
+    )
+    named = replace(s, bay="aisle 3 bay B", shelf="top")
+    c = restock(named, NOW, SETTINGS)
+    assert c is not None and "aisle 3 bay B shelf top slot 2" in c.action
+    assert "cam-1" not in c.action and "row 1" not in c.action
+
+
 def test_restock_level_follows_units_at_stake() -> None:
     def level(rate: float) -> Level:
         s = slot(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from models.synth.catalogue import catalogue
-from tests.support.auth_support import auth_headers
+from tests.support.auth_support import auth_headers, make_user
 from tests.support.browser import ARTIFACTS
 from tests.support.gateway_store import wait_until
 from tests.support.live_store import CAMERA, STORE, LiveStore, live_store
@@ -32,12 +32,14 @@ def store(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[LiveStore]:
         yield live
 
 
-def open_signed_in(page, store: LiveStore, path: str) -> None:
-    """Open a page as a browser does: sent to the login page, sign in as the installer,
-    come back to the page."""
+def open_signed_in(
+    page, store: LiveStore, path: str, login: tuple[str, str, str] | None = None
+) -> None:
+    """Open a page as a browser does: sent to the login page, sign in (as the installer
+    unless `login` says who), come back to the page."""
     page.goto(store.base_url + path)
     page.wait_for_url("**/login?next=**")
-    name, password, _token = store.login
+    name, password, _token = login or store.login
     page.fill("#name", name)
     page.fill("#password", password)
     page.click("#submit")
@@ -108,6 +110,12 @@ def test_calibrate_from_a_snapshot_drag_assign_and_save(
     page.fill("#facings", "3")
     page.dispatch_event("#facings", "change")
 
+    # The names staff use: the layout's aisle and bay, the first row's shelf label.
+    for field, value in (("#aisle", "3"), ("#bay", "B"), ("#row-label", "top")):
+        page.fill(field, value)
+        page.dispatch_event(field, "change")
+    assert page.locator("#slot-title").inner_text() == "Aisle 3 · bay B · shelf top · slot 1"
+
     screenshot(page, tmp_path, "calibration-desktop.png")
     page.click("#save")
     page.wait_for_function("document.getElementById('status').textContent.startsWith('Saved')")
@@ -117,6 +125,7 @@ def test_calibrate_from_a_snapshot_drag_assign_and_save(
     assert first["y1"] == pytest.approx(moved, abs=1e-4)
     assert first["slots"][0]["sku"] == product.gtin
     assert first["slots"][0]["facings"] == 3
+    assert (record["layout"]["aisle"], record["layout"]["bay"], first["label"]) == ("3", "B", "top")
     # The camera runs the saved layout (it echoes the version in its state).
     wait_until(
         lambda: (
@@ -126,6 +135,14 @@ def test_calibrate_from_a_snapshot_drag_assign_and_save(
         30,
         "the node to run the saved layout",
     )
+
+    # The store page names the slot as the calibration page does.
+    staff = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    open_signed_in(staff, store, "/store", make_user(store.gateway.db, f"staff:{STORE}"))
+    staff.wait_for_selector("[data-slot]")
+    labels = staff.eval_on_selector_all("[data-slot]", "nodes => nodes.map((n) => n.dataset.label)")
+    assert f"{product.name} (aisle 3 · bay B · shelf top · slot 1)" in labels
+    assert "aisle 3 · bay B" in staff.locator("article.camera h3").first.inner_text()
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     open_signed_in(phone, store, f"/calibrate?store={STORE}&camera={CAMERA}")

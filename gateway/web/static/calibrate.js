@@ -192,7 +192,30 @@ function selectedSlot() {
   return row ? row.slots[state.selected[1]] || null : null;
 }
 
+/** The layout's own names (aisle, bay, the selected row's label): every page shows them
+ * in place of camera ids and row numbers. */
+function drawNames() {
+  const row = state.selected ? state.layout.rows[state.selected[0]] : null;
+  $("row-label").disabled = !row;
+  const values = { aisle: state.layout.aisle, bay: state.layout.bay, "row-label": row ? row.label : "" };
+  for (const [id, value] of Object.entries(values)) {
+    if (document.activeElement !== $(id)) $(id).value = value || "";
+  }
+}
+
+function setName(id, text) {
+  const value = text.trim() || null;
+  if (id === "row-label") {
+    const row = state.selected ? state.layout.rows[state.selected[0]] : null;
+    if (row) row.label = value;
+  } else {
+    state.layout[id] = value;
+  }
+  draw();
+}
+
 function drawPanel() {
+  drawNames();
   const slot = selectedSlot();
   const fields = ["sku-input", "facings", "depth", "clear-sku", "split-slot", "delete-slot", "delete-row"];
   for (const id of fields) $(id).disabled = !slot;
@@ -567,6 +590,10 @@ function wire() {
       if (slot && value >= 1) { slot[id] = value; draw(); }
     });
   }
+  for (const id of ["aisle", "bay", "row-label"]) {
+    $(id).addEventListener("change", (e) => setName(id, e.target.value));
+  }
+  $("names-form").addEventListener("submit", (e) => e.preventDefault());
   $("undo").addEventListener("click", undoImport);
   window.addEventListener("beforeunload", (e) => { if (dirty()) e.preventDefault(); });
   $("camera").addEventListener("change", async (e) => {
