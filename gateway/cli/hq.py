@@ -1,5 +1,5 @@
 """`shelf-hq`: the head office: ingest from the stores' stream, the analytics job, the web
-app, the demo and the load test.
+app, its users, the demo and the load test.
 
 Like `shelf-gateway`, each subcommand is a `Command`; the head office's own are here, the
 developer tools' come from the modules in `COMMAND_MODULES`.
@@ -17,6 +17,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from gateway.cli import users
 from gateway.cli.command import Command
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -24,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.devtools.hq_loadtest",
     "gateway.devtools.hq_analytics_bench",
     "gateway.devtools.hq_capacity",
+    "gateway.devtools.buying_sim.run",
 )
 """Modules that each define `command() -> Command`."""
 
@@ -195,6 +197,7 @@ def _quiet_dask() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     available = [
         *BUILTIN_COMMANDS,
+        users.hq_command(),
         *(importlib.import_module(m).command() for m in COMMAND_MODULES),
     ]
     args = build_parser(available).parse_args(argv)

@@ -1,9 +1,11 @@
-"""`shelf-gateway users add|list|token|revoke|password|remove`: manage who may sign in.
+"""`shelf-gateway users` and `shelf-hq users` (add|list|token|revoke|password|remove):
+manage who may sign in.
 
-Works on the gateway's database directly (the gateway may be running: SQLite's WAL lets
-both write). A fresh gateway has no users; the first one is made with
-`shelf-gateway users add admin --role admin`. Exit code 0 on success, 1 when the user,
-role or password is refused (the message says why), 2 for a config error.
+Works on the users' database directly (the server may be running: SQLite's WAL lets
+both write): the store gateway's, found through its config file, or the head office's
+users file (`shelf-hq serve --users`). A fresh one has no users; the first one is made
+with `... users add admin --role admin`. Exit code 0 on success, 1 when the user, role
+or password is refused (the message says why), 2 for a config error.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import argparse
 import getpass
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.auth.roles import ROLE_FORMS
@@ -23,7 +26,22 @@ if TYPE_CHECKING:  # the handlers import lazily, so `--help` stays fast
     from gateway.auth.users import Users
 
 
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
+def _users_db_argument(parser: argparse.ArgumentParser) -> None:
+    """`--users`: the head office keeps its users in a file of their own."""
+    parser.add_argument(
+        "--users",
+        dest="users_db",
+        type=Path,
+        required=True,
+        metavar="USERS_DB",
+        help="the head office's users file (as given to shelf-hq serve --users)",
+    )
+
+
+def _add_arguments(
+    parser: argparse.ArgumentParser,
+    where: Callable[[argparse.ArgumentParser], None] = add_config_argument,
+) -> None:
     actions = parser.add_subparsers(dest="users_action", metavar="ACTION", required=True)
 
     add = actions.add_parser(
@@ -61,7 +79,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     remove.add_argument("name")
 
     for sub in actions.choices.values():
-        add_config_argument(sub)
+        where(sub)
 
 
 @contextmanager
@@ -70,8 +88,10 @@ def _users(args: argparse.Namespace) -> Iterator[Users]:
     from gateway.config.settings import load_settings
     from gateway.storage.connection import Database
 
-    settings = load_settings(args.config)
-    db = Database.in_dir(settings.data_dir)
+    if args.users_db is not None:
+        db = Database(args.users_db)
+    else:
+        db = Database.in_dir(load_settings(args.config).data_dir)
     db.open()
     try:
         yield Users(db)
@@ -134,7 +154,7 @@ def _list(args: argparse.Namespace) -> None:
     with _users(args) as users:
         rows = [(u, users.tokens(u.name)) for u in users.all()]
     if not rows:
-        print("no users yet: shelf-gateway users add admin --role admin")
+        print(f"no users yet: {args.program} users add admin --role admin")
         return
     width = max(len(u.name) for u, _ in rows)
     for user, tokens in rows:
@@ -186,17 +206,33 @@ def _handle(args: argparse.Namespace) -> int:
     try:
         ACTIONS[args.users_action](args)
     except (UserError, _Refused) as error:
-        print(f"shelf-gateway users: {error}", file=sys.stderr)
+        print(f"{args.program} users: {error}", file=sys.stderr)
         return 1
     return 0
 
 
 def command() -> Command:
+    """The store gateway's: users in the gateway's database (`--config`)."""
+    return _command("shelf-gateway", add_config_argument, users_db=None)
+
+
+def hq_command() -> Command:
+    """The head office's: users in its own file (`--users`)."""
+    return _command("shelf-hq", _users_db_argument)
+
+
+def _command(
+    program: str, where: Callable[[argparse.ArgumentParser], None], **defaults: object
+) -> Command:
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        _add_arguments(parser, where)
+        parser.set_defaults(program=program, **defaults)
+
     return Command(
         name="users",
         help="users and API tokens: add, list, token, revoke, password, remove",
-        description="Manage who may use the gateway's API and web pages. Roles: "
+        description=f"Manage who may use the {program} API and web pages. Roles: "
         f"{ROLE_FORMS}. See README: Users and access.",
-        add_arguments=_add_arguments,
+        add_arguments=add_arguments,
         handler=_handle,
     )

@@ -142,3 +142,35 @@ def test_add_with_json_prints_the_user_and_its_token(config: Path) -> None:
         db.close()
     refused = users(config, "add", "till-bot", "--role", "admin", "--json")
     assert refused.returncode == 1 and refused.stdout == ""
+
+
+def test_the_head_office_has_its_own_users_file(tmp_path: Path) -> None:
+    import json
+
+    from gateway.hq.web import create_hq_app
+
+    users_db = tmp_path / "hq-users.db"
+
+    def hq_users(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "shelf-hq"), "users", *args, "--users", str(users_db)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+
+    done = hq_users("add", "fizz-audit", "--role", "brand:Fizz", "--json")
+    assert done.returncode == 0, done.stderr
+    token = json.loads(done.stdout)["token"]
+    assert "fizz-audit  brand:Fizz" in hq_users("list").stdout
+    refused = hq_users("add", "nobody", "--role", "brand")
+    assert refused.returncode == 1 and refused.stderr.startswith("shelf-hq users: role 'brand'")
+    db = Database(users_db)
+    db.open()
+    try:
+        client = TestClient(create_hq_app(tmp_path / "hq", db))
+        assert client.get("/api/brands", headers=bearer(token)).status_code == 200
+        assert client.get("/api/brands").status_code == 401
+    finally:
+        db.close()
