@@ -9,6 +9,11 @@
 - `sales_batches`: every sales import is a batch that can be listed and deleted.
 - `velocity`: the empirical-Bayes units/hour estimate by weekday and hour (pure).
 - `velocity_queries`: the sales it reads, and the per-SKU sales facts advice needs.
+- `demand_forecast`: mean and variance of demand over a window from the weekday x hour
+  rates (pure; the velocity profile's `forecast` uses it).
+- `replenishment`: the order-up-to policy, how many units of a SKU to order (pure).
+- `supplier_choice`: the cheapest way to buy those units across suppliers, and the
+  single-cheapest-supplier baseline (pure).
 
 May import `storage` and edge's contract and layout (GTINs); never `advice`, `web`
 or any package above it (checked by `make lint`).

@@ -27,11 +27,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+
+from gateway.retail.demand_forecast import (
+    DemandForecast,
+    expected_units,
+    forecast_demand,
+    hour_segments,
+)
 
 HOURS = 24
 WEEKDAYS = 7
@@ -164,20 +171,17 @@ class VelocityProfile:
 
     def _segments(self, start: datetime, end: datetime) -> Iterable[tuple[float, float]]:
         """(hours, rate) pieces of [start, end), split at local hour boundaries."""
-        tz = self.tz
-        t = start.astimezone(UTC)
-        end = end.astimezone(UTC)
-        while t < end:
-            local = t.astimezone(tz)
-            next_hour = local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
-            next_hour += timedelta(hours=1)
-            stop = min(next_hour, end)
-            yield (stop - t).total_seconds() / 3600, float(self.rates[local.weekday(), local.hour])
-            t = stop
+        return hour_segments(self.rates, self.tz, start, end)
 
     def expected_units(self, start: datetime, end: datetime) -> float:
         """Units expected to sell in [start, end)."""
-        return sum(hours * rate for hours, rate in self._segments(start, end))
+        return expected_units(self.rates, self.tz, start, end)
+
+    def forecast(
+        self, start: datetime, end: datetime, *, dispersion: float | None = None
+    ) -> DemandForecast:
+        """Mean and variance of the units sold in [start, end) (`demand_forecast`)."""
+        return forecast_demand(self.rates, self.tz, start, end, dispersion=dispersion)
 
     def probability_no_sale(self, start: datetime, end: datetime) -> float:
         """Chance of not one sale in [start, end) if demand is as usual (Poisson)."""
