@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dask.dataframe as dd
 import pandas as pd
 
+from gateway.hq import store_sales
+from gateway.hq.assortment import AssortmentSettings, add_candidates, delist_candidates
+from gateway.hq.price_reference import PriceReferenceSettings, nearby_prices, store_prices
 from gateway.hq.store import HqStore
 from gateway.hq.tables import SCHEMAS
 
@@ -209,7 +212,50 @@ def store_profiles(root: Path) -> pd.DataFrame:
     return profiles[profiles["at"] == latest].drop_duplicates("store").reset_index(drop=True)
 
 
-def refresh(root: str | Path, settings: EngineSettings = EngineSettings()) -> dict[str, int]:
+@dataclass(frozen=True)
+class GuidanceSettings:
+    """The store guidance the job computes: nearby prices and assortment."""
+
+    prices: PriceReferenceSettings = field(default_factory=PriceReferenceSettings)
+    assortment: AssortmentSettings = field(default_factory=AssortmentSettings)
+
+
+def recent_sales(root: Path, days: int) -> pd.DataFrame:
+    """Per store x SKU over the last `days` days of sales (`store_sales.store_sku_sales`,
+    the group-by on the engine)."""
+    ddf = _read(root, "sales", ["store", "sku", "day", "units", "revenue"])
+    return store_sales.empty() if ddf is None else store_sales.store_sku_sales(ddf, days)
+
+
+def guidance_results(
+    root: Path,
+    skus: pd.DataFrame,
+    products: pd.DataFrame,
+    profiles: pd.DataFrame,
+    guidance: GuidanceSettings,
+) -> dict[str, pd.DataFrame]:
+    """Nearby price references, each store's SKU prices (the brand view) and the
+    assortment's add and delist candidates."""
+    price_window = recent_sales(root, guidance.prices.days)
+    mix_window = (
+        price_window
+        if guidance.assortment.weeks * 7 == guidance.prices.days
+        else recent_sales(root, guidance.assortment.weeks * 7)
+    )
+    adds = add_candidates(mix_window, profiles, products, guidance.assortment)
+    return {
+        "store_prices": store_prices(price_window, products),
+        "price_references": nearby_prices(price_window, profiles, guidance.prices),
+        "assortment_adds": adds,
+        "assortment_delists": delist_candidates(skus, products, adds, guidance.assortment),
+    }
+
+
+def refresh(
+    root: str | Path,
+    settings: EngineSettings = EngineSettings(),
+    guidance: GuidanceSettings = GuidanceSettings(),
+) -> dict[str, int]:
     """Recompute every result on the engine and save it; rows written per result."""
     root = Path(root)
     out = root / RESULTS
@@ -222,13 +268,15 @@ def refresh(root: str | Path, settings: EngineSettings = EngineSettings()) -> di
     with engine(settings):
         products = current_products(root)
         skus = sku_store_days(root)
+        profiles = store_profiles(root)
         results = {
             "sku_store_days": skus,
             "brand_store_days": brand_store_days(skus, products),
             "store_days": store_days(root),
             "products": products,
             "devices": device_status(root),
-            "profiles": store_profiles(root),
+            "profiles": profiles,
+            **guidance_results(root, skus, products, profiles, guidance),
         }
     for name, frame in results.items():
         temp = out / f"{name}.parquet.tmp"
