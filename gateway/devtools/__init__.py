@@ -10,6 +10,8 @@
   `shelf-hq demo`; `hq_loadtest`, `hq_analytics_bench`, `hq_capacity`: `shelf-hq
   loadtest`, `bench-analytics` and `capacity`; `nats_cluster`: a NATS JetStream cluster
   on loopback.
+- `buying_sim`: `shelf-hq simulate`, purchase suggestions, nearby prices and assortment
+  guidance measured against a simulated fleet's planted truth.
 
 The top layer: may import anything in the gateway, the camera node itself (`edge.node`,
 `edge.detector`, `edge.sources`: no other gateway package may) and the synthetic

@@ -81,6 +81,7 @@ class RunResult:
     lost: np.ndarray  # (stores, skus) units wanted when the shelf was empty
     stockout_hours: np.ndarray  # (stores, skus) open hours begun with nothing on hand
     stock_value: np.ndarray  # (days, stores) end-of-day stock at the valuation price
+    bought: np.ndarray  # (stores, skus) units ordered (and accepted)
     units_bought: float = 0.0
     spend: float = 0.0  # pack prices paid
     fees: float = 0.0  # delivery fees paid
@@ -109,6 +110,7 @@ def run_policy(world: World, demand: np.ndarray, policy: Policy, days: int) -> R
         lost=np.zeros((n_stores, n_skus)),
         stockout_hours=np.zeros((n_stores, n_skus)),
         stock_value=np.zeros((days, n_stores)),
+        bought=np.zeros((n_stores, n_skus)),
         by_supplier=defaultdict(float),
     )
     for day in range(days):
@@ -181,5 +183,6 @@ def _place(
         for line in order:
             units = supplier.offers[line.sku].pack_size * line.packs
             result.units_bought += units
+            result.bought[store, line.sku] += units
             on_order[store, line.sku] += units
             arrivals[day + supplier.lead_time_days].append((store, line.sku, units))

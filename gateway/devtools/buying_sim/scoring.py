@@ -8,7 +8,8 @@ Definitions (the README's "Buying simulation" section says the same):
   price for every policy, so only quantities differ), summed over stores, averaged
   over days;
 - cost per unit: (pack prices + delivery fees) / units bought (landed cost), and the same
-  spend per unit sold;
+  spend per unit sold; beside it what those units would cost at each SKU's lowest unit
+  price with no fees (a bound no supplier choice beats);
 - precision@5: of each store's first five "add" suggestions (fewer where it got fewer),
   the share worth adding (`World.worth_adding`: not stocked, and planted demand there
   beating the store's slowest stocked SKU; the strict figure: at least its median
@@ -37,13 +38,12 @@ def run_figures(world: World, run: RunResult) -> dict[str, Any]:
     stocked = world.stocked
     cost = run.spend + run.fees
     sold = float(run.sold[stocked].sum())
+    lost = float(run.lost[stocked].sum())
     return {
         "units_sold": sold,
-        "lost_units": float(run.lost[stocked].sum()),
+        "lost_units": lost,
         "lost_sales_value": round(float((run.lost * world.price)[stocked].sum()), 2),
-        "lost_share_pct": round(
-            100.0 * run.lost[stocked].sum() / max(1.0, sold + run.lost[stocked].sum()), 2
-        ),
+        "lost_share_pct": round(float(100.0 * lost / max(1.0, sold + lost)), 2),
         "stockout_hours": float(run.stockout_hours[stocked].sum()),
         "avg_stock_value": round(float(run.stock_value.sum(axis=1).mean()), 2),
         "units_bought": run.units_bought,
@@ -51,11 +51,19 @@ def run_figures(world: World, run: RunResult) -> dict[str, Any]:
         "delivery_fees": round(run.fees, 2),
         "cost_per_unit_bought": round(cost / run.units_bought, 4) if run.units_bought else None,
         "cost_per_unit_sold": round(cost / sold, 4) if sold else None,
+        "cost_per_unit_at_lowest_prices": _floor_cost(world, run),
         "orders": run.orders,
         "refused_orders": run.refused_orders,
         "over_capacity_units": run.over_capacity_units,
         "spend_by_supplier": {k: round(v, 2) for k, v in sorted(run.by_supplier.items())},
     }
+
+
+def _floor_cost(world: World, run: RunResult) -> float | None:
+    """What the same units would cost per unit at each SKU's lowest unit price, no fees:
+    the bound no supplier choice can beat."""
+    units = run.bought.sum()
+    return round(float((run.bought * world.unit_cost_floor()).sum() / units), 4) if units else None
 
 
 def buying_figures(world: World, naive: RunResult, followed: RunResult) -> dict[str, Any]:
