@@ -4,6 +4,11 @@ Analysis is `edge.pipeline.ShelfPipeline` (motion gate, slot states, wrong-produ
 smoothing, compliance). Snapshots go out only when the gateway asks for one, the
 gateway's config enables them for this camera and the node's own config allows them.
 
+A signed model the gateway announces is fetched and loaded on a thread of its own
+(`edge.model_update`); the loop then tries it beside the current one on the reference
+picture (`edge.model_check`) and switches between two frames, or keeps the model it runs
+and says why (`…/rollout`, and health's `model_update`).
+
 Nothing a camera or a frame can do stops the loop: failures are counted in health and
 the next read is retried after a backoff that grows while failures repeat. Several nodes
 can run as threads of one process (the demo does), each with its own detector.
@@ -18,6 +23,7 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from edge.contract.messages import (
@@ -29,9 +35,12 @@ from edge.contract.messages import (
     SnapshotRequest,
     utc_now,
 )
+from edge.contract.model_rollout import ModelCheck, RolloutOutcome, RolloutStatus
 from edge.detector import Detector, OnnxDetector
 from edge.health import HealthTracker
 from edge.layout import Layout
+from edge.model_check import compare_models
+from edge.model_update import ModelUpdater, Prepared
 from edge.pipeline import FrameResult, ShelfPipeline
 from edge.publisher import NodePublisher
 from edge.settings import DetectorSettings, NodeSettings, load_layout
@@ -100,8 +109,18 @@ class CameraNode:
         )
         self._fit_source_to_detector()
         self.health = HealthTracker(settings.store, settings.camera)
+        self._wake = threading.Event()  # set by a config arriving (or by stop) to end a wait
+        self.model_version: str | None = None  # a rolled-out model's; None: the configured one
+        self.model_update: str | None = None  # the last roll-out's outcome, in words
+        self._waiting_model: Prepared | None = None  # loaded, waits for a reference picture
+        self.updater = ModelUpdater(
+            settings.model_updates, settings.models_dir, self._detector_for, self._wake.set
+        )
         self.publisher = NodePublisher(
-            settings, on_config=self._on_config, on_snapshot_request=self._on_snapshot_request
+            settings,
+            on_config=self._on_config,
+            on_snapshot_request=self._on_snapshot_request,
+            on_model=self.updater.announce,
         )
         self.software = software_version()
         self.seq = 0
@@ -114,7 +133,6 @@ class CameraNode:
         self._pending: NodeConfig | None = None
         self._snapshot_requests: list[SnapshotRequest] = []
         self._pending_lock = threading.Lock()
-        self._wake = threading.Event()  # set by a config arriving (or by stop) to end a wait
         self._finished_logged = False
 
     def _fit_source_to_detector(self) -> None:
@@ -220,6 +238,99 @@ class CameraNode:
     def model_name(self) -> str | None:
         return getattr(self.detector, "name", None)
 
+    # ---- model roll-outs -------------------------------------------------------------
+
+    def _detector_for(self, model: Path | None) -> Detector:
+        """A detector with this node's settings on `model` (None: the configured model)."""
+        settings = self.settings.detector
+        if model is not None:
+            settings = settings.model_copy(update={"model": model})
+        return build_detector(settings, getattr(self.source, "preferred_model", None))
+
+    def _reference_picture(self) -> tuple[np.ndarray, str] | None:
+        """The picture a new model is tried on: the configured reference image, else the
+        last frame; None while there is neither."""
+        path = self.settings.model_updates.reference_image
+        if path is not None:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is not None:
+                return image, "reference_image"
+            log.warning("%s: cannot read the reference image; using the last frame", path)
+        if self.last_frame is not None:
+            return self.last_frame, "last_frame"
+        return None
+
+    def apply_model_update(self) -> bool:
+        """Take a prepared model roll-out, if one waits: switch or keep, and report;
+        True when the node now runs another model."""
+        prepared = self._waiting_model or self.updater.take()
+        self._waiting_model = None
+        if prepared is None:
+            return False
+        announcement = prepared.announcement
+        if prepared.detector is None:
+            self._report(prepared, RolloutOutcome.REJECTED, prepared.problem)
+            return False
+        if announcement is None:
+            self._switch(prepared.detector, None)
+            self._report(prepared, RolloutOutcome.REVERTED, None)
+            return True
+        picture = self._reference_picture()
+        if picture is None:
+            self._waiting_model = prepared  # tried once the first frame is in
+            return False
+        frame, reference = picture
+        result = compare_models(
+            self.detector, prepared.detector, frame, self.settings.model_updates, reference
+        )
+        if not result.passed:
+            self._report(prepared, RolloutOutcome.REJECTED, result.problem, result.check)
+            return False
+        self._switch(prepared.detector, announcement.version)
+        self._report(prepared, RolloutOutcome.SWITCHED, None, result.check)
+        return True
+
+    def _switch(self, detector: Detector, version: str | None) -> None:
+        log.info(
+            "switching model %s -> %s (%s)",
+            self.model_name,
+            getattr(detector, "name", "?"),
+            version or "configured",
+        )
+        self.detector = detector
+        self.model_version = version
+        self._fit_source_to_detector()
+        self._fit_detector_to_layout()
+
+    def _report(
+        self,
+        prepared: Prepared,
+        outcome: RolloutOutcome,
+        reason: str | None,
+        check: ModelCheck | None = None,
+    ) -> None:
+        announcement = prepared.announcement
+        version = announcement.version if announcement else None
+        self.model_update = f"{outcome.value} {version or 'configured model'}" + (
+            f": {reason}" if reason else ""
+        )
+        (log.warning if outcome is RolloutOutcome.REJECTED else log.info)(
+            "model roll-out: %s", self.model_update
+        )
+        self.publisher.publish_rollout_status(
+            RolloutStatus(
+                store=self.settings.store,
+                camera=self.settings.camera,
+                rollout=announcement.rollout if announcement else None,
+                version=version,
+                outcome=outcome,
+                reason=reason,
+                running_version=self.model_version,
+                running_model=self.model_name,
+                check=check,
+            )
+        )
+
     def tick(self) -> bool:
         """One capture-detect-analyse-publish cycle; False when the frame failed."""
         try:
@@ -283,6 +394,7 @@ class CameraNode:
             score=result.score,
             occluded=result.occluded,
             model=self.model_name,
+            model_version=self.model_version,
         )
         return state, result.events
 
@@ -317,6 +429,8 @@ class CameraNode:
             outbox_dropped=outbox.dropped,
         )
         health.snapshots_allowed = self.settings.snapshots.allowed
+        health.model_version = self.model_version
+        health.model_update = self.model_update
         return health
 
     def publish_health(self) -> None:
@@ -333,6 +447,7 @@ class CameraNode:
         layout applies the moment it arrives and a frame is taken under it at once (its
         state shows the new slots), then captures go on every interval from there."""
         self.publisher.start()
+        self.updater.start()
         watcher = threading.Thread(
             target=self._wake_on_stop, args=(stop,), name="node-stop-watch", daemon=True
         )
@@ -344,6 +459,9 @@ class CameraNode:
                 now = time.monotonic()
                 if self._apply_pending_config():
                     next_tick = now
+                if self.apply_model_update():
+                    next_tick = now  # a frame under the new model goes out at once
+                    next_health = now
                 if now >= next_tick:
                     ok = self.tick()
                     done = time.monotonic()
@@ -357,6 +475,7 @@ class CameraNode:
                 self._wake.wait(max(0.0, min(next_tick, next_health) - time.monotonic()))
         finally:
             log.info("stopping camera %s/%s", self.settings.store, self.settings.camera)
+            self.updater.stop()
             self.publisher.stop()
             try:
                 self.source.close()

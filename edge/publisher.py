@@ -4,7 +4,9 @@ Conventions from Frigate / zigbee2mqtt / Home Assistant: a retained `…/availab
 as Last Will before connecting (so a crashed node reads `offline`), `online` on every
 (re)connect, `offline` on a clean stop; a retained `…/state`; QoS 1 `…/events`, never
 retained; periodic `…/health`; a retained `…/config` from the gateway that the node
-subscribes to; and `…/snapshot_request` from the gateway, answered on `…/snapshot`.
+subscribes to; and `…/snapshot_request` from the gateway, answered on `…/snapshot`; a
+retained `…/model` announcement (a signed model roll-out), answered on the retained
+`…/rollout` (sent again on every connect, so the gateway hears it after an outage).
 
 States and events go through the durable outbox (`edge.outbox`): committed to SQLite
 first, handed to paho by one sender thread in row order, a window at a time, and deleted
@@ -36,6 +38,7 @@ from edge.contract.messages import (
     Snapshot,
     SnapshotRequest,
 )
+from edge.contract.model_rollout import ModelAnnouncement, RolloutStatus
 from edge.contract.topics import CameraTopics
 from edge.outbox import Outbox, OutboxError, OutgoingMessage
 from edge.settings import NodeSettings
@@ -63,10 +66,13 @@ class NodePublisher:
         settings: NodeSettings,
         on_config: Callable[[NodeConfig], None] | None = None,
         on_snapshot_request: Callable[[SnapshotRequest], None] | None = None,
+        on_model: Callable[[ModelAnnouncement | None], None] | None = None,
     ) -> None:
         self.settings = settings
         self.on_config = on_config
         self.on_snapshot_request = on_snapshot_request
+        self.on_model = on_model
+        self._rollout_status: bytes | None = None
         self.topics = CameraTopics(settings.store, settings.camera, settings.mqtt.topic_prefix)
         self.outbox = Outbox(settings.outbox_path, settings.outbox.max_messages)
         self.acknowledged = 0
@@ -181,7 +187,11 @@ class NodePublisher:
         log.info("connected to %s", self.settings.mqtt.url)
         self._failed_attempts = 0
         client.publish(self.topics.availability, self._availability("online"), qos=1, retain=True)
-        client.subscribe([(self.topics.config, 1), (self.topics.snapshot_request, 1)])
+        client.subscribe(
+            [(self.topics.config, 1), (self.topics.snapshot_request, 1), (self.topics.model, 1)]
+        )
+        if self._rollout_status is not None:
+            client.publish(self.topics.rollout, self._rollout_status, qos=1, retain=True)
         with self._wake:
             self._generation += 1
             self._connected.set()
@@ -211,6 +221,9 @@ class NodePublisher:
     def _on_message(self, client: mqtt.Client, userdata, message: mqtt.MQTTMessage) -> None:
         if message.topic == self.topics.snapshot_request:
             self._on_snapshot_request(message)
+            return
+        if message.topic == self.topics.model:
+            self._on_model(message)
             return
         if message.topic != self.topics.config:
             return
@@ -242,6 +255,22 @@ class NodePublisher:
             return
         if self.on_snapshot_request is not None:
             self.on_snapshot_request(request)
+
+    def _on_model(self, message: mqtt.MQTTMessage) -> None:
+        """A model announcement; an empty one withdraws it (run the configured model)."""
+        if self.on_model is None:
+            return
+        if not message.payload:
+            log.info("%s: model announcement withdrawn", message.topic)
+            self.on_model(None)
+            return
+        try:
+            announcement = ModelAnnouncement.model_validate_json(message.payload)
+        except ValidationError as error:
+            log.error("%s: invalid model announcement ignored: %s", message.topic, error)
+            return
+        log.info("%s: model %s announced", message.topic, announcement.version)
+        self.on_model(announcement)
 
     # -- the sender thread ------------------------------------------------------------
 
@@ -357,6 +386,16 @@ class NodePublisher:
         if not self._connected.is_set():
             return False
         info = self.client.publish(self.topics.snapshot, snapshot.to_json(), qos=1)
+        return info.rc == mqtt.MQTT_ERR_SUCCESS
+
+    def publish_rollout_status(self, status: RolloutStatus) -> bool:
+        """The retained outcome of a model announcement (QoS 1); kept and sent again on
+        every connect, so a report made while the broker was away still arrives."""
+        payload = status.to_json()
+        self._rollout_status = payload
+        if not self._connected.is_set():
+            return False
+        info = self.client.publish(self.topics.rollout, payload, qos=1, retain=True)
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
     def publish_health(self, health: Health) -> bool:

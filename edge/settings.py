@@ -272,6 +272,44 @@ class SnapshotSettings(_Strict):
     max_width: int = Field(default=1280, ge=160, le=4096, description="Larger frames shrink.")
 
 
+class ModelUpdateSettings(_Strict):
+    """Signed model roll-outs from the gateway (`edge.model_update`): which announcements
+    this node trusts, and the bounds a new model must meet on the reference picture
+    before the node switches to it (else it keeps the model it runs and says why)."""
+
+    public_key: Path | None = Field(
+        default=None,
+        description="Ed25519 public key (PEM) of the gateway's model signing key, made by "
+        "firmware_config/make-model-key.sh; unset: every announced model is refused.",
+    )
+    variant: Literal["fp32", "int8"] = Field(
+        default="fp32", description="Which file of an announced pair to run (int8 on a Pi 4)."
+    )
+    directory: Path | None = Field(
+        default=None, description="Where downloaded models are kept; default <data_dir>/models."
+    )
+    reference_image: Path | None = Field(
+        default=None,
+        description="Picture a new model is tried on (the shelf full and correct); unset: "
+        "the last frame the camera took.",
+    )
+    max_count_change: int = Field(
+        default=2, ge=0, le=1000, description="Detections the new model may find more or fewer."
+    )
+    max_count_share: Fraction = Field(
+        default=0.25,
+        description="...or this share of the current model's detections, whichever is larger.",
+    )
+    max_score_drop: Fraction = Field(
+        default=0.1, description="How much lower its mean detection score may be."
+    )
+    max_slowdown: float = Field(
+        default=2.0, ge=1.0, le=100.0, description="Its inference time over the current one's."
+    )
+    timing_runs: int = Field(default=3, ge=1, le=50, description="Runs per model; medians count.")
+    download_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+
+
 class NodeSettings(_Strict):
     """Everything one camera node needs; see firmware_config/node.example.yaml."""
 
@@ -298,6 +336,7 @@ class NodeSettings(_Strict):
         default=Path("data"), description="Where the node keeps its state (the outbox)."
     )
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    model_updates: ModelUpdateSettings = Field(default_factory=ModelUpdateSettings)
 
     @property
     def client_id(self) -> str:
@@ -306,6 +345,10 @@ class NodeSettings(_Strict):
     @property
     def outbox_path(self) -> Path:
         return self.outbox.path or self.data_dir / f"outbox-{self.store}-{self.camera}.db"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_updates.directory or self.data_dir / "models"
 
     def resolve_paths(self, base: Path) -> NodeSettings:
         """A copy whose relative paths are taken from `base` (the config file's folder)."""
@@ -332,6 +375,12 @@ class NodeSettings(_Strict):
                 "data_dir": fix(self.data_dir),
                 "outbox": self.outbox.model_copy(update={"path": fix(self.outbox.path)}),
                 "state_dir": fix(self.state_dir),
+                "model_updates": self.model_updates.model_copy(
+                    update={
+                        k: fix(getattr(self.model_updates, k))
+                        for k in ("public_key", "directory", "reference_image")
+                    }
+                ),
             }
         )
 
@@ -353,6 +402,7 @@ __all__ = [
     "ConfigError",
     "DetectorSettings",
     "FolderConfig",
+    "ModelUpdateSettings",
     "MqttSettings",
     "NodeSettings",
     "OcclusionSettings",

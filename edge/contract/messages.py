@@ -152,6 +152,11 @@ class ShelfState(CameraMessage):
     )
     occluded: bool = Field(default=False, description="Something stands in front of the shelf.")
     model: str | None = None
+    model_version: str | None = Field(
+        default=None,
+        description="Version of the rolled-out model the node runs (echo of its `…/model` "
+        "announcement); None: the model of its own config.",
+    )
 
 
 class ShelfEvent(CameraMessage):
@@ -182,6 +187,12 @@ class Health(CameraMessage):
     outbox_pending: int = Field(default=0, ge=0, le=MAX_COUNT)
     outbox_dropped: int = Field(default=0, ge=0, le=MAX_COUNT)
     model: str | None = None
+    model_version: str | None = Field(
+        default=None, description="Rolled-out model version it runs (None: its configured one)."
+    )
+    model_update: str | None = Field(
+        default=None, description="The last model roll-out's outcome, and why, in words."
+    )
     software: str | None = None
     snapshots_allowed: bool | None = Field(
         default=None,

@@ -21,6 +21,7 @@ from edge.contract.messages import (
     Snapshot,
     SnapshotRequest,
 )
+from edge.contract.model_rollout import ModelAnnouncement, RolloutStatus
 from edge.contract.topics import TopicKind
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -33,6 +34,8 @@ PAYLOADS: dict[TopicKind, type[BaseModel]] = {
     TopicKind.CONFIG: NodeConfig,
     TopicKind.SNAPSHOT: Snapshot,
     TopicKind.SNAPSHOT_REQUEST: SnapshotRequest,
+    TopicKind.MODEL: ModelAnnouncement,
+    TopicKind.ROLLOUT: RolloutStatus,
 }
 
 STORE_PAYLOADS: dict[str, type[BaseModel]] = {ADVICE: AdviceList}

@@ -24,6 +24,8 @@ class TopicKind(StrEnum):
     CONFIG = "config"  # gateway, retained
     SNAPSHOT = "snapshot"  # node, only when asked (calibration)
     SNAPSHOT_REQUEST = "snapshot_request"  # gateway
+    MODEL = "model"  # gateway, retained: a signed model to run (edge.contract.model_rollout)
+    ROLLOUT = "rollout"  # node, retained: what became of that announcement
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,14 @@ class CameraTopics:
     @property
     def snapshot_request(self) -> str:
         return self.topic(TopicKind.SNAPSHOT_REQUEST)
+
+    @property
+    def model(self) -> str:
+        return self.topic(TopicKind.MODEL)
+
+    @property
+    def rollout(self) -> str:
+        return self.topic(TopicKind.ROLLOUT)
 
 
 def camera_subscription(prefix: str = DEFAULT_PREFIX) -> str:
