@@ -4,9 +4,10 @@ From the top: `devtools` (demo, simulation, load test: the only package that run
 camera node), `cli` (`shelf-gateway`, `shelf-hq`), `app` (`Gateway`, which wires the
 store's gateway together) beside `hq` (the head office), `web` (the HTTP API and pages),
 then the domain: `advice` and `mqtt` over `export` (what goes to other systems: InfluxDB,
-the head office), over `auth`, `live`, `reports` and `shelf`, over `retail`; then
-`storage` (SQLite) and `config`; at the bottom `uplink`, the wire between a store and the
-head office that both ends share. Packages on one layer do not import each other.
+the head office), over `auth`, `live`, `reports` and `shelf`, over `retail` and
+`rollout` (signed model roll-outs); then `storage` (SQLite) and `config`; at the bottom
+`uplink`, the wire between a store and the head office that both ends share. Packages
+on one layer do not import each other.
 
 Of the node's package, the gateway imports `edge.contract` and `edge.layout` only (and
 `devtools` the node itself); never torch or ultralytics. Each package's docstring says

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from paho.mqtt.enums import MQTTErrorCode
+from pydantic import ValidationError
 
 from edge.contract.messages import SnapshotRequest
+from edge.contract.model_rollout import RolloutStatus
 from edge.contract.topics import CameraTopic, IncomingTopic, TopicKind
 from edge.layout import Layout
 from gateway.advice.worker import AdviceService
@@ -36,10 +38,12 @@ from gateway.export.uplink_feed import STATE_FILE, UplinkFeeder
 from gateway.export.uplink_open import open_uplink
 from gateway.live.feed import LiveFeed
 from gateway.live.updates import Broadcaster
-from gateway.mqtt.ingest import Ingest
+from gateway.mqtt.ingest import Ingest, describe_validation_error
 from gateway.mqtt.link import MqttLink
 from gateway.mqtt.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
 from gateway.retail.pos import SaleLine
+from gateway.rollout.model_store import ModelStore
+from gateway.rollout.rollouts import RolloutService
 from gateway.storage.cameras import camera_settings, snapshots_enabled
 from gateway.storage.connection import Database
 from gateway.storage.layouts import find_layout, list_layouts
@@ -106,6 +110,9 @@ class Gateway:
         self.link: MqttLink | None = None
         self.broker: EmbeddedBroker | None = None
         self.snapshots = SnapshotStore()
+        self.rollouts = RolloutService(
+            self.db, settings.rollouts, ModelStore(self.db, settings.data_dir / "models")
+        )
         self.app: FastAPI = create_app(self, dependencies=api_dependencies)
         self._lock = threading.Lock()
         self._running = False
@@ -133,6 +140,8 @@ class Gateway:
                 self.ingest.start()
                 self._start_embedded_broker()
                 self.link = MqttLink(self.settings.mqtt, self._on_message)
+                self.rollouts.attach(self.link.publish_model)
+                self.rollouts.republish()
                 for record in list_layouts(self.db):
                     key = (record["store"], record["camera"])
                     if key not in configured:
@@ -257,7 +266,39 @@ class Gateway:
             if ack is not None:
                 ack()
             return
+        if isinstance(topic, CameraTopic) and topic.kind is TopicKind.ROLLOUT:
+            self._rollout_status(topic, payload)
+            if ack is not None:
+                ack()
+            return
         self.ingest.submit(topic, payload, retained, ack)
+
+    def _rollout_status(self, topic: CameraTopic, payload: bytes) -> None:
+        """A node's answer to a model announcement, kept on its roll-out; a bad one is a
+        dead letter naming the topic and field (an empty retained one is a deletion)."""
+        if not payload:
+            return
+        now = datetime.now(UTC)
+        try:
+            status = RolloutStatus.model_validate_json(payload)
+            if (status.store, status.camera) != (topic.store, topic.camera):
+                raise ValueError(
+                    f"{topic.text}: payload is about {status.store}/{status.camera}, "
+                    f"not {topic.store}/{topic.camera}"
+                )
+        except (ValidationError, ValueError) as error:
+            reason = (
+                describe_validation_error(topic.text, error)
+                if isinstance(error, ValidationError)
+                else str(error)
+            )
+            log.warning("dead letter: %s", reason)
+            with self.db.transaction() as tx:
+                tx.record_dead_letter(
+                    topic.text, reason, payload, now, self.settings.max_payload_bytes
+                )
+            return
+        self.rollouts.record_status(status)
 
     def _publish_config(self, store: str, camera: str, layout: Layout | None) -> None:
         if self.link is not None:

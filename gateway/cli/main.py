@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.cli.catalogue",
     "gateway.devtools.loadtest",
     "gateway.cli.users",
+    "gateway.cli.models",
 )
 """Modules that each define `command() -> Command` (e.g. "gateway.devtools.demo")."""
 

@@ -301,6 +301,38 @@ class HqSettings(HqUplinkSettings):
         return self
 
 
+class RolloutSettings(_Strict):
+    """Signed model roll-outs (`gateway.rollout`): the key the gateway signs uploaded
+    models with, and the address camera nodes download them from (the store LAN)."""
+
+    signing_key: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM) made by firmware_config/make-model-key.sh; "
+        "unset: models can be neither uploaded nor rolled out.",
+    )
+    download_url: str | None = Field(
+        default=None,
+        description="http(s)://host:port at which camera nodes reach this gateway's web "
+        "app, e.g. http://gateway.local:8080; announcements name files under it.",
+    )
+    canary_share: float = Field(
+        default=0.1,
+        gt=0.0,
+        le=1.0,
+        description="Share of the cameras a roll-out goes to first when no canaries are named.",
+    )
+
+    @field_validator("download_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not http(s)://host[:port]")
+        return value.rstrip("/")
+
+
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -328,6 +360,7 @@ class GatewaySettings(_Strict):
     advice: AdviceSettings = Field(default_factory=AdviceSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     hq: HqSettings = Field(default_factory=HqSettings)
+    rollouts: RolloutSettings = Field(default_factory=RolloutSettings)
 
     @model_validator(mode="after")
     def _embedded_broker_on_loopback(self) -> GatewaySettings:
@@ -401,6 +434,9 @@ class GatewaySettings(_Strict):
                     for s in self.layouts
                 ],
                 "hq": self.hq.model_copy(update={"path": absolute(self.hq.path)}),
+                "rollouts": self.rollouts.model_copy(
+                    update={"signing_key": absolute(self.rollouts.signing_key)}
+                ),
             }
         )
 

@@ -58,6 +58,8 @@ class MqttLink:
         self.prefix = settings.topic_prefix
         self._on_message_handler = on_message
         self._configs: dict[tuple[str, str], bytes] = {}
+        self._models: dict[tuple[str, str], bytes] = {}
+        """Each camera's model announcement (b"": withdrawn), kept and sent like configs."""
         self._configs_lock = threading.Lock()
         self._connected = threading.Event()
         self._subscribed = threading.Event()  # the broker confirmed our subscriptions
@@ -160,11 +162,29 @@ class MqttLink:
         gateway's next start does not bring it back from the broker."""
         with self._configs_lock:
             self._configs.pop((store, camera), None)
+            self._models.pop((store, camera), None)
         if not self._connected.is_set():
             return
         topics = CameraTopics(store, camera, self.prefix)
-        for topic in (topics.config, topics.state, topics.availability, topics.health):
+        for topic in (
+            topics.config,
+            topics.state,
+            topics.availability,
+            topics.health,
+            topics.model,
+            topics.rollout,
+        ):
             self.client.publish(topic, b"", qos=1, retain=True)
+
+    def publish_model(self, store: str, camera: str, announcement: bytes | None) -> None:
+        """Publish a camera's retained model announcement (None: withdraw it, so the node
+        runs its configured model); kept and sent again on every connect, like configs."""
+        payload = announcement or b""
+        with self._configs_lock:
+            self._models[(store, camera)] = payload
+        if self._connected.is_set():
+            topic = CameraTopics(store, camera, self.prefix).model
+            self.client.publish(topic, payload, qos=1, retain=True)
 
     def publish_snapshot_request(self, store: str, camera: str, request: SnapshotRequest) -> bool:
         """Ask a camera for one snapshot (QoS 1, not retained); False when offline."""
@@ -214,9 +234,13 @@ class MqttLink:
         )
         with self._configs_lock:
             configs = list(self._configs.items())
+            models = list(self._models.items())
         self._connected.set()
         for (store, camera), payload in configs:
             self._publish_config(store, camera, payload)
+        for (store, camera), payload in models:
+            topic = CameraTopics(store, camera, self.prefix).model
+            client.publish(topic, payload, qos=1, retain=True)
 
     def _on_disconnect(
         self,

@@ -1,5 +1,6 @@
 """The camera nodes at a glance: online or not, last heard, health figures, the layout
-each runs against the one the gateway publishes, and an alert for a silent node.
+each runs against the one the gateway publishes, the model version it runs with its
+latest roll-out's outcome, and an alert for a silent node.
 
 A node is in alert when it is offline (its retained availability, or Last Will, says
 so) for longer than `offline_alert_s`, or when it says it is online but no health has
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from gateway.rollout.rollouts import camera_rollouts
 from gateway.storage.cameras import list_cameras
 from gateway.storage.connection import Database
 from gateway.storage.sql import parse_time
@@ -44,6 +46,11 @@ class DeviceStatus:
     model: str | None
     layout_running: str | None
     layout_configured: str | None
+    model_version: str | None = None
+    rollout_id: int | None = None
+    rollout_version: str | None = None
+    rollout_outcome: str | None = None
+    rollout_reason: str | None = None
 
     @property
     def layout_current(self) -> bool | None:
@@ -64,8 +71,11 @@ def device_statuses(
     """Every camera (of `store`, when given), alerts first, then by store and camera."""
     now = now or datetime.now(UTC)
     statuses = []
+    rollouts = camera_rollouts(db)
     for cam in list_cameras(db, store):
         health = cam["health"] or {}
+        state = cam["state"] or {}
+        rollout = rollouts.get((cam["store"], cam["camera"]), {})
         last_health = parse_time(health.get("updated_at"))
         changed = parse_time(cam["availability_at"])
         offline_since = None if cam["online"] else changed
@@ -93,6 +103,11 @@ def device_statuses(
                 model=health.get("model"),
                 layout_running=cam["layout_version"],
                 layout_configured=cam["configured_layout_version"],
+                model_version=(state or health).get("model_version"),
+                rollout_id=rollout.get("rollout_id"),
+                rollout_version=rollout.get("version"),
+                rollout_outcome=rollout.get("outcome") or ("announced" if rollout else None),
+                rollout_reason=rollout.get("reason"),
             )
         )
     statuses.sort(key=lambda d: (d.alert is None, d.store, d.camera))

@@ -3,8 +3,8 @@
 An admin deletes a camera made by mistake (a typo'd id, a unit moved to another store)
 or a whole store, and nothing of it may stay behind in pickers, Devices, reports or a
 brand's audit. So a camera's delete takes every row keyed by that store and camera: its
-availability, latest state, slot log, events, health, layout, settings and advice (its
-history too: it would name slots that no longer exist). A store's delete does that for
+availability, latest state, slot log, events, health, layout, settings, advice (its
+history too: it would name slots that no longer exist) and its model roll-out rows. A store's delete does that for
 each of its cameras and also removes the store's sale lines. Kept: users (a staff
 user of the store keeps its account until `shelf-gateway users remove`), sales import
 batch records (their lines go, the record says how many were there), dead letters
@@ -30,6 +30,8 @@ CAMERA_TABLES = (
     "layouts",
     "camera_settings",
     "advice",
+    "rollout_cameras",
+    "model_assignments",
     "cameras",
 )
 """Tables whose rows (store, camera) a camera's delete removes."""

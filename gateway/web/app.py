@@ -44,6 +44,7 @@ from gateway.web.routers import (
     live,
     reports,
     retail,
+    rollouts,
     sales_batches,
     snapshots,
     stores,
@@ -68,6 +69,7 @@ API_ROUTERS = (
     auth,  # /api/auth
     reports,  # /api/reports
     live,  # /api/stream
+    rollouts,  # /api/models, /api/rollouts
 )
 """The modules whose `router` serves under /api, one per resource."""
 

@@ -24,6 +24,7 @@ from gateway.config.settings import GatewaySettings
 from gateway.live.updates import Broadcaster
 from gateway.mqtt.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
 from gateway.retail.pos import SaleLine
+from gateway.rollout.rollouts import RolloutService
 from gateway.storage.connection import Database
 from gateway.uplink.outbox import UplinkStatus
 
@@ -63,6 +64,11 @@ class ApiBackend(Protocol):
     @property
     def snapshots(self) -> SnapshotStore:
         """The latest snapshot answer of each camera (in memory)."""
+        ...
+
+    @property
+    def rollouts(self) -> RolloutService | None:
+        """Signed model uploads and staged roll-outs, or None: those routes answer 503."""
         ...
 
     @property
@@ -118,6 +124,7 @@ class DatabaseBackend:
     settings: GatewaySettings = GatewaySettings()
     advice: AdviceActions | None = None
     live: Broadcaster | None = None
+    rollouts: RolloutService | None = None
 
     def __init__(self, db: Database) -> None:
         self.db = db

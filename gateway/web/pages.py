@@ -30,6 +30,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "merchandiser": ("admin", "merchandiser"),
     "brand": ("admin", "merchandiser", "brand"),
     "devices": ("admin", "installer"),
+    "rollouts": ("admin",),  # model uploads and staged roll-outs
     "calibrate": LAYOUT_EDITORS,  # `/calibrate?store=S&camera=C`: snapshots, layout, planogram
 }
 """Each page and who may open it (static/app.js lists the same in its navigation)."""

@@ -186,6 +186,15 @@ class DeviceOut(BaseModel):
     layout_running: str | None
     layout_configured: str | None
     layout_current: bool | None = Field(description="Runs the layout the gateway publishes.")
+    model_version: str | None = Field(
+        default=None, description="Rolled-out model version it runs (None: its configured one)."
+    )
+    rollout_id: int | None = Field(default=None, description="Its latest model roll-out.")
+    rollout_version: str | None = Field(default=None, description="That roll-out's model.")
+    rollout_outcome: Literal["announced", "switched", "rejected", "reverted"] | None = Field(
+        default=None, description="What the node reported (announced: nothing yet)."
+    )
+    rollout_reason: str | None = Field(default=None, description="Why it refused the model.")
 
 
 class UplinkOut(BaseModel):

@@ -12,6 +12,7 @@ export const PAGES = [
   { id: "merchandiser", href: "/merchandiser", label: "Compliance", kinds: ["admin", "merchandiser"] },
   { id: "brand", href: "/brand", label: "Brand", kinds: ["admin", "merchandiser", "brand"] },
   { id: "devices", href: "/devices", label: "Devices", kinds: ["admin", "installer"] },
+  { id: "rollouts", href: "/rollouts", label: "Models", kinds: ["admin"] },
   { id: "calibrate", href: "/calibrate", label: "Calibration", kinds: ["admin", "installer"] },
 ];
 

@@ -1,6 +1,6 @@
 // The devices page: the node table with status badges and a banner for every node in
-// alert (offline too long, silent, or its camera failing), and the head-office uplink's
-// backlog and lag. Refreshes every 10 s.
+// alert (offline too long, silent, or its camera failing), each node's model version and
+// latest roll-out outcome, and the head-office uplink's backlog and lag. Refreshes every 10 s.
 import { ago, api, el, fail, isOnline, num, onConnection, ready, shell } from "/static/app.js";
 
 const $ = (id) => document.getElementById(id);
@@ -18,6 +18,21 @@ function layoutBadge(d) {
   if (d.layout_current === true) return el("span", { class: "badge good", title: d.layout_running }, "current");
   if (d.layout_current === false) return el("span", { class: "badge warn", title: `runs ${d.layout_running}, gateway has ${d.layout_configured}` }, "outdated");
   return el("span", { class: "badge" }, d.layout_configured ? "not reported" : "no layout");
+}
+
+const ROLLOUT_BADGE = { switched: "good", rejected: "bad", reverted: "", announced: "warn" };
+
+function modelCell(d) {
+  const version = d.model_version
+    ? el("strong", { dataset: { modelVersion: d.model_version } }, d.model_version)
+    : el("span", { class: "muted", dataset: { modelVersion: "" } }, "configured");
+  const rollout = d.rollout_outcome
+    ? el("div", {},
+      el("span", { class: `badge ${ROLLOUT_BADGE[d.rollout_outcome] ?? ""}`, title: d.rollout_reason || null, dataset: { rollout: d.rollout_outcome } },
+        `${d.rollout_version} ${d.rollout_outcome}`))
+    : null;
+  const reason = d.rollout_outcome === "rejected" && d.rollout_reason ? el("div", { class: "muted" }, d.rollout_reason) : null;
+  return [version, d.model ? el("div", { class: "muted" }, d.model) : null, rollout, reason];
 }
 
 function temp(value) {
@@ -52,7 +67,7 @@ function draw(nodes) {
     kpi("Outdated layouts", String(outdated), "node runs an older layout", outdated ? "warn" : "good"));
   if (!nodes.length) { $("nodes").replaceChildren(el("p", { class: "empty-note" }, "No camera node has reported yet.")); return; }
   $("nodes").replaceChildren(el("table", { class: "cards", id: "nodes-table" },
-    el("thead", {}, el("tr", {}, ["Node", "Status", "Last seen", "Inference", "CPU temp", "FPS", "Outbox", "Layout", "Software"].map((h, i) => el("th", { class: i >= 3 && i <= 6 ? "num" : null }, h)))),
+    el("thead", {}, el("tr", {}, ["Node", "Status", "Last seen", "Inference", "CPU temp", "FPS", "Outbox", "Layout", "Model", "Software"].map((h, i) => el("th", { class: i >= 3 && i <= 6 ? "num" : null }, h)))),
     el("tbody", {}, nodes.map((d) => el("tr", { dataset: { node: `${d.store}/${d.camera}` } },
       el("td", { "data-label": "Node" }, el("strong", {}, d.camera), el("div", { class: "muted" }, d.store)),
       el("td", { "data-label": "Status" }, statusBadge(d), d.alert_reason ? el("div", { class: "muted" }, d.alert_reason) : null),
@@ -62,7 +77,8 @@ function draw(nodes) {
       el("td", { class: "num", "data-label": "FPS" }, num(d.fps, 1)),
       el("td", { class: "num", "data-label": "Outbox" }, d.outbox_pending === null ? "–" : `${num(d.outbox_pending)}${d.outbox_dropped ? ` (${d.outbox_dropped} dropped)` : ""}`),
       el("td", { "data-label": "Layout" }, layoutBadge(d), d.layout_running ? el("div", { class: "muted" }, d.layout_running) : null),
-      el("td", { "data-label": "Software" }, d.software || "–", d.model ? el("div", { class: "muted" }, d.model) : null))))));
+      el("td", { "data-label": "Model" }, ...modelCell(d)),
+      el("td", { "data-label": "Software" }, d.software || "–"))))));
 }
 
 function seconds(s) {
