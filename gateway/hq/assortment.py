@@ -5,11 +5,13 @@ Method (a peer-group gap analysis, as category-management tools do it):
 1. Similar stores (`similar_stores`). A store's peers are the stores of the same format
    within `radius_km` (haversine on the profiles' lat/lon; the same region for a store
    without a location), nearest first: they share its shoppers' neighbourhood, which is
-   what a store cannot see from its own sales (it sells no dog food if it stocks none).
+   what a store cannot see from its own sales (it sells no dog food if it stocks none);
+   basis "nearby", or "region" for a store without a location.
    The rest of the `peers` places go to same-format stores anywhere whose sales mix is
    most like this store's (cosine similarity of the SKUs' shares of weekly units, at
    least `min_similarity`): stores whose shoppers buy the same things.
-2. Add candidates (`add_candidates`). Every SKU the store neither sold in the window nor
+2. Add candidates (`add_candidates`). Every SKU the store neither sold in the window
+   (the last `weeks` weeks) nor
    has on a watched shelf, that sells at least `sells_per_week` units a week in at least
    `min_stores` of its peers (fewer: no figure, so no single competitor's sales can be
    read off, GUIDE.md's privacy rule). Its expected rate here is the median weekly
@@ -110,7 +112,8 @@ def _nearby_peers(profiles: pd.DataFrame, settings: AssortmentSettings) -> pd.Da
     formats = _formats(profiles)
     same = pairs["store"].map(formats).to_numpy() == pairs["other"].map(formats).to_numpy()
     pairs = pairs[same].rename(columns={"other": "peer"})
-    return pairs.assign(basis="nearby", similarity=np.nan)[PEER_COLUMNS]
+    basis = pairs["basis"].map({"radius": "nearby", "region": "region"})
+    return pairs.assign(basis=basis, similarity=np.nan)[PEER_COLUMNS]
 
 
 def _mix_peers(
@@ -183,10 +186,11 @@ def _stocked(sales: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
 
 def _add_evidence(row: pd.Series, radius_km: float) -> str:
     where = f"{row['sellers']} of {row['peers']} similar stores"
+    near = "in its region" if row["in_region"] else f"within {radius_km:g} km"
     if row["nearby_peers"] == row["peers"]:
-        where += f" within {radius_km:g} km"
+        where += f" {near}"
     elif row["nearby_peers"]:
-        where += f" ({row['nearby_peers']} of them within {radius_km:g} km)"
+        where += f" ({row['nearby_peers']} of them {near})"
     else:
         where += " (similar sales mix)"
     return f"sells {row['median_per_week']:.0f} a week in {where}"
@@ -205,8 +209,15 @@ def add_candidates(
     peers = similar_stores(sales, profiles, settings) if peers is None else peers
     if peers.empty or sales.empty:
         return pd.DataFrame(columns=ADD_COLUMNS)
-    counts = peers.groupby("store").agg(
-        peers=("peer", "count"), nearby_peers=("basis", lambda b: int((b == "nearby").sum()))
+    near = peers["basis"] != "mix"
+    counts = (
+        peers.assign(near=near)
+        .groupby("store")
+        .agg(
+            peers=("peer", "count"),
+            nearby_peers=("near", "sum"),
+            in_region=("basis", lambda b: bool((b == "region").any())),
+        )
     )
     selling = sales.loc[sales["per_week"] >= settings.sells_per_week, ["store", "sku", "per_week"]]
     seen = peers[["store", "peer", "basis"]].merge(

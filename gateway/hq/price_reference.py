@@ -87,7 +87,8 @@ def nearby_prices(
     if seen.empty:
         return _empty(REFERENCE_COLUMNS)
     grouped = seen.groupby(["store", "sku"])
-    table = grouped["other_price"].agg(median="median", low="min", high="max", stores="nunique")
+    table = grouped["other_price"].agg(median="median", low="min", high="max")
+    table["stores"] = grouped["other"].nunique()
     table["basis"] = grouped["basis"].first()
     table = table.reset_index()
     table = table[table["stores"] >= settings.min_stores]
@@ -107,14 +108,16 @@ def store_prices(prices: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     return prices.merge(names, left_on="sku", right_index=True, how="left")
 
 
-def brand_price_spread(priced: pd.DataFrame) -> pd.DataFrame:
+def brand_price_spread(priced: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
     """Per SKU of the given rows (one brand's `store_prices`): the stores that sold it,
     the median, lowest, highest and quartile prices, and the spread (high over low - 1,
-    in percent)."""
+    in percent). `by`: the grouping (default the SKU; add "currency" when stores use
+    several, since prices in two currencies have no spread)."""
+    keys = by or ["sku"]
     rows = priced[priced["price"].notna()]
     if rows.empty:
-        return _empty(SPREAD_COLUMNS)
-    grouped = rows.groupby("sku")["price"]
+        return _empty([*keys, *SPREAD_COLUMNS[1:]])
+    grouped = rows.groupby(keys, dropna=False)["price"]
     table = grouped.agg(
         stores="count",
         median="median",
@@ -124,4 +127,4 @@ def brand_price_spread(priced: pd.DataFrame) -> pd.DataFrame:
         p75=lambda s: s.quantile(0.75),
     ).reset_index()
     table["spread_pct"] = (table["high"] / table["low"] - 1.0) * 100.0
-    return table[SPREAD_COLUMNS].sort_values("sku").reset_index(drop=True)
+    return table[[*keys, *SPREAD_COLUMNS[1:]]].sort_values(keys).reset_index(drop=True)
