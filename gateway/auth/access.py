@@ -53,11 +53,20 @@ class Principal:
     kind: Kind
     store: str | None = None
     brand: str | None = None
+    manager: bool = False
+    """A staff user who manages the store (`staff:<store>:manager`)."""
 
     @classmethod
     def of(cls, user: User) -> Principal:
         role = parse_role(user.role)
-        return cls(user.name, role.text, role.kind, role.store, role.brand)
+        return cls(user.name, role.text, role.kind, role.store, role.brand, role.manager)
+
+    def manages_store(self, store: str) -> bool:
+        """Admins, and the store's manager (staff with ':manager'), place its purchase
+        orders; other staff only read them."""
+        return self.kind == "admin" or (
+            self.kind == "staff" and self.manager and store == self.store
+        )
 
     def sees_store(self, store: str) -> bool:
         """Staff see their own store only; every other kind sees every store."""

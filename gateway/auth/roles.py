@@ -1,5 +1,6 @@
 """User roles: `admin`, `installer`, `merchandiser` (optionally `merchandiser:chain:<chain>`
-or `merchandiser:region:<region>`), `staff:<store>`, `brand:<brand>`.
+or `merchandiser:region:<region>`), `staff:<store>` (or `staff:<store>:manager`, the store's
+manager or owner: staff who may also edit and accept purchase orders), `brand:<brand>`.
 
 A role is stored as its text; `parse_role` is the one place that reads it, so a typo in
 `shelf-gateway users add --role` is refused with the forms that are allowed instead of
@@ -24,7 +25,8 @@ PLAIN_KINDS = ("admin", "installer")
 
 ROLE_FORMS = (
     "admin, installer, merchandiser, merchandiser:chain:<chain name>, "
-    "merchandiser:region:<region code>, staff:<store id> or brand:<brand name>"
+    "merchandiser:region:<region code>, staff:<store id>, staff:<store id>:manager or "
+    "brand:<brand name>"
 )
 MAX_NAME_LENGTH = 100
 MERCHANDISER_SCOPES = ("chain", "region")
@@ -44,12 +46,14 @@ class Role:
     brand: str | None = None
     chain: str | None = None
     region: str | None = None
+    manager: bool = False
+    """Staff only: the store's manager or owner (places purchase orders)."""
 
     @property
     def text(self) -> str:
         """The canonical role text, as stored."""
         if self.kind == "staff":
-            return f"staff:{self.store}"
+            return f"staff:{self.store}:manager" if self.manager else f"staff:{self.store}"
         if self.kind == "brand":
             return f"brand:{self.brand}"
         if self.kind == "merchandiser" and self.chain is not None:
@@ -98,12 +102,18 @@ def parse_role(text: str) -> Role:
     if kind == "merchandiser":
         return _merchandiser(text, scope.strip()) if sep else Role(kind="merchandiser")
     if kind == "staff":
-        if not sep or not is_identifier(scope):
+        store, colon, title = scope.partition(":")
+        if not sep or not is_identifier(store):
             raise RoleError(
                 f"role {text!r}: staff needs a store id after ':' (letters, digits, '_', '.', "
                 "'-', at most 64), e.g. staff:store-1"
             )
-        return Role(kind="staff", store=scope)
+        if colon and title != "manager":
+            raise RoleError(
+                f"role {text!r}: after the store id staff takes only ':manager' (the store's "
+                "manager or owner), e.g. staff:store-1:manager"
+            )
+        return Role(kind="staff", store=store, manager=bool(colon))
     if kind == "brand":
         brand = scope.strip()
         if not sep or not brand:

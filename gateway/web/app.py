@@ -42,12 +42,15 @@ from gateway.web.routers import (
     events,
     layouts,
     live,
+    purchases,
     reports,
     retail,
     rollouts,
     sales_batches,
     snapshots,
+    stock,
     stores,
+    suppliers,
     system,
 )
 
@@ -70,6 +73,9 @@ API_ROUTERS = (
     reports,  # /api/reports
     live,  # /api/stream
     rollouts,  # /api/models, /api/rollouts
+    stock,  # /api/stock (receipts, counts, on hand)
+    suppliers,  # /api/suppliers (price lists)
+    purchases,  # /api/purchases (suggestion, orders)
 )
 """The modules whose `router` serves under /api, one per resource."""
 

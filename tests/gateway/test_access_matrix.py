@@ -27,6 +27,7 @@ from tests.support.auth_support import bearer, make_user
 ALL = frozenset({"admin", "installer", "staff", "merchandiser", "brand"})
 READERS = frozenset({"admin", "staff", "merchandiser", "brand"})
 SETUP = frozenset({"admin", "installer"})
+STOCK_READERS = frozenset({"admin", "merchandiser", "staff"})
 PUBLIC = "public"
 
 ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
@@ -71,6 +72,23 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/catalogue/{gtin}/changes"): frozenset({"admin"}),
     ("GET", "/api/pos/batches"): frozenset({"admin", "staff"}),
     ("GET", "/api/pos/batches/{batch}"): frozenset({"admin", "staff"}),
+    ("GET", "/api/stock"): STOCK_READERS,
+    ("POST", "/api/stock/receipts"): frozenset({"admin", "staff"}),
+    ("POST", "/api/stock/receipts/csv"): frozenset({"admin", "staff"}),
+    ("POST", "/api/stock/counts"): frozenset({"admin", "staff"}),
+    ("POST", "/api/stock/counts/csv"): frozenset({"admin", "staff"}),
+    ("GET", "/api/suppliers"): STOCK_READERS,
+    # staff:store-1 is plain staff: price lists and orders are changed by a manager
+    # (staff:<store>:manager; tests/gateway/test_purchasing_api.py) or an admin.
+    ("POST", "/api/suppliers/prices"): frozenset({"admin"}),
+    ("POST", "/api/suppliers/prices/csv"): frozenset({"admin"}),
+    ("GET", "/api/purchases/suggestion"): STOCK_READERS,
+    ("POST", "/api/purchases/drafts"): frozenset({"admin"}),
+    ("GET", "/api/purchases"): STOCK_READERS,
+    ("GET", "/api/purchases/{order_id}"): STOCK_READERS,
+    ("PUT", "/api/purchases/{order_id}/lines/{gtin}"): frozenset({"admin"}),
+    ("POST", "/api/purchases/{order_id}/accept"): frozenset({"admin"}),
+    ("GET", "/api/purchases/{order_id}/csv"): STOCK_READERS,
     # deletes last, so the other routes still find the data
     ("DELETE", "/api/pos/batches/{batch}"): frozenset({"admin"}),
     ("DELETE", "/api/layouts/{store}/{camera}"): frozenset({"admin"}),
@@ -114,6 +132,7 @@ def request_for(method: str, path: str, advice: dict[tuple[str, str, str], int])
         "gtin": shop.ACME_OATS.gtin,
         "advice_id": str(advice[("store-1", "restock", shop.ACME)]),
         "batch": "imp-20260302-100000-000000",
+        "order_id": "1",
     }
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     sale = {
@@ -153,6 +172,30 @@ def request_for(method: str, path: str, advice: dict[tuple[str, str, str], int])
         ("GET", "/api/velocity"): {"params": {"store": "store-1", "sku": shop.ACME_OATS.gtin}},
         ("GET", "/api/reports/brand"): {"params": {"brand": shop.ACME}},
         ("GET", "/api/reports/brand.csv"): {"params": {"brand": shop.ACME}},
+        ("PUT", "/api/purchases/{order_id}/lines/{gtin}"): {"json": {"packs": 1}},
+        ("POST", "/api/stock/receipts"): {"json": {"receipts": []}},
+        ("POST", "/api/stock/counts"): {"json": {"counts": []}},
+        ("POST", "/api/suppliers/prices"): {"json": {"prices": []}},
+        **{
+            ("POST", f"/api/{path}/csv"): {
+                "content": header + "\n",
+                "headers": {"Content-Type": "text/csv"},
+            }
+            for path, header in (
+                ("stock/receipts", "store,gtin,quantity,time"),
+                ("stock/counts", "store,gtin,quantity,time"),
+                ("suppliers/prices", "supplier,gtin,pack_size,pack_price,lead_time_days"),
+            )
+        },
+        **{
+            (method, route): {"params": {"store": "store-1"}}
+            for method, route in (
+                ("GET", "/api/stock"),
+                ("GET", "/api/purchases/suggestion"),
+                ("POST", "/api/purchases/drafts"),
+                ("GET", "/api/purchases"),
+            )
+        },
     }
     return {"method": method, "url": url, **bodies.get((method, path), {})}
 
