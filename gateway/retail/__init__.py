@@ -14,6 +14,11 @@
 - `replenishment`: the order-up-to policy, how many units of a SKU to order (pure).
 - `supplier_choice`: the cheapest way to buy those units across suppliers, and the
   single-cheapest-supplier baseline (pure).
+- `stock`: goods receipts and stock counts (imports) and stock on hand per GTIN.
+- `shelf_stock`: the layouts' shelf capacity and the cameras' estimate of units on it.
+- `suppliers`: supplier price lists and terms (import, reads for the supplier choice).
+- `purchase_orders`: draft -> on order -> received; receipts fulfil open lines.
+- `purchasing`: the store's purchase suggestion, wiring the above to the pure core.
 
 May import `storage` and edge's contract and layout (GTINs); never `advice`, `web`
 or any package above it (checked by `make lint`).
