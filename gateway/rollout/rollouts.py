@@ -321,10 +321,16 @@ class RolloutService:
                     rollout_id = row[0] if row else None
                 if rollout_id is None:
                     return
+                # A withdrawal's answer does not hide why a camera refused the model.
+                keep_refusal = (
+                    " AND outcome IS NOT 'rejected'"
+                    if status.outcome is RolloutOutcome.REVERTED
+                    else ""
+                )
                 tx.execute(
                     "UPDATE rollout_cameras SET outcome = ?, reason = ?, running_version = ?,"
                     " check_json = ?, reported_at = ? WHERE rollout_id = ? AND store = ?"
-                    " AND camera = ?",
+                    " AND camera = ?" + keep_refusal,
                     (
                         status.outcome.value,
                         status.reason,

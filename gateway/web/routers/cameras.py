@@ -53,6 +53,9 @@ class StateOut(BaseModel):
     score: float | None = None
     occluded: bool = False
     model: str | None = None
+    model_version: str | None = Field(
+        default=None, description="Rolled-out model version it runs (None: its configured one)."
+    )
     slots: list[SlotOut]
 
 
@@ -70,6 +73,12 @@ class CameraHealthOut(BaseModel):
     outbox_pending: int = 0
     outbox_dropped: int = 0
     model: str | None = None
+    model_version: str | None = Field(
+        default=None, description="Rolled-out model version it runs (None: its configured one)."
+    )
+    model_update: str | None = Field(
+        default=None, description="The last model roll-out's outcome, and why, in words."
+    )
     software: str | None = None
     snapshots_allowed: bool | None = Field(
         default=None, description="Whether the node's own config allows snapshots."

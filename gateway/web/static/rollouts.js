@@ -33,7 +33,7 @@ async function loadCameras() {
   const ticked = new Set([...document.querySelectorAll("#canaries input:checked")].map((i) => i.value));
   $("canaries").replaceChildren(...cameras.map((c) => {
     const name = `${c.store}/${c.camera}`;
-    return el("label", {}, el("span", {}, el("input", { type: "checkbox", value: name, checked: ticked.has(name), dataset: { canary: name } }), ` ${name}`));
+    return el("label", {}, el("input", { type: "checkbox", value: name, checked: ticked.has(name), dataset: { canary: name } }), name);
   }));
 }
 
