@@ -39,6 +39,8 @@ pytestmark = pytest.mark.slow  # the Dask job runs once for the module (a few se
 PUBLIC = "public"
 READERS = frozenset({"admin", "merchandiser", "brand"})
 CHAIN = frozenset({"admin", "merchandiser"})
+STORE_GUIDANCE = frozenset({"admin", "merchandiser", "staff"})
+"""A store's nearby prices and assortment: the walk asks for store-a1, staff's own."""
 ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/health"): PUBLIC,
     ("POST", "/api/auth/login"): PUBLIC,
@@ -56,6 +58,9 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/chain/worst-stores"): CHAIN,
     ("GET", "/api/chain/worst-skus"): CHAIN,
     ("GET", "/api/devices/offline"): CHAIN,
+    ("GET", "/api/brands/{brand}/prices"): READERS,
+    ("GET", "/api/stores/{store}/prices"): STORE_GUIDANCE,
+    ("GET", "/api/stores/{store}/assortment"): STORE_GUIDANCE,
 }
 VARIANTS: dict[str, list[dict[str, str]]] = {
     "/api/brands/{brand}/export.csv": [{"level": "store"}, {"level": "sku"}],
@@ -101,7 +106,7 @@ def get_paths(app: FastAPI) -> list[str]:
 
 
 def requests_for(path: str, brand: str) -> list[str]:
-    url = path.replace("{brand}", brand)
+    url = path.replace("{brand}", brand).replace("{store}", "store-a1")
     variants = VARIANTS.get(path, [{}])
     return [url + ("?" + "&".join(f"{k}={v}" for k, v in q.items()) if q else "") for q in variants]
 

@@ -19,7 +19,16 @@ from gateway.config.settings import AuthSettings
 from gateway.config.version import package_version
 from gateway.hq.web import pages
 from gateway.hq.web.backend import HqBackend, ResultsBackend
-from gateway.hq.web.routers import brands, chain, devices, exports, stores, system
+from gateway.hq.web.routers import (
+    assortment,
+    brands,
+    chain,
+    devices,
+    exports,
+    prices,
+    stores,
+    system,
+)
 from gateway.storage.connection import Database
 from gateway.web.app import STATIC_DIR as STORE_STATIC_DIR
 from gateway.web.routers import auth
@@ -32,6 +41,8 @@ API_ROUTERS = (
     stores,  # /api/stores
     chain,  # /api/chain/{trend,worst-stores,worst-skus}
     devices,  # /api/devices/offline
+    prices,  # /api/stores/{store}/prices, /api/brands/{brand}/prices
+    assortment,  # /api/stores/{store}/assortment
 )
 """The modules whose `router` serves under /api, one per resource."""
 

@@ -24,15 +24,47 @@ from fastapi import Depends, Request
 
 from gateway.config.settings import AuthSettings
 from gateway.hq.analytics import RESULTS, load_result
+from gateway.hq.assortment import ADD_COLUMNS, DELIST_COLUMNS
+from gateway.hq.price_reference import REFERENCE_COLUMNS
 from gateway.storage.connection import Database
 
 ResultName = Literal[
-    "brand_store_days", "sku_store_days", "store_days", "products", "devices", "profiles"
+    "brand_store_days",
+    "sku_store_days",
+    "store_days",
+    "products",
+    "devices",
+    "profiles",
+    "store_prices",
+    "price_references",
+    "assortment_adds",
+    "assortment_delists",
 ]
-BRAND_RESULTS: tuple[ResultName, ...] = ("brand_store_days", "sku_store_days", "products")
+BRAND_RESULTS: tuple[ResultName, ...] = (
+    "brand_store_days",
+    "sku_store_days",
+    "products",
+    "store_prices",
+)
 """The results with a `brand` column, indexed by brand."""
 
-_KEYS = {"brand", "store", "sku", "day", "camera", "name", "chain", "region", "format", "currency"}
+_KEYS = {
+    "brand",
+    "store",
+    "sku",
+    "day",
+    "camera",
+    "name",
+    "chain",
+    "region",
+    "format",
+    "currency",
+    "basis",
+    "evidence",
+    "give_to_sku",
+    "give_to_name",
+    "give_to_kind",
+}
 COLUMNS: dict[str, list[str]] = {
     "brand_store_days": [
         "brand",
@@ -122,6 +154,20 @@ COLUMNS: dict[str, list[str]] = {
         "currency",
         "day",
     ],
+    "store_prices": [
+        "store",
+        "sku",
+        "units",
+        "revenue",
+        "price",
+        "days",
+        "per_week",
+        "brand",
+        "name",
+    ],
+    "price_references": list(REFERENCE_COLUMNS),
+    "assortment_adds": list(ADD_COLUMNS),
+    "assortment_delists": list(DELIST_COLUMNS),
 }
 """The columns the routes read of each result: what an empty result (before the first
 refresh, or a refresh over no data) is given, so no route needs a special case."""
