@@ -102,9 +102,14 @@ def envelopes() -> list[Envelope]:
     out: list[Envelope] = []
     for site in SITES:
         profile = StoreProfile(
-            name=f"Shop {site.id}", chain="Kiez", format="convenience", region=site.region,
-            lat=site.lat, lon=site.lon, currency="EUR",
-        )  # fmt: skip
+            name=f"Shop {site.id}",
+            chain="Kiez",
+            format="convenience",
+            region=site.region,
+            lat=site.lat,
+            lon=site.lon,
+            currency="EUR",
+        )
         out.append(
             envelope(site.id, Kind.PROFILE, "profile", profile, at=now - timedelta(days=DAYS))
         )
@@ -124,7 +129,7 @@ def envelopes() -> list[Envelope]:
                     facings=f,
                     shelf_level=1,
                     share_of_shelf=f / total,
-                )  # fmt: skip
+                )
                 for n, (sku, f) in enumerate(shelf.items())
             ],
         )
@@ -147,7 +152,7 @@ def _hour(site: Site, shelf: dict[str, int], at: datetime) -> list[Envelope]:
             brand=BY_SKU[sku].brand,
             facings=f,
             minutes={"stocked": 60.0},
-        )  # fmt: skip
+        )
         for n, (sku, f) in enumerate(shelf.items())
     ]
     rollup = HourlyRollup(camera="cam-1", hour=at, compliance=1.0, slots=slots)
