@@ -8,8 +8,9 @@ What "cheapest" counts (money, the store's currency):
 - the units the store needs, at the chosen supplier's unit price;
 - holding cost for every unit bought beyond the need (pack rounding, top-ups): the i-th
   extra unit of a SKU selling d units a day sits i/d days longer on the shelf, at
-  `holding_rate_per_day` x its unit price a day (capped at `max_holding_days`). Extra
-  units are not a loss: they sell later instead of being bought later;
+  `holding_rate_per_day` x its unit price a day. Extra units are not a loss: they sell
+  later instead of being bought later. A top-up never adds a unit that would not sell
+  within `max_holding_days`;
 - the delivery fee of each order below its supplier's free-delivery threshold, unless
   topping the order up to the threshold costs less holding than the fee saves;
 - an order below its supplier's minimum value must be topped up to it (with the extra
@@ -136,22 +137,23 @@ class CostModel:
     holding_rate_per_day: float = 0.0005
     """Share of a unit's price a day (capital, space, shrink): 0.0005 is about 18 % a year."""
     max_holding_days: float = 90.0
-    """Holding days counted at most per unit (a unit that barely sells costs this much)."""
+    """Top-ups never add a unit that would not sell within this many days; a SKU that
+    does not sell at all counts this many days per unit."""
 
     def holding_cost(self, unit_price: float, daily_demand: float, after: int, extra: int) -> float:
         """Holding cost of `extra` units stocked on top of `after` units already beyond need:
         the i-th unit beyond need sits i/d days longer."""
         if extra <= 0:
             return 0.0
-        first, last = after + 1, after + extra
-        cap = self.max_holding_days
         if daily_demand <= 0:
-            return unit_price * self.holding_rate_per_day * cap * extra
-        # Units up to i = d x cap sit i/d days; the rest sit `cap` days.
-        split = min(last, max(first - 1, math.floor(daily_demand * cap)))
-        ramp = (split - first + 1) * (first + split) / 2 / daily_demand if split >= first else 0.0
-        days = ramp + (last - split) * cap
+            return unit_price * self.holding_rate_per_day * self.max_holding_days * extra
+        first, last = after + 1, after + extra
+        days = (first + last) * extra / 2 / daily_demand
         return unit_price * self.holding_rate_per_day * days
+
+    def sells_in_time(self, daily_demand: float, units_beyond_need: int) -> bool:
+        """Whether the last of these extra units sells within `max_holding_days`."""
+        return daily_demand > 0 and units_beyond_need / daily_demand <= self.max_holding_days
 
 
 # ---- the plan ---------------------------------------------------------------------------
@@ -349,6 +351,8 @@ class _Problem:
         if need.room is not None and units + offer.pack_size > need.room:
             return None
         after = self._surplus(line) if line else 0
+        if not self.costs.sells_in_time(need.daily_demand, after + offer.pack_size):
+            return None
         return self.costs.holding_cost(offer.unit_price, need.daily_demand, after, offer.pack_size)
 
     def _add_pack(self, supplier: str, gtin: str, line: PlannedLine | None) -> PlannedLine:

@@ -229,3 +229,13 @@ def test_heuristic_handles_a_store_sized_list() -> None:
         line = plan.lines_by_gtin.get(need.gtin)
         if line is not None and need.room is not None:
             assert line.units <= need.room
+
+
+def test_never_tops_up_with_stock_that_would_not_sell_within_the_horizon() -> None:
+    """At 0.05 % a day holding is cheap, but 20 more units of a SKU selling 0.15 a day
+    would sit for months: pay the fee instead."""
+    terms = [SupplierTerms("x", free_delivery_threshold=100.0, delivery_fee=10.0)]
+    slow = choose_suppliers([Need(G1, 80, 0.15)], [Offer("x", G1, 10, 10.0)], terms)
+    fast = choose_suppliers([Need(G1, 80, 5.0)], [Offer("x", G1, 10, 10.0)], terms)
+    assert slow.orders[0].topped_up_for is None and slow.orders[0].delivery_fee == 10.0
+    assert fast.orders[0].topped_up_for == "free delivery"
