@@ -9,7 +9,8 @@
   composed by `pipeline`.
 - Out: `publisher` (the MQTT client) with its durable `outbox`, `health`, `snapshot`
   (on request, people blurred) and `calibration` (a layout proposed from a photo).
-- `settings` (the node's YAML config), `node` (the main loop), `cli` (`shelf-node`).
+- `settings` (the node's YAML config), `node` (the main loop), `cli` (`shelf-node`),
+  `smoke_test` (`shelf-node smoke-test`: the installer's check of camera, model, broker).
 
 May import numpy, OpenCV, onnxruntime and paho-mqtt; never `gateway`, `models`, torch
 or ultralytics, except the simulator source's lazy `models.synth` (checked by

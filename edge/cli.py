@@ -20,7 +20,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 
-COMMANDS = ("run", "check-config", "schema")
+COMMANDS = ("run", "check-config", "smoke-test", "schema")
 
 DESCRIPTION = """\
 Run a shelfsense camera node: read the camera, find empty and messy shelf spots with the
@@ -35,13 +35,14 @@ VAR in the environment (systemd: /etc/shelfsense/node.env).
 
   shelf-node --config node.yaml                 run the node (same as: run --config ...)
   shelf-node check-config --config node.yaml    validate and print the effective config
+  shelf-node smoke-test --config node.yaml      camera, model, inference ms, broker: ok?
   shelf-node schema --check                     are edge/schemas/*.json up to date?
 """
 
 EPILOG = """\
 exit codes:
-  0  stopped cleanly (SIGINT/SIGTERM), config valid, or schemas up to date
-  1  runtime failure, or stale schema files (schema --check)
+  0  stopped cleanly (SIGINT/SIGTERM), config valid, smoke test passed, or schemas up to date
+  1  runtime failure, a smoke-test check failed, or stale schema files (schema --check)
   2  the config file (or the command line) is wrong; the message names the file and key
 """
 
@@ -80,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate a config file and print the effective config (password masked)",
     )
     _add_config(check)
+    smoke = commands.add_parser(
+        "smoke-test",
+        help="installer's check on the device: camera frame, model, inference ms, broker",
+    )
+    _add_config(smoke)
+    smoke.add_argument(
+        "--runs", type=int, default=10, metavar="N", help="timed inference runs (default 10)"
+    )
+    smoke.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait for a camera frame and for the broker (default 10)",
+    )
     schema = commands.add_parser(
         "schema", help="write or check the JSON Schema files in edge/schemas/"
     )
@@ -157,6 +173,16 @@ def _schema(write: bool, check: bool) -> int:
     return EXIT_OK
 
 
+def _smoke_test(path: Path, runs: int, timeout: float) -> int:
+    from edge.smoke_test import run_smoke_test
+
+    settings = _load(path)
+    report = run_smoke_test(
+        settings, sys.stdout, runs=max(1, runs), camera_timeout_s=timeout, broker_timeout_s=timeout
+    )
+    return EXIT_OK if report.ok else EXIT_FAILURE
+
+
 def _run(path: Path) -> int:
     from edge.node import CameraNode
 
@@ -189,6 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args.config)
         if args.command == "check-config":
             return _check_config(args.config)
+        if args.command == "smoke-test":
+            return _smoke_test(args.config, args.runs, args.timeout)
         if args.command == "schema":
             return _schema(args.write, args.check)
     except ConfigError as error:
