@@ -60,6 +60,9 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/advice/{advice_id}"): READERS,
     ("POST", "/api/advice/{advice_id}/acknowledge"): frozenset({"admin", "staff"}),
     ("POST", "/api/advice/{advice_id}/dismiss"): frozenset({"admin", "staff"}),
+    ("GET", "/api/guidance"): frozenset({"admin", "merchandiser", "staff"}),
+    ("POST", "/api/guidance/items/{item_id}/accept"): frozenset({"admin", "staff"}),
+    ("POST", "/api/guidance/items/{item_id}/dismiss"): frozenset({"admin", "staff"}),
     ("GET", "/api/reports/compliance"): frozenset({"admin", "merchandiser", "staff"}),
     ("GET", "/api/reports/worst-slots"): frozenset({"admin", "merchandiser", "staff"}),
     ("GET", "/api/reports/violations"): frozenset({"admin", "merchandiser", "staff"}),
@@ -89,6 +92,13 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("PUT", "/api/purchases/{order_id}/lines/{gtin}"): frozenset({"admin"}),
     ("POST", "/api/purchases/{order_id}/accept"): frozenset({"admin"}),
     ("GET", "/api/purchases/{order_id}/csv"): STOCK_READERS,
+    ("GET", "/api/models"): frozenset({"admin"}),
+    ("POST", "/api/models"): frozenset({"admin"}),
+    ("GET", "/api/models/{version}/files/{name}"): PUBLIC,  # a roll-out's token instead
+    ("GET", "/api/rollouts"): frozenset({"admin"}),
+    ("POST", "/api/rollouts"): frozenset({"admin"}),
+    ("POST", "/api/rollouts/{rollout_id}/promote"): frozenset({"admin"}),
+    ("POST", "/api/rollouts/{rollout_id}/rollback"): frozenset({"admin"}),
     # deletes last, so the other routes still find the data
     ("DELETE", "/api/pos/batches/{batch}"): frozenset({"admin"}),
     ("DELETE", "/api/layouts/{store}/{camera}"): frozenset({"admin"}),
@@ -98,8 +108,22 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
 
 ROLES = ("admin", "installer", "staff:store-1", "merchandiser", "brand:Acme")
 CALLERS = (*ROLES, "anonymous", "bad token")
-UNAVAILABLE_HERE = {("POST", "/api/cameras/{store}/{camera}/snapshot"): 503}
-"""A bare database has no broker to ask a camera: its documented answer is 503."""
+UNAVAILABLE_HERE = {
+    ("POST", "/api/cameras/{store}/{camera}/snapshot"): 503,
+    **{
+        route: 503
+        for route in (
+            ("GET", "/api/models"),
+            ("POST", "/api/models"),
+            ("GET", "/api/rollouts"),
+            ("POST", "/api/rollouts"),
+            ("POST", "/api/rollouts/{rollout_id}/promote"),
+            ("POST", "/api/rollouts/{rollout_id}/rollback"),
+        )
+    },
+}
+"""A bare database has no broker to ask a camera and no model roll-outs: their
+documented answer is 503."""
 
 PLANOGRAM = (
     "row,slot,sku,name,brand,facings,depth\n"
@@ -133,6 +157,10 @@ def request_for(method: str, path: str, advice: dict[tuple[str, str, str], int])
         "advice_id": str(advice[("store-1", "restock", shop.ACME)]),
         "batch": "imp-20260302-100000-000000",
         "order_id": "1",
+        "item_id": "1",
+        "version": "v1",
+        "name": "shelf.onnx",
+        "rollout_id": "1",
     }
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     sale = {
@@ -168,11 +196,14 @@ def request_for(method: str, path: str, advice: dict[tuple[str, str, str], int])
             "headers": {"Content-Type": "text/csv"},
         },
         ("POST", "/api/advice/{advice_id}/dismiss"): {"json": {"reason": "matrix test"}},
+        ("POST", "/api/guidance/items/{item_id}/dismiss"): {"json": {"reason": "matrix test"}},
+        ("GET", "/api/guidance"): {"params": {"store": "store-1"}},
         ("POST", "/api/auth/login"): {"json": {"name": "nobody", "password": "not a password"}},
         ("GET", "/api/velocity"): {"params": {"store": "store-1", "sku": shop.ACME_OATS.gtin}},
         ("GET", "/api/reports/brand"): {"params": {"brand": shop.ACME}},
         ("GET", "/api/reports/brand.csv"): {"params": {"brand": shop.ACME}},
         ("PUT", "/api/purchases/{order_id}/lines/{gtin}"): {"json": {"packs": 1}},
+        ("POST", "/api/rollouts"): {"json": {"version": "v1"}},
         ("POST", "/api/stock/receipts"): {"json": {"receipts": []}},
         ("POST", "/api/stock/counts"): {"json": {"counts": []}},
         ("POST", "/api/suppliers/prices"): {"json": {"prices": []}},

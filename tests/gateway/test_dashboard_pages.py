@@ -214,7 +214,7 @@ def test_home_sends_each_role_to_its_page_and_pages_refuse_other_roles(
         page.wait_for_url(f"**{home}")
         page.wait_for_selector("body[data-ready='1']")
         if user == "admin":
-            assert nav(page) == ["Store", "Compliance", "Brand", "Devices", "Calibration"]
+            assert nav(page) == ["Store", "Compliance", "Brand", "Devices", "Models", "Calibration"]
         if user == "brand-zest":
             text = page.locator("body").inner_text()
             assert WATER.name in text and COLA.name not in text and "Acme" not in text

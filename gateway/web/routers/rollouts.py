@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Path, Request
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,12 +72,6 @@ class RolloutIn(BaseModel):
     )
 
 
-class PromoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    force: bool = Field(default=False, description="Promote even if a canary has not switched.")
-
-
 class RolloutCameraOut(BaseModel):
     store: str
     camera: str
@@ -107,6 +101,11 @@ class RolloutOut(BaseModel):
     cameras: list[RolloutCameraOut]
 
 
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "Not the running gateway (an API over a bare database)"}
+}
+
+
 def _service(backend: ApiBackend) -> RolloutService:
     if backend.rollouts is None:
         raise HTTPException(503, "model roll-outs need the running gateway")
@@ -128,7 +127,9 @@ def _http_error(error: Exception) -> HTTPException:
     return HTTPException(422, str(error))
 
 
-@router.get("/models", response_model=list[ModelOut], dependencies=[allow("admin")])
+@router.get(
+    "/models", response_model=list[ModelOut], dependencies=[allow("admin")], responses=UNAVAILABLE
+)
 def models(backend: Backend) -> list[dict[str, Any]]:
     """Every uploaded model pair, newest first, with its signed files."""
     return _service(backend).models.all()
@@ -139,7 +140,10 @@ def models(backend: Backend) -> list[dict[str, Any]]:
     response_model=ModelOut,
     status_code=201,
     dependencies=[allow("admin")],
-    responses={409: {"description": "That version exists"}, 503: {"description": "No key"}},
+    responses={
+        409: {"description": "That version exists"},
+        503: {"description": "No signing key configured, or not the running gateway"},
+    },
     openapi_extra={
         "requestBody": {
             "content": {
@@ -195,7 +199,7 @@ async def upload_model(
     response_class=FileResponse,
     responses={
         200: {"content": {"application/octet-stream": {}}},
-        403: {"description": "No or a wrong X-Rollout-Token"},
+        401: {"description": "No or a wrong X-Rollout-Token"},
         404: {"description": "No such file"},
     },
 )
@@ -207,16 +211,23 @@ def model_file(
 ) -> FileResponse:
     """A stored model file, for the camera nodes a live roll-out announced it to (their
     roll-out's token in `X-Rollout-Token`)."""
-    service = _service(backend)
+    service = backend.rollouts
+    if service is None:
+        raise HTTPException(404, "this API serves no model files (no running gateway)")
     if not x_rollout_token or not service.token_allows(version, x_rollout_token):
-        raise HTTPException(403, "no live roll-out of this model has that token")
+        raise HTTPException(401, "no live roll-out of this model has that X-Rollout-Token")
     path = service.models.file_path(version, name)
     if path is None:
         raise HTTPException(404, f"model {version} has no file {name}")
     return FileResponse(path, media_type="application/octet-stream", filename=name)
 
 
-@router.get("/rollouts", response_model=list[RolloutOut], dependencies=[allow("admin")])
+@router.get(
+    "/rollouts",
+    response_model=list[RolloutOut],
+    dependencies=[allow("admin")],
+    responses=UNAVAILABLE,
+)
 def rollouts(backend: Backend) -> list[dict[str, Any]]:
     """Every roll-out, newest first, with each camera's wave and report."""
     return _service(backend).all()
@@ -227,7 +238,11 @@ def rollouts(backend: Backend) -> list[dict[str, Any]]:
     response_model=RolloutOut,
     status_code=201,
     dependencies=[allow("admin")],
-    responses={404: {"description": "No such model"}, 409: {"description": "One is running"}},
+    responses={
+        404: {"description": "No such model"},
+        409: {"description": "One is running"},
+        **UNAVAILABLE,
+    },
 )
 def start_rollout(body: RolloutIn, backend: Backend, principal: CurrentPrincipal) -> dict[str, Any]:
     """Roll a stored model out: announced to the canaries now, the rest on promotion."""
@@ -249,17 +264,21 @@ def start_rollout(body: RolloutIn, backend: Backend, principal: CurrentPrincipal
     "/rollouts/{rollout_id}/promote",
     response_model=RolloutOut,
     dependencies=[allow("admin")],
-    responses={404: {"description": "No such roll-out"}, 409: {"description": "Not yet"}},
+    responses={
+        404: {"description": "No such roll-out"},
+        409: {"description": "Not yet"},
+        **UNAVAILABLE,
+    },
 )
 def promote(
     rollout_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
     backend: Backend,
-    body: PromoteIn | None = None,
+    force: Annotated[bool, Query(description="Even if a canary has not switched.")] = False,
 ) -> dict[str, Any]:
     """Announce to the rest of the cameras; refused (409, saying which canary) until
     every canary runs the model, unless `force`."""
     try:
-        return _service(backend).promote(rollout_id, force=bool(body and body.force))
+        return _service(backend).promote(rollout_id, force=force)
     except RolloutError as error:
         raise _http_error(error) from None
 
@@ -268,7 +287,11 @@ def promote(
     "/rollouts/{rollout_id}/rollback",
     response_model=RolloutOut,
     dependencies=[allow("admin")],
-    responses={404: {"description": "No such roll-out"}, 409: {"description": "Already"}},
+    responses={
+        404: {"description": "No such roll-out"},
+        409: {"description": "Already"},
+        **UNAVAILABLE,
+    },
 )
 def rollback(
     rollout_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], backend: Backend
