@@ -2,7 +2,8 @@
 
 From the top: `devtools` (demo, simulation, load test: the only package that runs the
 camera node), `cli` (`shelf-gateway`, `shelf-hq`), `app` (`Gateway`, which wires the
-store's gateway together) beside `hq` (the head office), `web` (the HTTP API and pages),
+store's gateway together) beside `hq` (the head office), `web` (the HTTP API and pages)
+beside `homeassistant` (MQTT discovery for Home Assistant),
 then the domain: `advice` and `mqtt` over `export` (what goes to other systems: InfluxDB,
 the head office), over `auth`, `live`, `reports` and `shelf`, over `retail` and
 `rollout` (signed model roll-outs); then `storage` (SQLite) and `config`; at the bottom

@@ -33,9 +33,11 @@ from gateway.advice.worker import AdviceService
 from gateway.auth.users import Users
 from gateway.config.layouts import read_layouts
 from gateway.config.settings import GatewaySettings
+from gateway.config.version import package_version
 from gateway.export.influx import InfluxExporter
 from gateway.export.uplink_feed import STATE_FILE, UplinkFeeder
 from gateway.export.uplink_open import open_uplink
+from gateway.homeassistant.bridge import HomeAssistantBridge
 from gateway.live.feed import LiveFeed
 from gateway.live.updates import Broadcaster
 from gateway.mqtt.ingest import Ingest, describe_validation_error
@@ -108,6 +110,7 @@ class Gateway:
         if self.advice is not None:
             self.advice.listeners.append(live_feed.advice_changed)
         self.link: MqttLink | None = None
+        self.homeassistant = self._homeassistant_bridge()
         self.broker: EmbeddedBroker | None = None
         self.snapshots = SnapshotStore()
         self.rollouts = RolloutService(
@@ -153,6 +156,9 @@ class Gateway:
                         self._publish_config(*key, None)
                 for (store, camera), layout in configured.items():
                     self._apply_layout(store, camera, layout, from_config=True)
+                if self.homeassistant is not None:
+                    self.link.connect_listeners.append(self.homeassistant.reconnected)
+                    self.homeassistant.start()
                 self.link.start()
                 if self.feeder is not None and self.uplink is not None:
                     self.feeder.start()
@@ -190,6 +196,8 @@ class Gateway:
         self.live.close()
         if self.advice is not None:
             self.advice.stop()
+        if self.homeassistant is not None:
+            self.homeassistant.stop()
         if self.link is not None:
             self.link.stop()
         if self.broker is not None:
@@ -200,6 +208,25 @@ class Gateway:
         if self.exporter is not None:
             self.exporter.stop()
         self.db.close()
+
+    def _homeassistant_bridge(self) -> HomeAssistantBridge | None:
+        """With `homeassistant:` set: the bridge announcing cameras to Home Assistant,
+        told of stored messages and changed advice."""
+        settings = self.settings.homeassistant
+        if settings is None or not settings.enabled:
+            return None
+        bridge = HomeAssistantBridge(
+            self.db,
+            settings,
+            prefix=self.settings.mqtt.topic_prefix,
+            sw_version=package_version(),
+            publish=self._publish_retained,
+            connection_epoch=lambda: self.link.connects if self.link is not None else 0,
+        )
+        self.ingest.listeners.append(bridge.on_stored)
+        if self.advice is not None:
+            self.advice.listeners.append(bridge.advice_changed)
+        return bridge
 
     def _start_embedded_broker(self) -> None:
         """`broker: embedded`: the single-box store's own broker, on mqtt.url's loopback
@@ -371,6 +398,8 @@ class Gateway:
         """A deleted camera: its retained topics cleared, its store's advice redone."""
         if self.link is not None:
             self.link.forget_camera(store, camera)
+        if self.homeassistant is not None:
+            self.homeassistant.camera_removed(store, camera)
         if self.advice is not None:
             self.advice.notify(store)
 

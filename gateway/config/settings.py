@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from edge.contract.broker import BrokerSettings
 from edge.contract.config_file import ConfigError, load_config
 from edge.contract.ids import Identifier
+from gateway.config.homeassistant import HomeAssistantSettings
 from gateway.uplink.contract import StoreProfile
 from gateway.uplink.settings import HqUplinkSettings
 
@@ -361,6 +362,10 @@ class GatewaySettings(_Strict):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     hq: HqSettings = Field(default_factory=HqSettings)
     rollouts: RolloutSettings = Field(default_factory=RolloutSettings)
+    homeassistant: HomeAssistantSettings | None = Field(
+        default=None,
+        description="Announce each camera to Home Assistant (MQTT discovery); off without it.",
+    )
 
     @model_validator(mode="after")
     def _embedded_broker_on_loopback(self) -> GatewaySettings:

@@ -40,6 +40,7 @@ from gateway.web.routers import (
     cameras,
     compliance,
     events,
+    guidance,
     layouts,
     live,
     purchases,
@@ -76,6 +77,7 @@ API_ROUTERS = (
     stock,  # /api/stock (receipts, counts, on hand)
     suppliers,  # /api/suppliers (price lists)
     purchases,  # /api/purchases (suggestion, orders)
+    guidance,  # /api/guidance (the head office's nearby prices and assortment items)
 )
 """The modules whose `router` serves under /api, one per resource."""
 

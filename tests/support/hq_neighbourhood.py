@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from edge.layout import with_check_digit
 from gateway.hq import analytics
 from gateway.hq.store import HqStore
 from gateway.uplink.contract import (
@@ -51,8 +52,8 @@ class Item:
 
 COLA = Item("40063813339310", "Fizz", "Fizz Cola 1.5L", 2.0)
 LEMON = Item("40063813339327", "Fizz", "Fizz Lemon 1.5L", 1.0)
-KIBBLE = Item("50000000000028", "Pawsome", "Pawsome Kibble 2kg", 1.5)
-DUSTER = Item("50000000000035", "Sparkle", "Sparkle Duster", 0.0)
+KIBBLE = Item(with_check_digit("500000000002"), "Pawsome", "Pawsome Kibble 2kg", 1.5)
+DUSTER = Item(with_check_digit("500000000003"), "Sparkle", "Sparkle Duster", 0.0)
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,20 @@ def _shelf(site: Site) -> dict[str, int]:
     return {**{sku: 2 for sku in site.prices}, **site.facings}
 
 
-def envelopes() -> list[Envelope]:
+def envelopes(ids: dict[str, str] | None = None) -> list[Envelope]:
+    """Every message the stores send; `ids` renames stores (e.g. n7 to a gateway's s1)."""
+    ids = ids or {}
     now = datetime.combine(FIRST_DAY + timedelta(days=DAYS), datetime.min.time(), UTC)
     out: list[Envelope] = []
-    for site in SITES:
+    for plain in SITES:
+        site = Site(
+            ids.get(plain.id, plain.id),
+            plain.lat,
+            plain.lon,
+            plain.region,
+            plain.prices,
+            plain.facings,
+        )
         profile = StoreProfile(
             name=f"Shop {site.id}",
             chain="Kiez",
@@ -167,11 +178,11 @@ def _hour(site: Site, shelf: dict[str, int], at: datetime) -> list[Envelope]:
     ]
 
 
-def build(root: Path) -> Path:
+def build(root: Path, ids: dict[str, str] | None = None) -> Path:
     """Write the dataset under `root` and run the analytics job; returns `root`."""
     store = HqStore(root)
     try:
-        result = store.write(envelopes())
+        result = store.write(envelopes(ids))
         assert not result.rejected, result.rejected
     finally:
         store.close()
