@@ -5,8 +5,9 @@ camera node), `cli` (`shelf-gateway`, `shelf-hq`), `app` (`Gateway`, which wires
 store's gateway together) beside `hq` (the head office), `web` (the HTTP API and pages)
 beside `homeassistant` (MQTT discovery for Home Assistant),
 then the domain: `advice` and `mqtt` over `export` (what goes to other systems: InfluxDB,
-the head office), over `auth`, `live`, `reports` and `shelf`, over `retail` and
-`rollout` (signed model roll-outs); then `storage` (SQLite) and `config`; at the bottom
+the head office), over `auth`, `live`, `reports`, `shelf` and `guidance` (what the
+head office advises the store), over `retail` and `rollout` (signed model roll-outs);
+then `storage` (SQLite) and `config`; at the bottom
 `uplink`, the wire between a store and the head office that both ends share. Packages
 on one layer do not import each other.
 

@@ -37,6 +37,7 @@ from gateway.config.version import package_version
 from gateway.export.influx import InfluxExporter
 from gateway.export.uplink_feed import STATE_FILE, UplinkFeeder
 from gateway.export.uplink_open import open_uplink
+from gateway.guidance.pull import GuidancePuller
 from gateway.homeassistant.bridge import HomeAssistantBridge
 from gateway.live.feed import LiveFeed
 from gateway.live.updates import Broadcaster
@@ -85,6 +86,7 @@ class Gateway:
         self.hq_transport = hq_transport
         self.uplink: Uplink | None = None
         self.feeder: UplinkFeeder | None = None
+        self.guidance: GuidancePuller | None = None
         self.db = Database.in_dir(settings.data_dir)
         self.ingest = Ingest(
             self.db,
@@ -167,6 +169,7 @@ class Gateway:
                     link = self.link
                     self.advice.attach(self._publish_retained, lambda: link.connects)
                     self.advice.start()
+                self._start_guidance()
             except BaseException:
                 self._shutdown()
                 raise
@@ -205,6 +208,9 @@ class Gateway:
             self.broker = None
         self.ingest.stop()
         self._stop_uplink()
+        if self.guidance is not None:
+            self.guidance.stop()
+            self.guidance = None
         if self.exporter is not None:
             self.exporter.stop()
         self.db.close()
@@ -238,6 +244,15 @@ class Gateway:
         mqtt = self.settings.mqtt
         self.broker = EmbeddedBroker(mqtt.host, mqtt.port)
         self.broker.start()
+
+    def _start_guidance(self) -> None:
+        """Pull the head office's guidance for the stores in `hq.stores` when
+        `hq.guidance` is set (the first pull at once, in the background)."""
+        settings = self.settings.hq.guidance
+        if settings is None or not self.settings.hq.stores:
+            return
+        self.guidance = GuidancePuller(self.db, list(self.settings.hq.stores), settings)
+        self.guidance.start()
 
     def _start_uplink(self) -> None:
         """Open the head office's uplink and its feeder when `hq.enabled` (they start

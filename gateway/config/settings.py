@@ -19,6 +19,7 @@ from edge.contract.broker import BrokerSettings
 from edge.contract.config_file import ConfigError, load_config
 from edge.contract.ids import Identifier
 from gateway.config.homeassistant import HomeAssistantSettings
+from gateway.config.hq_guidance import HqGuidanceSettings
 from gateway.uplink.contract import StoreProfile
 from gateway.uplink.settings import HqUplinkSettings
 
@@ -290,6 +291,11 @@ class HqSettings(HqUplinkSettings):
         default_factory=dict,
         description="Each store id this gateway feeds, with its profile (name, chain, "
         "format, region, lat/lon, currency). Stores not listed are not fed.",
+    )
+    guidance: HqGuidanceSettings | None = Field(
+        default=None,
+        description="Where to pull the head office's nearby prices and assortment items "
+        "for these stores (its URL and a staff:<store> token); absent: none are pulled.",
     )
 
     @model_validator(mode="after")
