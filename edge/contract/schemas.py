@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from edge.contract.advice import ADVICE, AdviceList
+from edge.contract.camera_summary import SUMMARY, CameraSummary
 from edge.contract.messages import (
     Availability,
     Health,
@@ -41,11 +42,17 @@ PAYLOADS: dict[TopicKind, type[BaseModel]] = {
 STORE_PAYLOADS: dict[str, type[BaseModel]] = {ADVICE: AdviceList}
 """Store-wide topics, `<prefix>/<store>/<name>`, by their last level."""
 
+GATEWAY_PAYLOADS: dict[str, tuple[type[BaseModel], str]] = {
+    SUMMARY: (CameraSummary, "<prefix>/_gateway/summary/<store>/<camera>"),
+}
+"""What the gateway publishes for other systems: file name -> (model, topic)."""
+
 
 def render_schemas() -> dict[str, str]:
     """File name -> JSON Schema text, one file per topic kind."""
     topics = {k.value: (m, f"<prefix>/<store>/<camera>/{k.value}") for k, m in PAYLOADS.items()}
     topics |= {name: (m, f"<prefix>/<store>/{name}") for name, m in STORE_PAYLOADS.items()}
+    topics |= GATEWAY_PAYLOADS
     files = {}
     for name, (model, topic) in topics.items():
         schema = model.model_json_schema(mode="serialization")

@@ -68,6 +68,8 @@ class MqttLink:
         self._session = 0
         """Counts connections; an ack from an earlier one is not sent (see module doc)."""
         self.connects = 0
+        self.connect_listeners: list[Callable[[], None]] = []
+        """Called on paho's thread after each connect (must return at once)."""
         self.last_error: str | None = None
         self.client = self._make_client()
 
@@ -241,6 +243,8 @@ class MqttLink:
         for (store, camera), payload in models:
             topic = CameraTopics(store, camera, self.prefix).model
             client.publish(topic, payload, qos=1, retain=True)
+        for listener in self.connect_listeners:
+            listener()
 
     def _on_disconnect(
         self,
