@@ -4,6 +4,10 @@
   day and store shard, written exactly once per message id.
 - `analytics`: the cross-store figures, computed by Dask (a local cluster by default, any
   scheduler by config) and saved small for the pages to read.
+- `store_sales`, `nearby`, `price_reference`, `assortment`: the store guidance the job
+  also computes: each store x SKU's recent price and weekly rate, who a store's
+  neighbours are (radius or region), the nearby price reference (published from five
+  other stores up) and the add / delist candidates.
 - `refresher`: the analytics job on a schedule; `server`: the web app (`web`) under
   uvicorn with that schedule, as `shelf-hq serve` and the demo run it.
 

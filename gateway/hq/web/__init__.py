@@ -7,6 +7,8 @@
   result when a refresh replaced it.
 - `scope`: what a caller may see (a brand its own products, a merchandiser its chain
   or region); `selection`: scope, filters and day range applied to a result's rows.
+- `guidance_access`: who may read one store's guidance (admin, a merchandiser in scope,
+  the store's own staff token).
 - `figures`: the figures the pages show, from the saved results (pandas).
 - `params`: shared query parameters; `routers/`: one module per resource with its
   response models; `pages`: `/brand`, `/chain`, `/login`; `static/`: their files.
