@@ -5,7 +5,9 @@ or a whole store, and nothing of it may stay behind in pickers, Devices, reports
 brand's audit. So a camera's delete takes every row keyed by that store and camera: its
 availability, latest state, slot log, events, health, layout, settings, advice (its
 history too: it would name slots that no longer exist) and its model roll-out rows. A store's delete does that for
-each of its cameras and also removes the store's sale lines. Kept: users (a staff
+each of its cameras and also removes the store's sale lines, stock, purchase orders and
+head-office guidance. Kept: suppliers and their price lists (a supplier serves the
+gateway, not one store), users (a staff
 user of the store keeps its account until `shelf-gateway users remove`), sales import
 batch records (their lines go, the record says how many were there), dead letters
 (raw rejected messages, pruned on their own) and the catalogue (products are not
@@ -36,8 +38,18 @@ CAMERA_TABLES = (
 )
 """Tables whose rows (store, camera) a camera's delete removes."""
 
-STORE_TABLES = ("sales",)
-"""Tables keyed by store only, whose rows a store's delete removes too."""
+STORE_TABLES = (
+    "sales",
+    "goods_receipts",
+    "stock_counts",
+    "purchase_orders",
+    "hq_price_refs",
+    "hq_assortment",
+    "hq_guidance_pulls",
+)
+"""Tables keyed by store only, whose rows a store's delete removes too: its sale lines,
+stock counts, goods received and purchase orders (their lines go with them), and what
+the head office told it (pulled again if the store comes back)."""
 
 KEPT_TABLES = ()
 """Tables with a `store` column whose rows outlive a delete (none today)."""

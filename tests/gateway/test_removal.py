@@ -118,7 +118,10 @@ def test_deleting_a_layout_keeps_the_camera_and_dismisses_its_advice(
 
 
 def test_deleting_a_store_leaves_nothing_of_it(db: Database, api: TestClient) -> None:
-    assert rows_of(db, "store-2")
+    line = {"store": "store-2", "gtin": "4006381333931", "time": "2026-11-30", "quantity": 4}
+    assert api.post("/api/stock/counts", json={"counts": [line]}).status_code == 200
+    assert api.post("/api/stock/receipts", json={"receipts": [line]}).status_code == 200
+    assert rows_of(db, "store-2")["stock_counts"] == rows_of(db, "store-2")["goods_receipts"] == 1
     assert "store-2" in api.get("/api/reports/brand", params={"brand": shop.ACME}).text
     response = api.delete("/api/stores/store-2")
     assert response.status_code == 200, response.text
