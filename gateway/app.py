@@ -30,6 +30,7 @@ from edge.contract.model_rollout import RolloutStatus
 from edge.contract.topics import CameraTopic, IncomingTopic, TopicKind
 from edge.layout import Layout
 from gateway.advice.worker import AdviceService
+from gateway.alerts.service import AlertService
 from gateway.auth.users import Users
 from gateway.config.layouts import read_layouts
 from gateway.config.settings import GatewaySettings
@@ -111,6 +112,11 @@ class Gateway:
         self.ingest.slot_listeners.append(live_feed.slots_changed)
         if self.advice is not None:
             self.advice.listeners.append(live_feed.advice_changed)
+        self.alerts: AlertService | None = None
+        if settings.alerts.enabled:
+            self.alerts = AlertService(self.db, settings.alerts)
+            if self.advice is not None:
+                self.advice.listeners.append(self.alerts.advice_changed)
         self.link: MqttLink | None = None
         self.homeassistant = self._homeassistant_bridge()
         self.broker: EmbeddedBroker | None = None
@@ -170,6 +176,8 @@ class Gateway:
                     self.advice.attach(self._publish_retained, lambda: link.connects)
                     self.advice.start()
                 self._start_guidance()
+                if self.alerts is not None:
+                    self.alerts.start()
             except BaseException:
                 self._shutdown()
                 raise
@@ -199,6 +207,8 @@ class Gateway:
         self.live.close()
         if self.advice is not None:
             self.advice.stop()
+        if self.alerts is not None:
+            self.alerts.stop()
         if self.homeassistant is not None:
             self.homeassistant.stop()
         if self.link is not None:

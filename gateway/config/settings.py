@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from edge.contract.broker import BrokerSettings
 from edge.contract.config_file import ConfigError, load_config
 from edge.contract.ids import Identifier
+from gateway.config.alerts import AlertSettings
 from gateway.config.homeassistant import HomeAssistantSettings
 from gateway.config.hq_guidance import HqGuidanceSettings
 from gateway.uplink.contract import StoreProfile
@@ -371,6 +372,10 @@ class GatewaySettings(_Strict):
     homeassistant: HomeAssistantSettings | None = Field(
         default=None,
         description="Announce each camera to Home Assistant (MQTT discovery); off without it.",
+    )
+    alerts: AlertSettings = Field(
+        default_factory=AlertSettings,
+        description="Push alerts (high advice, cameras offline) to each user's channels.",
     )
 
     @model_validator(mode="after")

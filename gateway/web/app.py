@@ -36,6 +36,7 @@ from gateway.web import pages
 from gateway.web.backend import ApiBackend, DatabaseBackend
 from gateway.web.routers import (
     advice,
+    alerts,
     auth,
     cameras,
     compliance,
@@ -78,6 +79,7 @@ API_ROUTERS = (
     suppliers,  # /api/suppliers (price lists)
     purchases,  # /api/purchases (suggestion, orders)
     guidance,  # /api/guidance (the head office's nearby prices and assortment items)
+    alerts,  # /api/alerts (push alert channels, quiet hours, delivery log)
 )
 """The modules whose `router` serves under /api, one per resource."""
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Protocol, runtime_checkable
 from fastapi import Depends, Request
 
 from edge.layout import Layout
+from gateway.alerts.service import AlertService
 from gateway.config.settings import GatewaySettings
 from gateway.live.updates import Broadcaster
 from gateway.mqtt.snapshots import SnapshotStore, SnapshotUnavailable, StoredSnapshot
@@ -69,6 +70,11 @@ class ApiBackend(Protocol):
     @property
     def rollouts(self) -> RolloutService | None:
         """Signed model uploads and staged roll-outs, or None: those routes answer 503."""
+        ...
+
+    @property
+    def alerts(self) -> AlertService | None:
+        """The push-alert thread, or None: test alerts wait in the log for one."""
         ...
 
     @property
@@ -125,6 +131,7 @@ class DatabaseBackend:
     advice: AdviceActions | None = None
     live: Broadcaster | None = None
     rollouts: RolloutService | None = None
+    alerts: AlertService | None = None
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -29,6 +29,7 @@ READERS = frozenset({"admin", "staff", "merchandiser", "brand"})
 SETUP = frozenset({"admin", "installer"})
 STOCK_READERS = frozenset({"admin", "merchandiser", "staff"})
 PUBLIC = "public"
+ALERT_USERS = ALL - {"brand"}
 
 ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/health"): PUBLIC,
@@ -99,7 +100,14 @@ ACCESS: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/rollouts"): frozenset({"admin"}),
     ("POST", "/api/rollouts/{rollout_id}/promote"): frozenset({"admin"}),
     ("POST", "/api/rollouts/{rollout_id}/rollback"): frozenset({"admin"}),
+    ("GET", "/api/alerts/me"): ALERT_USERS,
+    ("PUT", "/api/alerts/me/quiet-hours"): ALERT_USERS,
+    ("POST", "/api/alerts/me/channels"): ALERT_USERS,
+    ("POST", "/api/alerts/me/channels/{channel_id}/test"): ALERT_USERS,  # 404: not theirs
+    ("GET", "/api/alerts/channels"): frozenset({"admin"}),
+    ("GET", "/api/alerts/deliveries"): frozenset({"admin"}),
     # deletes last, so the other routes still find the data
+    ("DELETE", "/api/alerts/me/channels/{channel_id}"): ALERT_USERS,
     ("DELETE", "/api/pos/batches/{batch}"): frozenset({"admin"}),
     ("DELETE", "/api/layouts/{store}/{camera}"): frozenset({"admin"}),
     ("DELETE", "/api/cameras/{store}/{camera}"): frozenset({"admin"}),
@@ -161,6 +169,7 @@ def request_for(method: str, path: str, advice: dict[tuple[str, str, str], int])
         "version": "v1",
         "name": "shelf.onnx",
         "rollout_id": "1",
+        "channel_id": "1",
     }
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     sale = {
@@ -204,6 +213,12 @@ def request_for(method: str, path: str, advice: dict[tuple[str, str, str], int])
         ("GET", "/api/reports/brand.csv"): {"params": {"brand": shop.ACME}},
         ("PUT", "/api/purchases/{order_id}/lines/{gtin}"): {"json": {"packs": 1}},
         ("POST", "/api/rollouts"): {"json": {"version": "v1"}},
+        ("PUT", "/api/alerts/me/quiet-hours"): {
+            "json": {"start": "22:00", "end": "07:00", "timezone": "Europe/Berlin"}
+        },
+        ("POST", "/api/alerts/me/channels"): {
+            "json": {"name": "phone", "url": "http://127.0.0.1:9/hook"}
+        },
         ("POST", "/api/stock/receipts"): {"json": {"receipts": []}},
         ("POST", "/api/stock/counts"): {"json": {"counts": []}},
         ("POST", "/api/suppliers/prices"): {"json": {"prices": []}},
