@@ -114,10 +114,15 @@ def test_a_minimum_the_room_cannot_reach_moves_the_order_elsewhere() -> None:
 
 def test_a_minimum_within_reach_is_topped_up() -> None:
     terms = [SupplierTerms("x", min_order_value=100.0)]
-    plan = choose_suppliers([Need(G1, 40, daily_demand=10.0)], [Offer("x", G1, 10, 10.0)], terms)
+    offer = [Offer("x", G1, 10, 10.0)]
+    plan = choose_suppliers([Need(G1, 40, daily_demand=20.0)], offer, terms)
     (order,) = plan.orders
     assert order.topped_up_for == "minimum"
     assert order.value == pytest.approx(100.0)
+    # 60 units more of a SKU selling 10 a day would take 6 days to sell, beyond the
+    # 5 days a top-up may hold: the minimum is out of reach, nothing can be ordered.
+    slow = choose_suppliers([Need(G1, 40, daily_demand=10.0)], offer, terms)
+    assert slow.orders == () and slow.unmet_units == 40
 
 
 def test_packs_that_do_not_fit_the_room_go_to_the_supplier_with_smaller_ones() -> None:
@@ -135,14 +140,63 @@ def test_nothing_fits_leaves_the_gtin_unbought() -> None:
     assert plan.orders == () and plan.unbought == (G1,) and plan.unmet_units == 9
 
 
-def test_per_supplier_shortfall_counts_a_slower_suppliers_longer_cover() -> None:
-    terms = [SupplierTerms("fast", lead_time_days=1), SupplierTerms("slow", lead_time_days=5)]
-    offers = [Offer("fast", G1, 1, 1.00), Offer("slow", G1, 1, 0.97)]
-    # The slow supplier needs 30 units more cover at 10 a day: 0.97 x 70 > 1.00 x 40.
-    need = Need(G1, 40, daily_demand=10.0, units_by_supplier={"slow": 70})
+def test_a_cheaper_slower_supplier_wins_over_the_common_window() -> None:
+    """The quick supplier needs nothing today (stock lasts until its delivery tomorrow),
+    the 8 % cheaper slow one needs 30 units: compared over the same 30 units of demand,
+    the slow one is cheaper by far more than holding 30 units a few days longer costs."""
+    terms = [SupplierTerms("fast", lead_time_days=1), SupplierTerms("slow", lead_time_days=3)]
+    offers = [Offer("fast", G1, 1, 1.00), Offer("slow", G1, 1, 0.92)]
+    need = Need(G1, 0, daily_demand=10.0, units_by_supplier={"fast": 0, "slow": 30})
     plan = choose_suppliers([need], offers, terms)
     line = plan.lines_by_gtin[G1]
-    assert (line.supplier, line.units) == ("fast", 40)
+    assert (line.supplier, line.units, line.extra_cover) == ("slow", 30, 30)
+    # The i-th of the 30 units sits i/10 days longer, at 0.05 % a day of 0.92.
+    assert line.cover_holding_cost == pytest.approx(
+        0.92 * 0.0005 * sum(i / 10 for i in range(1, 31))
+    )
+    assert plan.cost == pytest.approx(30 * 0.92 + line.cover_holding_cost)
+    assert plan.cash == pytest.approx(27.6)
+
+
+def slow_cheap_case(costs: CostModel | None) -> PurchasePlan:
+    """A slow seller (1 a day): the weekly supplier is 3 % cheaper but its order must hold
+    30 days more stock than the quick supplier's."""
+    terms = [SupplierTerms("fast", lead_time_days=1), SupplierTerms("slow", lead_time_days=7)]
+    offers = [Offer("fast", G1, 1, 1.00), Offer("slow", G1, 1, 0.97)]
+    need = Need(G1, 4, daily_demand=1.0, units_by_supplier={"fast": 4, "slow": 34})
+    return choose_suppliers([need], offers, terms, costs)
+
+
+def test_a_cheaper_slower_supplier_loses_when_the_extra_days_cost_more() -> None:
+    # At 1 % a day the 30 extra units cost 0.97 x 0.01 x (1 + ... + 30) = 4.51 to hold,
+    # more than the 34 x 0.03 = 1.02 the lower price saves over the window.
+    plan = slow_cheap_case(COSTLY_HOLDING)
+    line = plan.lines_by_gtin[G1]
+    assert (line.supplier, line.units, line.extra_cover) == ("fast", 4, 0)
+    assert plan.cost == pytest.approx(34 * 1.00)  # the window, all bought from fast
+    assert plan.cash == pytest.approx(4.0)
+    # At 0.05 % a day the same holding costs 0.23: now the cheaper price wins.
+    cheap = slow_cheap_case(None).lines_by_gtin[G1]
+    assert (cheap.supplier, cheap.units) == ("slow", 34)
+
+
+def test_a_quick_suppliers_fee_counts_once_per_order_the_window_needs() -> None:
+    """The quick supplier's 10-unit order pays a 5.00 fee, and covering the 40-unit window
+    takes four such orders: 40 + 4 x 5 = 60 beats the 10 % dearer slow supplier's free
+    44 only on today's order, not over the window."""
+    terms = [
+        SupplierTerms("fast", delivery_fee=5.0, lead_time_days=1),
+        SupplierTerms("slow", lead_time_days=4),
+    ]
+    offers = [Offer("fast", G1, 1, 1.00), Offer("slow", G1, 1, 1.10)]
+    need = Need(G1, 10, daily_demand=10.0, units_by_supplier={"fast": 10, "slow": 40})
+    plan = choose_suppliers([need], offers, terms)
+    (order,) = plan.orders
+    assert order.supplier == "slow" and order.lines[0].units == 40
+    fast_only = choose_suppliers([need], offers, terms[:1])
+    assert fast_only.orders[0].delivery_fee == 5.0
+    assert fast_only.orders[0].amortised_fee == pytest.approx(20.0)
+    assert fast_only.cost == pytest.approx(60.0)
 
 
 def test_order_calendar_gives_the_protection_period() -> None:
