@@ -7,6 +7,8 @@ A demo till (`demo_till`) turns what the shelves sell into POS sale lines, so
 restock and other advice appears, and the simulated staff's restocks resolve it. Before
 the cameras start, the till seeds a week of past sales and `demo_history` a week of past
 shelf states, so velocity and the compliance chart have a history from the first minute.
+Suppliers, price lists, a stock count and a delivery (`demo_purchasing`) give the store
+page's purchase list draft orders at once.
 It makes one user per role (`demo_users`) and prints their logins.
 Nothing to install: this is what `make demo` runs.
 """
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.cli.command import Command
 from gateway.config.settings import GatewaySettings
 from gateway.devtools.demo_history import seed_shelf_history
+from gateway.devtools.demo_purchasing import seed_purchasing
 from gateway.devtools.demo_till import DemoTill, TillShelf, demo_advice_settings
 from gateway.devtools.demo_users import DemoLogin, banner_lines
 
@@ -230,6 +233,8 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         till.register_products()
         till.seed_history(started)
+        # Suppliers, a stock count and a delivery: the purchase list has draft orders.
+        seed_purchasing(gateway.db, till_shelves, started, tz=settings.pos.zone)
         threads.append(threading.Thread(target=till.run, args=(stop,), name="demo-till"))
         for thread in threads:
             thread.start()
