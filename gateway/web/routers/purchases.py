@@ -68,7 +68,10 @@ class SuggestionOut(BaseModel):
     service_level: float
     skus_checked: int
     method: str = Field(description="'exact' or 'heuristic' supplier search.")
-    cost: float = Field(description="Needed units + holding of extra units + delivery fees.")
+    cost: float = Field(
+        description="What the plan is chosen on: each SKU's common demand window at its "
+        "supplier's prices + holding of extra cover and extra units + amortised delivery fees."
+    )
     cash: float = Field(description="Order values + delivery fees.")
     baseline_cost: float = Field(description="The same, buying each GTIN from its cheapest.")
     baseline_cash: float
