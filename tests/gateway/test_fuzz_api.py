@@ -109,6 +109,14 @@ def test_the_api_keeps_its_openapi_promises(case: schemathesis.Case) -> None:
         # Model roll-outs need the running gateway; over a bare database their documented
         # answer is 503 (tests/system/test_model_rollout.py runs them for real).
         excluded += [not_a_server_error, positive_data_acceptance]
+    if case.method in ("PUT", "POST") and case.path in (
+        "/api/alerts/me/quiet-hours",
+        "/api/alerts/me/channels",
+    ):
+        # An IANA zone name, a window with start before/after end, and a URL that fits
+        # its channel kind are rules JSON Schema cannot state: refused with a 422 naming
+        # the field.
+        excluded.append(positive_data_acceptance)
     if case.method == "GET" and case.path == "/api/velocity":
         # Any date-time is schema-valid; a moment before 1971 has no sales window behind
         # it and is refused with a 422 naming `at`.

@@ -83,6 +83,11 @@ class ChannelOut(BaseModel):
     created_at: datetime
 
 
+def _minute(value: time) -> time:
+    """Quiet hours are local wall-clock minutes: no seconds, no offset."""
+    return value.replace(second=0, microsecond=0, tzinfo=None)
+
+
 class QuietHoursIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -105,8 +110,10 @@ class QuietHoursIn(BaseModel):
     def _both_or_none(self) -> QuietHoursIn:
         if (self.start is None) != (self.end is None):
             raise ValueError("give both start and end (or neither, for no quiet hours)")
-        if self.start is not None and self.start == self.end:
-            raise ValueError("start and end are the same time: give a window, or null")
+        if self.start is not None and self.end is not None:
+            self.start, self.end = _minute(self.start), _minute(self.end)
+            if self.start == self.end:
+                raise ValueError("start and end are the same minute: give a window, or null")
         return self
 
 
@@ -187,13 +194,7 @@ def set_quiet_hours(
     is over by then)."""
     hours = None
     if body.start is not None and body.end is not None:
-        start, end = (
-            body.start.replace(second=0, microsecond=0),
-            body.end.replace(second=0, microsecond=0),
-        )
-        if start == end:
-            raise HTTPException(422, "start and end are the same minute: give a window, or null")
-        hours = QuietHours(start, end, body.timezone)
+        hours = QuietHours(body.start, body.end, body.timezone)
     records.set_quiet_hours(backend.db, principal.name, hours)
     return _quiet_out(hours)
 
