@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from edge.contract.ids import ID_PATTERN
 from gateway.auth.access import CurrentPrincipal, Principal, allow
-from gateway.auth.scoping import require_store, store_for
+from gateway.auth.scoping import require_store
 from gateway.guidance import records
 from gateway.guidance.followup import follow_up
 from gateway.storage.connection import Database
@@ -116,12 +116,10 @@ def _item_out(db: Database, item: dict[str, Any], now: datetime) -> ItemOut:
 def guidance(
     backend: Backend,
     principal: CurrentPrincipal,
-    store: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    store: Annotated[str, Query(pattern=ID_PATTERN)],
 ) -> GuidanceOut:
-    """The store's guidance from the head office (staff: their own store)."""
-    store = store_for(principal, store)
-    if store is None:
-        raise HTTPException(422, "give store=<store id>")
+    """The store's guidance from the head office (staff: their own store only)."""
+    require_store(principal, store)
     db = backend.db
     pull = records.last_pull(db, store) or {}
     now = datetime.now(UTC)

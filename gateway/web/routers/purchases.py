@@ -215,7 +215,7 @@ def get_orders(
 
 
 @router.get(
-    "/purchases/{order_id}",
+    "/purchases/{order_id:int}",
     response_model=OrderOut,
     tags=["purchases"],
     responses=_NOT_FOUND,
@@ -230,7 +230,7 @@ def get_order(
 
 
 @router.put(
-    "/purchases/{order_id}/lines/{gtin}",
+    "/purchases/{order_id:int}/lines/{gtin}",
     response_model=OrderOut,
     tags=["purchases"],
     responses=_NOT_FOUND | _CONFLICT | BAD_BODY,
@@ -257,7 +257,7 @@ def put_line(
 
 
 @router.post(
-    "/purchases/{order_id}/accept",
+    "/purchases/{order_id:int}/accept",
     response_model=OrderOut,
     tags=["purchases"],
     responses=_NOT_FOUND | _CONFLICT,
@@ -280,7 +280,7 @@ def post_accept(
 
 
 @router.get(
-    "/purchases/{order_id}/csv",
+    "/purchases/{order_id:int}/csv",
     tags=["purchases"],
     responses=_NOT_FOUND | {200: {"content": {"text/csv": {}}, "description": "The order"}},
     response_class=Response,

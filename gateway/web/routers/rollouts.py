@@ -28,7 +28,7 @@ from gateway.rollout.rollouts import (
 )
 from gateway.rollout.signing import SigningKeyError
 from gateway.web.backend import ApiBackend, Backend
-from gateway.web.params import MAX_ROW_ID
+from gateway.web.params import BAD_BODY, MAX_ROW_ID
 
 router = APIRouter(tags=["rollouts"])
 
@@ -241,6 +241,7 @@ def rollouts(backend: Backend) -> list[dict[str, Any]]:
     responses={
         404: {"description": "No such model"},
         409: {"description": "One is running"},
+        **BAD_BODY,
         **UNAVAILABLE,
     },
 )
