@@ -92,7 +92,7 @@ class GuidanceOut(BaseModel):
     delists: list[ItemOut]
 
 
-class DismissIn(BaseModel):
+class GuidanceDismissIn(BaseModel):
     reason: str = Field(
         min_length=1,
         max_length=500,
@@ -171,7 +171,7 @@ def accept(item_id: ItemId, backend: Backend, principal: CurrentPrincipal) -> It
     dependencies=[allow(*ACTORS)],
 )
 def dismiss(
-    item_id: ItemId, body: DismissIn, backend: Backend, principal: CurrentPrincipal
+    item_id: ItemId, body: GuidanceDismissIn, backend: Backend, principal: CurrentPrincipal
 ) -> ItemOut:
     """Not for this store, with the reason (422 without one, as advice dismissals)."""
     return _decide(backend.db, item_id, principal, "dismissed", body.reason)
