@@ -17,9 +17,8 @@ all suppliers of a GTIN, so that a supplier is never cheaper only for covering f
 - holding cost for every unit bought beyond the need (pack rounding, top-ups): the i-th
   extra unit of a SKU selling d units a day sits i/d days longer on the shelf, at
   `holding_rate_per_day` x its unit price a day. Extra units are not a loss: they sell
-  later instead of being bought later, but at best at the GTIN's lowest unit price, so
-  each also costs what it is dearer than that (`_Problem.premium`). A top-up never adds
-  a unit that would not sell within `max_topup_days`;
+  later instead of being bought later. A top-up never adds a unit that would not sell
+  within `max_topup_days`;
 - the delivery fee of each order below its supplier's free-delivery threshold, unless
   topping the order up to the threshold costs less holding than the fee saves, amortised
   over the window: an order bringing only part of its lines' window now pays the same
@@ -200,8 +199,7 @@ class PlannedLine:
     topup_packs: int = 0
     """Packs added to reach the supplier's minimum or free-delivery threshold."""
     holding_cost: float = 0.0
-    """Holding cost of the units beyond the shortfall, plus what they cost above the
-    GTIN's lowest unit price."""
+    """Holding cost of the units beyond the shortfall."""
     horizon_units: int = 0
     """The GTIN's common demand window (`Need.horizon_units`), charged at this unit price."""
     extra_cover: int = 0
@@ -333,7 +331,6 @@ class _Problem:
     costs: CostModel
     base_lines: dict[tuple[str, str], PlannedLine | None] = field(default_factory=dict)
     quickest: dict[str, int] = field(default_factory=dict)
-    lowest: dict[str, float] = field(default_factory=dict)
 
     def quickest_units(self, gtin: str) -> int:
         """The smallest shortfall among the GTIN's suppliers: the quickest one's cover."""
@@ -367,19 +364,11 @@ class _Problem:
             pack_price=offer.pack_price,
             shortfall=shortfall,
             packs=rounding.packs,
-            holding_cost=self.costs.holding_cost(price, daily, extra_cover, surplus)
-            + self.premium(supplier, gtin) * surplus,
+            holding_cost=self.costs.holding_cost(price, daily, extra_cover, surplus),
             horizon_units=need.horizon_units,
             extra_cover=extra_cover,
             cover_holding_cost=self.costs.holding_cost(price, daily, 0, extra_cover),
         )
-
-    def premium(self, supplier: str, gtin: str) -> float:
-        """What a unit bought here beyond the need costs above the GTIN's lowest unit
-        price: it replaces a unit that would be bought later, at best at that price."""
-        if gtin not in self.lowest:
-            self.lowest[gtin] = min(o.unit_price for (s, g), o in self.offers.items() if g == gtin)
-        return self.offers[(supplier, gtin)].unit_price - self.lowest[gtin]
 
     def later_cost(self, gtin: str) -> float:
         """A GTIN not bought now is bought later: its window at its dearest unit price."""
@@ -441,10 +430,7 @@ class _Problem:
         after = self._surplus(line) if line else 0
         if not self.costs.sells_in_time(need.daily_demand, after + offer.pack_size):
             return None
-        holding = self.costs.holding_cost(
-            offer.unit_price, need.daily_demand, after, offer.pack_size
-        )
-        return holding + self.premium(supplier, gtin) * offer.pack_size
+        return self.costs.holding_cost(offer.unit_price, need.daily_demand, after, offer.pack_size)
 
     def _add_pack(self, supplier: str, gtin: str, line: PlannedLine | None) -> PlannedLine:
         offer = self.offers[(supplier, gtin)]

@@ -96,30 +96,6 @@ def test_top_up_prefers_the_faster_seller_even_one_not_needed_now() -> None:
     assert plan.orders[0].delivery_fee == 0
 
 
-def topped_with_a_dearer_line(fee: float) -> PurchasePlan:
-    """x's order of G1 is 80.00, 20.00 under free delivery; the only top-up that sells in
-    time (a pack of G1 would take 10 days) is G2, which x sells at 1.10 and y at 1.00: each unit topped up replaces one
-    bought later at 1.00, so 20 of them cost 2.00 (+ a little holding)."""
-    terms = [
-        SupplierTerms("x", free_delivery_threshold=100.0, delivery_fee=fee),
-        SupplierTerms("y", min_order_value=1000.0),
-    ]
-    offers = [Offer("x", G1, 10, 10.0), Offer("x", G2, 10, 11.0), Offer("y", G2, 10, 10.0)]
-    needs = [Need(G1, 80, daily_demand=1.0), Need(G2, 0, daily_demand=30.0)]
-    return choose_suppliers(needs, offers, terms)
-
-
-def test_a_top_up_counts_what_it_costs_above_the_lowest_price() -> None:
-    paid = topped_with_a_dearer_line(fee=1.5)
-    assert paid.orders[0].topped_up_for is None and paid.orders[0].delivery_fee == 1.5
-    topped = topped_with_a_dearer_line(fee=5.0)
-    order = topped.orders[0]
-    assert order.topped_up_for == "free delivery" and order.delivery_fee == 0
-    line = topped.lines_by_gtin[G2]
-    assert (line.supplier, line.topup_packs) == ("x", 2)
-    assert line.holding_cost == pytest.approx(2.0, abs=0.01)
-
-
 def test_a_minimum_the_room_cannot_reach_moves_the_order_elsewhere() -> None:
     terms = [
         SupplierTerms("x", min_order_value=500.0),
