@@ -17,10 +17,10 @@ lets the advice engine look at their store); velocity hours and weekdays are the
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import IO, Annotated, Any, Literal
+from typing import IO, Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -53,6 +53,7 @@ CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-str
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 router = APIRouter()
+ReportT = TypeVar("ReportT")
 
 _CSV_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "A multipart body that cannot be parsed"},
@@ -222,6 +223,15 @@ class VelocityOut(BaseModel):
 # ---- helpers -------------------------------------------------------------------------
 
 
+async def _run_csv_import(run: Callable[[], ReportT]) -> ReportT:
+    """Run a CSV import off the event loop (parsing and storing block); a file that is
+    no CSV at all is a 422 naming the problem, not a 500."""
+    try:
+        return await run_in_threadpool(run)
+    except ImportFileError as error:
+        raise HTTPException(422, str(error)) from None
+
+
 async def _csv_body(request: Request) -> tuple[bytes, str]:
     """The CSV bytes and a name for error messages, from a text/csv body or an upload
     (the catalogue: small, read whole)."""
@@ -376,9 +386,7 @@ async def post_sales_csv(
         )
 
     try:
-        report = await run_in_threadpool(run)
-    except ImportFileError as error:
-        raise HTTPException(422, str(error)) from None
+        report = await _run_csv_import(run)
     finally:
         spool.close()
     return _sales_out(report)
@@ -447,11 +455,7 @@ async def post_catalogue_csv(
         good, errors = catalogue.parse_products_csv(data, name)
         return catalogue.store_products(backend.db, good, errors, by=principal.name, source="api")
 
-    try:
-        report = await run_in_threadpool(run)
-    except ImportFileError as error:
-        raise HTTPException(422, str(error)) from None
-    return _catalogue_out(report)
+    return _catalogue_out(await _run_csv_import(run))
 
 
 @router.get(

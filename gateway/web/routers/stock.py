@@ -11,18 +11,17 @@ staff. Bare dates are read in the store's time zone (`pos.timezone`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from edge.contract.ids import ID_PATTERN
 from gateway.auth.access import CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import require_store
 from gateway.retail import catalogue, stock
-from gateway.retail.batch_import import MAX_BATCH_LINES, ImportFileError, LineError
+from gateway.retail.batch_import import MAX_BATCH_LINES, LineError
 from gateway.retail.shelf_stock import shelf_views
 from gateway.web.backend import Backend
 from gateway.web.params import BAD_BODY
@@ -32,6 +31,7 @@ from gateway.web.routers.retail import (
     LineErrorOut,
     _csv_body,
     _errors_out,
+    _run_csv_import,
 )
 
 router = APIRouter()
@@ -124,6 +124,28 @@ def _out(report: stock.StockImportReport) -> StockImportOut:
     )
 
 
+def _import(
+    backend: Backend,
+    principal: Principal,
+    parsed: tuple[list[tuple[int, LineT]], list[LineError]],
+    store: Callable[..., stock.StockImportReport],
+    csv_name: str | None = None,
+) -> StockImportOut:
+    """Store parsed receipts or counts the caller may send; the others are line errors.
+    Receipts and counts go through the same access check and report."""
+    good, errors = parsed
+    good, refused = _own_store(principal, good, csv_name)
+    report = store(
+        backend.db,
+        good,
+        errors + refused,
+        tz=backend.settings.pos.zone,
+        by=principal.name,
+        source="api" if csv_name is None else "csv",
+    )
+    return _out(report)
+
+
 @router.post(
     "/stock/receipts",
     response_model=StockImportOut,
@@ -136,12 +158,7 @@ def post_receipts(
 ) -> StockImportOut:
     """Record goods received; a receipt naming its supplier fulfils that supplier's open
     order of the GTIN."""
-    good, errors = stock.parse_receipts(batch.receipts)
-    good, refused = _own_store(principal, good, None)
-    report = stock.store_receipts(
-        backend.db, good, errors + refused, tz=backend.settings.pos.zone, by=principal.name
-    )
-    return _out(report)
+    return _import(backend, principal, stock.parse_receipts(batch.receipts), stock.store_receipts)
 
 
 @router.post(
@@ -158,22 +175,11 @@ async def post_receipts_csv(
     """Import a CSV of receipts (header: store,gtin,quantity,time[,supplier,id])."""
     data, name = await _csv_body(request)
 
-    def run() -> stock.StockImportReport:
-        good, errors = stock.parse_receipts_csv(data, name)
-        good, refused = _own_store(principal, good, name)
-        return stock.store_receipts(
-            backend.db,
-            good,
-            errors + refused,
-            tz=backend.settings.pos.zone,
-            by=principal.name,
-            source="csv",
-        )
+    def run() -> StockImportOut:
+        parsed = stock.parse_receipts_csv(data, name)
+        return _import(backend, principal, parsed, stock.store_receipts, name)
 
-    try:
-        return _out(await run_in_threadpool(run))
-    except ImportFileError as error:
-        raise HTTPException(422, str(error)) from None
+    return await _run_csv_import(run)
 
 
 @router.post(
@@ -187,12 +193,7 @@ def post_counts(
     batch: CountsBatch, backend: Backend, principal: CurrentPrincipal
 ) -> StockImportOut:
     """Record stock counts (each resets the stock on hand of its GTIN at its time)."""
-    good, errors = stock.parse_counts(batch.counts)
-    good, refused = _own_store(principal, good, None)
-    report = stock.store_counts(
-        backend.db, good, errors + refused, tz=backend.settings.pos.zone, by=principal.name
-    )
-    return _out(report)
+    return _import(backend, principal, stock.parse_counts(batch.counts), stock.store_counts)
 
 
 @router.post(
@@ -209,22 +210,11 @@ async def post_counts_csv(
     """Import a CSV of counts (header: store,gtin,quantity,time[,backroom_capacity])."""
     data, name = await _csv_body(request)
 
-    def run() -> stock.StockImportReport:
-        good, errors = stock.parse_counts_csv(data, name)
-        good, refused = _own_store(principal, good, name)
-        return stock.store_counts(
-            backend.db,
-            good,
-            errors + refused,
-            tz=backend.settings.pos.zone,
-            by=principal.name,
-            source="csv",
-        )
+    def run() -> StockImportOut:
+        parsed = stock.parse_counts_csv(data, name)
+        return _import(backend, principal, parsed, stock.store_counts, name)
 
-    try:
-        return _out(await run_in_threadpool(run))
-    except ImportFileError as error:
-        raise HTTPException(422, str(error)) from None
+    return await _run_csv_import(run)
 
 
 @router.get(

@@ -12,11 +12,10 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from gateway.auth.access import CurrentPrincipal, Principal, allow
 from gateway.retail import suppliers
-from gateway.retail.batch_import import MAX_BATCH_LINES, ImportFileError
+from gateway.retail.batch_import import MAX_BATCH_LINES
 from gateway.web.backend import Backend
 from gateway.web.params import BAD_BODY
 from gateway.web.routers.retail import (
@@ -25,6 +24,7 @@ from gateway.web.routers.retail import (
     LineErrorOut,
     _csv_body,
     _errors_out,
+    _run_csv_import,
 )
 
 router = APIRouter()
@@ -111,10 +111,7 @@ async def post_prices_csv(
         good, errors = suppliers.parse_prices_csv(data, name)
         return suppliers.store_prices(backend.db, good, errors)
 
-    try:
-        return _out(await run_in_threadpool(run))
-    except ImportFileError as error:
-        raise HTTPException(422, str(error)) from None
+    return _out(await _run_csv_import(run))
 
 
 @router.get(
