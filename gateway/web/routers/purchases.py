@@ -12,6 +12,7 @@ accept them; the store's other staff and merchandisers read them and download th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -153,6 +154,23 @@ def _order(backend: Backend, principal: Principal, order_id: int) -> dict[str, A
     return order
 
 
+def _change(
+    backend: Backend, principal: Principal, order_id: int, change: Callable[[], None]
+) -> dict[str, Any]:
+    """Apply a manager's change to an order, checking who may before looking it up; the
+    order as it is now. A missing order or line is a 404, a change its state forbids a 409."""
+    _require_a_manager(principal)
+    order = _order(backend, principal, order_id)
+    _require_manager(principal, order["store"])
+    try:
+        change()
+    except purchase_orders.OrderNotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except purchase_orders.OrderStateError as error:
+        raise HTTPException(409, str(error)) from None
+    return _named(backend, [purchase_orders.get_order(backend.db, order_id)])[0]
+
+
 @router.get(
     "/purchases/suggestion",
     response_model=SuggestionOut,
@@ -244,16 +262,12 @@ def put_line(
     gtin: str,
 ) -> dict[str, Any]:
     """Change the packs of one line of a draft."""
-    _require_a_manager(principal)
-    order = _order(backend, principal, order_id)
-    _require_manager(principal, order["store"])
-    try:
-        purchase_orders.set_packs(backend.db, order_id, gtin, body.packs)
-    except purchase_orders.OrderNotFound as error:
-        raise HTTPException(404, str(error)) from None
-    except purchase_orders.OrderStateError as error:
-        raise HTTPException(409, str(error)) from None
-    return _named(backend, [purchase_orders.get_order(backend.db, order_id)])[0]
+    return _change(
+        backend,
+        principal,
+        order_id,
+        lambda: purchase_orders.set_packs(backend.db, order_id, gtin, body.packs),
+    )
 
 
 @router.post(
@@ -269,14 +283,12 @@ def post_accept(
     order_id: OrderId,
 ) -> dict[str, Any]:
     """Accept a draft: its lines are on order until goods receipts for them arrive."""
-    _require_a_manager(principal)
-    order = _order(backend, principal, order_id)
-    _require_manager(principal, order["store"])
-    try:
-        purchase_orders.accept(backend.db, order_id, by=principal.name)
-    except purchase_orders.OrderStateError as error:
-        raise HTTPException(409, str(error)) from None
-    return _named(backend, [purchase_orders.get_order(backend.db, order_id)])[0]
+    return _change(
+        backend,
+        principal,
+        order_id,
+        lambda: purchase_orders.accept(backend.db, order_id, by=principal.name),
+    )
 
 
 @router.get(
