@@ -12,9 +12,9 @@ import codecs
 import csv
 import io
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Self, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -56,6 +56,28 @@ class LineError:
         prefix = " ".join(where)
         field = f"{self.field}: " if self.field else ""
         return f"{prefix}: {field}{self.message}" if prefix else f"{field}{self.message}"
+
+
+class LineReport:
+    """What the reports of the catalogue, price list and stock imports have in common:
+    the lines received and every rejected line with its position and field. Each report
+    is a dataclass declaring these two fields beside the counts of its own."""
+
+    received: int
+    rejected: list[LineError]
+
+    @property
+    def rejected_lines(self) -> int:
+        """Lines refused (a line with two bad fields has two errors but counts once)."""
+        return len({(e.row, e.index) for e in self.rejected})
+
+    @classmethod
+    def of(cls, good: Sized, errors: Sequence[LineError]) -> Self:
+        """The report before anything is stored: the good lines and the refused ones
+        received, the refused ones rejected."""
+        report = cls(received=len(good), rejected=list(errors))  # type: ignore[call-arg]
+        report.received += report.rejected_lines
+        return report
 
 
 class ImportFileError(ValueError):

@@ -26,6 +26,7 @@ from gateway.retail.batch_import import (
     MAX_BATCH_LINES,
     ImportFileError,
     LineError,
+    LineReport,
     batch_lines,
     file_lines,
 )
@@ -66,7 +67,7 @@ class Product(BaseModel):
 
 
 @dataclass
-class CatalogueReport:
+class CatalogueReport(LineReport):
     """What an import did: counts, and every rejected line with its position and field."""
 
     received: int = 0
@@ -74,11 +75,6 @@ class CatalogueReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[LineError] = field(default_factory=list)
-
-    @property
-    def rejected_lines(self) -> int:
-        """Lines refused (a line with two bad fields has two errors)."""
-        return len({(e.row, e.index) for e in self.rejected})
 
     def summary(self, source: str) -> str:
         return (
@@ -189,10 +185,7 @@ def store_products(
 ) -> CatalogueReport:
     """Upsert validated products in one transaction and count what happened; changes
     are logged as made `by` whom."""
-    report = CatalogueReport(
-        received=len(products) + len({(e.row, e.index) for e in errors}),
-        rejected=list(errors),
-    )
+    report = CatalogueReport.of(products, errors)
     with db.transaction() as tx:
         results = upsert_products(
             tx, [p for _, p in products], datetime.now(UTC), by=by, source=source

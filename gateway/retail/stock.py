@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edge.contract.ids import Identifier
-from gateway.retail.batch_import import LineError, batch_lines, file_lines
+from gateway.retail.batch_import import LineError, LineReport, batch_lines, file_lines
 from gateway.retail.pos import FUTURE_TOLERANCE, valid_gtin, valid_store
 from gateway.retail.purchase_orders import apply_receipt
 from gateway.storage.connection import Database
@@ -167,17 +167,13 @@ class CountLine(_StockLine):
 
 
 @dataclass
-class StockImportReport:
+class StockImportReport(LineReport):
     """What an import did: counts, and every rejected line with its position and field."""
 
     received: int = 0
     accepted: int = 0
     duplicates: int = 0
     rejected: list[LineError] = field(default_factory=list)
-
-    @property
-    def rejected_lines(self) -> int:
-        return len({(e.row, e.index) for e in self.rejected})
 
     def summary(self, source: str) -> str:
         return (
@@ -204,12 +200,6 @@ def parse_counts_csv(
     data: bytes | str, source: str
 ) -> tuple[list[tuple[int, CountLine]], list[LineError]]:
     return file_lines(CountLine, data, source, COUNTS_CSV_REQUIRED, COUNTS_CSV_OPTIONAL)
-
-
-def _report(good: Sequence[Any], errors: Sequence[LineError]) -> StockImportReport:
-    return StockImportReport(
-        received=len(good) + len({(e.row, e.index) for e in errors}), rejected=list(errors)
-    )
 
 
 def _insert_receipt(
@@ -254,7 +244,7 @@ def store_receipts(
 ) -> StockImportReport:
     """Store validated receipt lines in one transaction; duplicates (same store and id)
     are counted, not stored twice."""
-    report = _report(lines, errors)
+    report = StockImportReport.of(lines, errors)
     now = db_time(datetime.now(UTC))
     with db.transaction() as tx:
         for _, line in lines:
@@ -276,7 +266,7 @@ def store_counts(
 ) -> StockImportReport:
     """Store validated counts in one transaction; a count at the same store, GTIN and
     time as a stored one is a duplicate."""
-    report = _report(lines, errors)
+    report = StockImportReport.of(lines, errors)
     now = db_time(datetime.now(UTC))
     with db.transaction() as tx:
         for _, line in lines:

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gateway.retail.batch_import import LineError, batch_lines, file_lines
+from gateway.retail.batch_import import LineError, LineReport, batch_lines, file_lines
 from gateway.retail.pos import price_text, valid_gtin
 from gateway.retail.supplier_choice import Offer, SupplierTerms
 from gateway.storage.connection import Database
@@ -167,15 +167,11 @@ class PriceLine(BaseModel):
 
 
 @dataclass
-class PriceListReport:
+class PriceListReport(LineReport):
     received: int = 0
     accepted: int = 0
     suppliers: int = 0
     rejected: list[LineError] = field(default_factory=list)
-
-    @property
-    def rejected_lines(self) -> int:
-        return len({(e.row, e.index) for e in self.rejected})
 
     def summary(self, source: str) -> str:
         return (
@@ -244,9 +240,7 @@ def store_prices(
     errors: Sequence[LineError],
 ) -> PriceListReport:
     """Upsert the suppliers' terms and their price lines in one transaction."""
-    report = PriceListReport(
-        received=len(lines) + len({(e.row, e.index) for e in errors}), rejected=list(errors)
-    )
+    report = PriceListReport.of(lines, errors)
     now = db_time(datetime.now(UTC))
     seen: set[str] = set()
     with db.transaction() as tx:
