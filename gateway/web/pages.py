@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from gateway.auth.access import Principal, optional_principal
+from gateway.web.routers.alerts import USERS as ALERT_USERS
 from gateway.web.routers.layouts import LAYOUT_EDITORS
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -32,6 +33,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "devices": ("admin", "installer"),
     "rollouts": ("admin",),  # model uploads and staged roll-outs
     "calibrate": LAYOUT_EDITORS,  # `/calibrate?store=S&camera=C`: snapshots, layout, planogram
+    "alerts": ALERT_USERS,  # the user's own push-alert channels and quiet hours (user menu)
 }
 """Each page and who may open it (static/app.js lists the same in its navigation)."""
 

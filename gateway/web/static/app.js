@@ -14,6 +14,8 @@ export const PAGES = [
   { id: "devices", href: "/devices", label: "Devices", kinds: ["admin", "installer"] },
   { id: "rollouts", href: "/rollouts", label: "Models", kinds: ["admin"] },
   { id: "calibrate", href: "/calibrate", label: "Calibration", kinds: ["admin", "installer"] },
+  // The user's own settings: a link beside the user's name, not a page of the store.
+  { id: "alerts", href: "/alerts", label: "My alerts", kinds: ["admin", "installer", "staff", "merchandiser"], menu: "user" },
 ];
 
 export const STATUS = {
@@ -99,17 +101,22 @@ export async function shell(pageId) {
   const bar = el("header", { class: "topbar" },
     el("a", { class: "logo", href: "/" }, "shelf", el("b", {}, "sense")),
     el("nav", { class: "nav", "aria-label": "Pages" },
-      pages.map((p) => el("a", { href: p.href, "aria-current": p.id === pageId ? "page" : null }, p.label))),
+      pages.filter((p) => !p.menu).map((p) => link(p, pageId))),
     el("div", { class: "who" },
       el("span", { class: "live", id: "live", "data-state": "idle", title: "Live updates" }, "live"),
       el("span", { class: "name", id: "user-name" }, user.name),
       el("span", { class: "role", id: "user-role" }, user.role),
+      pages.filter((p) => p.menu === "user").map((p) => link(p, pageId, "menu-link")),
       el("button", { type: "button", id: "logout", onclick: logout }, "Log out")));
   document.body.prepend(bar);
   document.body.dataset.kind = user.kind;
   watch();
   setInterval(tickAgo, 5000);
   return user;
+}
+
+function link(page, pageId, className = null) {
+  return el("a", { href: page.href, class: className, id: `to-${page.id}`, "aria-current": page.id === pageId ? "page" : null }, page.label);
 }
 
 async function logout() {
