@@ -51,8 +51,9 @@ STORE_TABLES = (
 stock counts, goods received and purchase orders (their lines go with them), and what
 the head office told it (pulled again if the store comes back)."""
 
-KEPT_TABLES = ()
-"""Tables with a `store` column whose rows outlive a delete (none today)."""
+KEPT_TABLES = ("alert_problems",)
+"""Tables with a `store` column whose rows outlive a delete: the push alerts' record of
+problems (what was sent to whom stays on record, like the delivery log it keys)."""
 
 LAYOUT_DELETED_REASON = "layout deleted"
 """The dismiss reason of open advice when its camera's layout is deleted."""

@@ -91,11 +91,17 @@ def path_values(demo: Demo) -> dict[str, list[str]]:
     cameras = demo.get("/api/cameras", "admin").json()
     statuses = ["open", "acknowledged", "resolved", "dismissed"]
     advice = demo.get("/api/advice", "admin", status=statuses, limit=1000).json()
+    stores = sorted({c["store"] for c in cameras})
+    orders = [o for s in stores for o in demo.get("/api/purchases", "admin", store=s).json()]
+    listed = demo.get("/api/models", "admin")  # 503 where the gateway has no signing key
+    models = listed.json() if listed.status_code == 200 else []
     return {
         "store+camera": [f"{c['store']}/{c['camera']}" for c in cameras],
         "gtin": [p.gtin for p in catalogue()],
         "advice_id": [str(a["id"]) for a in advice],
         "batch": [b["id"] for b in demo.get("/api/pos/batches", "admin").json()],
+        "order_id": [str(o["id"]) for o in orders],
+        "version+name": [f"{m['version']}/files/{f['name']}" for m in models for f in m["files"]],
     }
 
 
@@ -105,6 +111,8 @@ def urls_for(path: str, values: dict[str, list[str]]) -> list[str]:
         return [path]
     if names == ["store", "camera"]:
         return [path.replace("{store}/{camera}", pair) for pair in values["store+camera"]]
+    if names == ["version", "name"]:
+        return [path.replace("{version}/files/{name}", v) for v in values["version+name"]]
     assert len(names) == 1, f"give {path} real values in urls_for"
     return [path.replace(f"{{{names[0]}}}", value) for value in values[names[0]]]
 
