@@ -17,26 +17,15 @@ import httpx
 import pytest
 
 from tests.gateway.test_dashboard_pages import nav, page_as, screenshot
-from tests.support.dashboard_store import DashboardStore, dashboard_store
+from tests.support.dashboard_store import DashboardStore, module_dashboard_store
 from tests.support.report_store import LEMONADE, store_1_layout
-from tests.support.services import Mosquitto
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def module_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    from tests.support.services import running_mosquitto
-
-    with running_mosquitto(tmp_path_factory.mktemp("broker")) as broker:
-        yield broker
-
-
-@pytest.fixture(scope="module")
-def store(
-    module_mosquitto: Mosquitto, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashboardStore]:
-    with dashboard_store(module_mosquitto, tmp_path_factory.mktemp("data")) as live:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardStore]:
+    with module_dashboard_store(tmp_path_factory) as live:
         yield live
 
 

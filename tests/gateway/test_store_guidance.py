@@ -25,9 +25,9 @@ from gateway.storage.connection import Database
 from tests.gateway.test_dashboard_pages import page_as
 from tests.support import hq_neighbourhood as data
 from tests.support.auth_support import make_user
-from tests.support.dashboard_store import DashboardStore, dashboard_store
+from tests.support.dashboard_store import DashboardStore, module_dashboard_store
 from tests.support.gateway_store import wait_until
-from tests.support.services import Mosquitto, free_port
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.slow  # the HQ's Dask job and a live gateway, once for the module
 
@@ -63,18 +63,8 @@ def hq_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
 
 
 @pytest.fixture(scope="module")
-def module_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    from tests.support.services import running_mosquitto
-
-    with running_mosquitto(tmp_path_factory.mktemp("broker")) as broker:
-        yield broker
-
-
-@pytest.fixture(scope="module")
-def store(
-    module_mosquitto: Mosquitto, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DashboardStore]:
-    with dashboard_store(module_mosquitto, tmp_path_factory.mktemp("data")) as live:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardStore]:
+    with module_dashboard_store(tmp_path_factory) as live:
         yield live
 
 

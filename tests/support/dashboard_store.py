@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 
 from edge.contract import Availability, CameraTopics, Health
@@ -29,7 +30,7 @@ from tests.support.report_store import (
     story_messages,
     story_sales,
 )
-from tests.support.services import Mosquitto, free_port
+from tests.support.services import Mosquitto, free_port, running_mosquitto
 
 ROLES = {
     "admin": "admin",
@@ -152,3 +153,14 @@ def dashboard_store(broker: Mosquitto, data_dir: Path) -> Iterator[DashboardStor
         server.should_exit = True
         thread.join(10)
         gateway.stop()
+
+
+@contextmanager
+def module_dashboard_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardStore]:
+    """A live store on a broker of its own, for a module's browser tests to share: starting
+    one takes seconds, and those tests each look at or change their own part of it."""
+    with (
+        running_mosquitto(tmp_path_factory.mktemp("broker")) as broker,
+        dashboard_store(broker, tmp_path_factory.mktemp("data")) as live,
+    ):
+        yield live
