@@ -16,7 +16,6 @@ import math
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,10 @@ from fastapi.testclient import TestClient
 from gateway.hq import analytics
 from gateway.hq.store import HqStore
 from gateway.hq.web import create_hq_app
-from gateway.storage.connection import Database
 from gateway.uplink.contract import HourlyRollup, Kind, SlotHour, envelope
 from tests.support import hq_dataset as data
 from tests.support.auth_support import bearer, make_user
+from tests.support.hq_app import Hq, hq_app
 
 pytestmark = pytest.mark.slow  # the Dask job runs once for the module (a few seconds)
 
@@ -75,25 +74,11 @@ CHAIN_A = {"store-a1", "store-a2"}
 NORTH = {"store-a1", "store-b2"}
 
 
-@dataclass
-class Hq:
-    root: Path
-    db: Database
-    app: FastAPI
-
-    def client(self, role: str | None) -> TestClient:
-        if role is None:
-            return TestClient(self.app)
-        return TestClient(self.app, headers=bearer(make_user(self.db, role)[2]))
-
-
 @pytest.fixture(scope="module")
 def hq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hq]:
     root = data.build(tmp_path_factory.mktemp("hq"))
-    db = Database.in_dir(tmp_path_factory.mktemp("hq-users"))
-    db.open()
-    yield Hq(root, db, create_hq_app(root, db))
-    db.close()
+    with hq_app(root, tmp_path_factory.mktemp("hq-users")) as live:
+        yield live
 
 
 def get_paths(app: FastAPI) -> list[str]:

@@ -6,38 +6,20 @@ spread, assortment add and delist items, and who may read which store's guidance
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from gateway.hq.web import create_hq_app
-from gateway.storage.connection import Database
 from tests.support import hq_neighbourhood as data
-from tests.support.auth_support import bearer, make_user
+from tests.support.hq_app import Hq, hq_app
 
 pytestmark = pytest.mark.slow  # the Dask job runs once for the module
-
-
-@dataclass
-class Hq:
-    root: Path
-    db: Database
-    app: FastAPI
-
-    def client(self, role: str) -> TestClient:
-        return TestClient(self.app, headers=bearer(make_user(self.db, role)[2]))
 
 
 @pytest.fixture(scope="module")
 def hq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hq]:
     root = data.build(tmp_path_factory.mktemp("hq"))
-    db = Database.in_dir(tmp_path_factory.mktemp("hq-users"))
-    db.open()
-    yield Hq(root, db, create_hq_app(root, db))
-    db.close()
+    with hq_app(root, tmp_path_factory.mktemp("hq-users")) as live:
+        yield live
 
 
 def test_a_store_sees_its_price_beside_the_nearby_median(hq: Hq) -> None:
