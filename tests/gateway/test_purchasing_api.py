@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -65,6 +66,13 @@ def client(app, db: Database, role: str) -> TestClient:  # type: ignore[no-untyp
     return TestClient(app, headers=bearer(make_user(db, role)[2]))
 
 
+def post_csv(client: TestClient, path: str, text: str, filename: str) -> httpx.Response:
+    """POST a CSV file as a text/csv body named `filename` (the name errors cite)."""
+    return client.post(
+        path, content=text, params={"filename": filename}, headers={"content-type": "text/csv"}
+    )
+
+
 PRICES_CSV = (
     "supplier,gtin,pack_size,pack_price,min_order_value,free_delivery_threshold,delivery_fee,"
     "lead_time_days,order_days\n"
@@ -81,12 +89,7 @@ PRICES_CSV = (
 
 def seed(app, db: Database) -> TestClient:  # type: ignore[no-untyped-def]
     admin = client(app, db, "admin")
-    r = admin.post(
-        "/api/suppliers/prices/csv",
-        content=PRICES_CSV,
-        params={"filename": "p.csv"},
-        headers={"content-type": "text/csv"},
-    )
+    r = post_csv(admin, "/api/suppliers/prices/csv", PRICES_CSV, "p.csv")
     assert r.status_code == 200, r.text
     counts = [
         {
@@ -104,12 +107,7 @@ def seed(app, db: Database) -> TestClient:  # type: ignore[no-untyped-def]
 
 def test_price_list_import_names_bad_rows_and_keeps_good_ones(app, db) -> None:  # type: ignore[no-untyped-def]
     admin = client(app, db, "admin")
-    r = admin.post(
-        "/api/suppliers/prices/csv",
-        content=PRICES_CSV,
-        params={"filename": "p.csv"},
-        headers={"content-type": "text/csv"},
-    )
+    r = post_csv(admin, "/api/suppliers/prices/csv", PRICES_CSV, "p.csv")
     body = r.json()
     assert r.status_code == 200, r.text
     assert (body["received"], body["accepted"], body["rejected"], body["suppliers"]) == (8, 5, 3, 2)
@@ -121,12 +119,7 @@ def test_price_list_import_names_bad_rows_and_keeps_good_ones(app, db) -> None: 
     assert suppliers["Fresh"]["order_days"] == "Mon,Thu" and suppliers["Fresh"]["gtins"] == 2
     assert suppliers["Metro"]["free_delivery_threshold"] == "150"
     # A file with no usable header is refused as a whole, naming it.
-    bad = admin.post(
-        "/api/suppliers/prices/csv",
-        content="gtin,price\n1,2\n",
-        params={"filename": "x.csv"},
-        headers={"content-type": "text/csv"},
-    )
+    bad = post_csv(admin, "/api/suppliers/prices/csv", "gtin,price\n1,2\n", "x.csv")
     assert bad.status_code == 422 and "x.csv row 1: missing column(s) supplier" in bad.text
     # Plain staff may not import price lists; the store manager may.
     staff = client(app, db, f"staff:{STORE}")
@@ -151,12 +144,7 @@ def test_receipt_and_count_imports_name_bad_rows_and_keep_good_ones(app, db) -> 
         f"store-2,{CHIPS},6,{day},Metro,DN1-4\n"
         f"{STORE},{COLA},24,{day},Metro,DN1-1\n"
     )
-    r = staff.post(
-        "/api/stock/receipts/csv",
-        content=csv_text,
-        params={"filename": "r.csv"},
-        headers={"content-type": "text/csv"},
-    )
+    r = post_csv(staff, "/api/stock/receipts/csv", csv_text, "r.csv")
     body = r.json()
     assert r.status_code == 200, r.text
     assert (body["accepted"], body["duplicates"], body["rejected"]) == (1, 1, 3)
