@@ -232,6 +232,13 @@ async def _run_csv_import(run: Callable[[], ReportT]) -> ReportT:
         raise HTTPException(422, str(error)) from None
 
 
+async def _import_csv(request: Request, run: Callable[[bytes, str], ReportT]) -> ReportT:
+    """Read a small CSV from the request (see `_csv_body`) and import it with
+    `run(data, name)` (see `_run_csv_import`)."""
+    data, name = await _csv_body(request)
+    return await _run_csv_import(lambda: run(data, name))
+
+
 async def _csv_body(request: Request) -> tuple[bytes, str]:
     """The CSV bytes and a name for error messages, from a text/csv body or an upload
     (the catalogue: small, read whole)."""
@@ -449,13 +456,12 @@ async def post_catalogue_csv(
 ) -> CatalogueImportOut:
     """Import a CSV of products (header: gtin,name[,brand,category,pack_size]); each
     changed field is logged with the caller."""
-    data, name = await _csv_body(request)
 
-    def run() -> catalogue.CatalogueReport:
+    def run(data: bytes, name: str) -> catalogue.CatalogueReport:
         good, errors = catalogue.parse_products_csv(data, name)
         return catalogue.store_products(backend.db, good, errors, by=principal.name, source="api")
 
-    return _catalogue_out(await _run_csv_import(run))
+    return _catalogue_out(await _import_csv(request, run))
 
 
 @router.get(

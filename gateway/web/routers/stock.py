@@ -29,9 +29,8 @@ from gateway.web.routers.retail import (
     _CSV_BODY,
     _CSV_ERRORS,
     LineErrorOut,
-    _csv_body,
     _errors_out,
-    _run_csv_import,
+    _import_csv,
 )
 
 router = APIRouter()
@@ -173,13 +172,12 @@ async def post_receipts_csv(
     request: Request, backend: Backend, principal: CurrentPrincipal
 ) -> StockImportOut:
     """Import a CSV of receipts (header: store,gtin,quantity,time[,supplier,id])."""
-    data, name = await _csv_body(request)
 
-    def run() -> StockImportOut:
+    def run(data: bytes, name: str) -> StockImportOut:
         parsed = stock.parse_receipts_csv(data, name)
         return _import(backend, principal, parsed, stock.store_receipts, name)
 
-    return await _run_csv_import(run)
+    return await _import_csv(request, run)
 
 
 @router.post(
@@ -208,13 +206,12 @@ async def post_counts_csv(
     request: Request, backend: Backend, principal: CurrentPrincipal
 ) -> StockImportOut:
     """Import a CSV of counts (header: store,gtin,quantity,time[,backroom_capacity])."""
-    data, name = await _csv_body(request)
 
-    def run() -> StockImportOut:
+    def run(data: bytes, name: str) -> StockImportOut:
         parsed = stock.parse_counts_csv(data, name)
         return _import(backend, principal, parsed, stock.store_counts, name)
 
-    return await _run_csv_import(run)
+    return await _import_csv(request, run)
 
 
 @router.get(

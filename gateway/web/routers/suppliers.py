@@ -22,9 +22,8 @@ from gateway.web.routers.retail import (
     _CSV_BODY,
     _CSV_ERRORS,
     LineErrorOut,
-    _csv_body,
     _errors_out,
-    _run_csv_import,
+    _import_csv,
 )
 
 router = APIRouter()
@@ -105,13 +104,12 @@ async def post_prices_csv(
     """Import a price list CSV (header: supplier,gtin,pack_size,pack_price,lead_time_days
     [,min_order_value,free_delivery_threshold,delivery_fee,order_days])."""
     _may_import(principal)
-    data, name = await _csv_body(request)
 
-    def run() -> suppliers.PriceListReport:
+    def run(data: bytes, name: str) -> suppliers.PriceListReport:
         good, errors = suppliers.parse_prices_csv(data, name)
         return suppliers.store_prices(backend.db, good, errors)
 
-    return _out(await _run_csv_import(run))
+    return _out(await _import_csv(request, run))
 
 
 @router.get(
