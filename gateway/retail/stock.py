@@ -25,10 +25,10 @@ Decisions a store needs to know:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -233,6 +233,53 @@ def _insert_receipt(
     return True
 
 
+def _insert_count(
+    tx: Transaction, line: CountLine, tz: ZoneInfo, by: str, source: str, now: str
+) -> bool:
+    """Store one count (False for a duplicate: same store, GTIN and time)."""
+    cursor = tx.execute(
+        "INSERT OR IGNORE INTO stock_counts (store, gtin, ts, quantity, backroom_capacity,"
+        " source, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            line.store,
+            line.gtin,
+            db_time(line.at(tz)),
+            line.quantity,
+            line.backroom_capacity,
+            source,
+            by,
+            now,
+        ),
+    )
+    return bool(cursor.rowcount)
+
+
+LineT = TypeVar("LineT", ReceiptLine, CountLine)
+
+
+def _store_lines(
+    db: Database,
+    lines: Sequence[tuple[int, LineT]],
+    errors: Sequence[LineError],
+    insert: Callable[[Transaction, LineT, ZoneInfo, str, str, str], bool],
+    *,
+    tz: ZoneInfo,
+    by: str,
+    source: str,
+) -> StockImportReport:
+    """Insert validated lines in one transaction, counting the stored and the duplicates
+    (lines `insert` found stored before)."""
+    report = StockImportReport.of(lines, errors)
+    now = db_time(datetime.now(UTC))
+    with db.transaction() as tx:
+        for _, line in lines:
+            if insert(tx, line, tz, by, source, now):
+                report.accepted += 1
+            else:
+                report.duplicates += 1
+    return report
+
+
 def store_receipts(
     db: Database,
     lines: Sequence[tuple[int, ReceiptLine]],
@@ -244,15 +291,7 @@ def store_receipts(
 ) -> StockImportReport:
     """Store validated receipt lines in one transaction; duplicates (same store and id)
     are counted, not stored twice."""
-    report = StockImportReport.of(lines, errors)
-    now = db_time(datetime.now(UTC))
-    with db.transaction() as tx:
-        for _, line in lines:
-            if _insert_receipt(tx, line, tz, by, source, now):
-                report.accepted += 1
-            else:
-                report.duplicates += 1
-    return report
+    return _store_lines(db, lines, errors, _insert_receipt, tz=tz, by=by, source=source)
 
 
 def store_counts(
@@ -266,29 +305,7 @@ def store_counts(
 ) -> StockImportReport:
     """Store validated counts in one transaction; a count at the same store, GTIN and
     time as a stored one is a duplicate."""
-    report = StockImportReport.of(lines, errors)
-    now = db_time(datetime.now(UTC))
-    with db.transaction() as tx:
-        for _, line in lines:
-            cursor = tx.execute(
-                "INSERT OR IGNORE INTO stock_counts (store, gtin, ts, quantity, backroom_capacity,"
-                " source, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    line.store,
-                    line.gtin,
-                    db_time(line.at(tz)),
-                    line.quantity,
-                    line.backroom_capacity,
-                    source,
-                    by,
-                    now,
-                ),
-            )
-            if cursor.rowcount:
-                report.accepted += 1
-            else:
-                report.duplicates += 1
-    return report
+    return _store_lines(db, lines, errors, _insert_count, tz=tz, by=by, source=source)
 
 
 # ---- stock on hand ------------------------------------------------------------------------
