@@ -75,14 +75,19 @@ def ago(minutes: float) -> datetime:
 # ---- restock -------------------------------------------------------------------------
 
 
-def test_restock_of_an_empty_slot_counts_lost_sales_as_rate_times_minutes() -> None:
-    s = slot(
+def empty_for_30_minutes() -> SlotFacts:
+    """The slot empty for the last 30 minutes, after 20 minutes low before that."""
+    return slot(
         status=SlotStatus.EMPTY,
         status_since=ago(30),
         empty_since=ago(30),
         not_stocked_since=ago(50),
         not_empty_since=None,
     )
+
+
+def test_restock_of_an_empty_slot_counts_lost_sales_as_rate_times_minutes() -> None:
+    s = empty_for_30_minutes()
     c = restock(s, NOW, SETTINGS)
     assert c is not None and c.kind == AdviceKind.RESTOCK and c.cause == "empty"
     assert c.evidence.minutes_empty == 30 and c.evidence.units_per_hour == 6
@@ -90,19 +95,12 @@ def test_restock_of_an_empty_slot_counts_lost_sales_as_rate_times_minutes() -> N
     assert c.urgency == pytest.approx(3.0) and c.level == Level.HIGH
     assert c.episode_start == ago(50)  # the empty/low run, not just the empty part
     assert c.key == "restock:store-1/cam-1/0/1"
-    assert (
-        "cam-1 row 1 slot 2" in c.action
-    )  # counted from 1, as pages show it and "Cola 330ml" in c.action
+    # Rows and slots counted from 1, as pages show them.
+    assert "cam-1 row 1 slot 2" in c.action and "Cola 330ml" in c.action
 
 
 def test_advice_names_the_place_as_the_layout_does() -> None:
-    s = slot(
-        status=SlotStatus.EMPTY,
-        status_since=ago(30),
-        empty_since=ago(30),
-        not_stocked_since=ago(50),
-        not_empty_since=None,
-    )
+    s = empty_for_30_minutes()
     named = replace(s, bay="aisle 3 bay B", shelf="top")
     c = restock(named, NOW, SETTINGS)
     assert c is not None and "aisle 3 bay B shelf top slot 2" in c.action
