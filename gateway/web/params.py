@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from edge.contract.ids import ID_PATTERN
 
@@ -34,3 +34,26 @@ IsoTime = Annotated[datetime, BeforeValidator(_iso_8601)]
 
 StoreId = Annotated[str, Path(pattern=ID_PATTERN, description="Store id (a topic level).")]
 CameraId = Annotated[str, Path(pattern=ID_PATTERN, description="Camera id (a topic level).")]
+
+
+def reason_text(description: str, blank: str) -> Any:
+    """The type of the reason a person gives for a decision (dismissing advice, an item of
+    guidance): up to 500 characters, stripped. A blank one tells whoever reviews the
+    decisions nothing, so it is refused (a 422 saying `blank`); the `\\S` pattern states
+    that in the schema for clients and fuzzers."""
+
+    def given(value: str) -> str:
+        if not value.strip():
+            raise ValueError(blank)
+        return value.strip()
+
+    return Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=500,
+            description=description,
+            json_schema_extra={"pattern": r"\S"},
+        ),
+        AfterValidator(given),
+    ]

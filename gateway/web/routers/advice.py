@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from edge.contract.advice import AdviceKind, Evidence, Level
 from edge.contract.ids import ID_PATTERN
@@ -23,7 +23,7 @@ from gateway.auth.access import CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import BrandView, CurrentBrandView, brand_advice, store_for
 from gateway.storage.connection import Database
 from gateway.web.backend import ApiBackend, Backend
-from gateway.web.params import BAD_BODY, MAX_LIMIT, MAX_ROW_ID
+from gateway.web.params import BAD_BODY, MAX_LIMIT, MAX_ROW_ID, reason_text
 
 READERS = ("admin", "staff", "merchandiser", "brand")
 ACTORS = ("admin", "staff")
@@ -68,22 +68,11 @@ class AdviceOut(BaseModel):
     dismissed_by: str | None = Field(default=None, description="The user who dismissed it.")
 
 
-class DismissIn(BaseModel):
-    reason: str = Field(
-        min_length=1,
-        max_length=500,
-        description="Why it is dismissed (not only spaces).",
-        # Stated in the schema for clients and fuzzers; the validator below gives the words.
-        json_schema_extra={"pattern": r"\S"},
-    )
+DismissReason = reason_text("Why it is dismissed (not only spaces).", advice_store.BLANK_REASON)
 
-    @field_validator("reason")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        """A blank reason says nothing to whoever reviews dismissals: refused (422)."""
-        if not value.strip():
-            raise ValueError(advice_store.BLANK_REASON)
-        return value.strip()
+
+class DismissIn(BaseModel):
+    reason: DismissReason
 
 
 def _visible(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from edge.contract.ids import ID_PATTERN
 from gateway.auth.access import CurrentPrincipal, Principal, allow
@@ -26,7 +26,7 @@ from gateway.guidance.followup import follow_up
 from gateway.storage.connection import Database
 from gateway.storage.sql import parse_time
 from gateway.web.backend import Backend
-from gateway.web.params import BAD_BODY, MAX_ROW_ID
+from gateway.web.params import BAD_BODY, MAX_ROW_ID, reason_text
 
 READERS = ("admin", "staff", "merchandiser")
 ACTORS = ("admin", "staff")
@@ -92,20 +92,14 @@ class GuidanceOut(BaseModel):
     delists: list[ItemOut]
 
 
-class GuidanceDismissIn(BaseModel):
-    reason: str = Field(
-        min_length=1,
-        max_length=500,
-        description="Why it does not fit this store (not only spaces).",
-        json_schema_extra={"pattern": r"\S"},
-    )
+GuidanceDismissReason = reason_text(
+    "Why it does not fit this store (not only spaces).",
+    "write why the item does not fit this store",
+)
 
-    @field_validator("reason")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("write why the item does not fit this store")
-        return value.strip()
+
+class GuidanceDismissIn(BaseModel):
+    reason: GuidanceDismissReason
 
 
 def _item_out(db: Database, item: dict[str, Any], now: datetime) -> ItemOut:
