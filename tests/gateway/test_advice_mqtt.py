@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from edge.contract.messages import SlotStatus
 from edge.contract.topics import pos_sales_topic
@@ -63,6 +64,15 @@ def history(now: datetime) -> list[dict[str, Any]]:
     ]
 
 
+def with_history(gateway: Gateway) -> tuple[TestClient, datetime]:
+    """An admin's client, once the seven days of `history` are posted through the API;
+    and the time they end at."""
+    api = admin_client(gateway.app)
+    now = datetime.now(UTC)
+    assert api.post("/api/pos/sales", json={"sales": history(now)}).json()["accepted"] == 168
+    return api, now
+
+
 def latest(display: MqttClient) -> dict[str, Any] | None:
     messages = display.received(ADVICE_TOPIC)
     return json.loads(messages[-1].payload) if messages else None
@@ -71,9 +81,7 @@ def latest(display: MqttClient) -> dict[str, Any] | None:
 def test_empty_slot_gives_restock_advice_that_the_restock_resolves(
     gateway: Gateway, mosquitto: Mosquitto
 ) -> None:
-    api = admin_client(gateway.app)
-    now = datetime.now(UTC)
-    assert api.post("/api/pos/sales", json={"sales": history(now)}).json()["accepted"] == 168
+    api, now = with_history(gateway)
     node = MqttClient(mosquitto.url, "node-like")
     till = MqttClient(mosquitto.url, "till")
     display = MqttClient(mosquitto.url, "display")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,7 @@ from gateway.app import Gateway
 from gateway.config.homeassistant import HomeAssistantSettings
 from gateway.config.settings import load_settings
 from gateway.homeassistant.discovery import Discovery
-from tests.gateway.test_advice_mqtt import history
-from tests.support.auth_support import admin_client
+from tests.gateway.test_advice_mqtt import with_history
 from tests.support.gateway_store import (
     STORE,
     TOPICS,
@@ -100,9 +99,7 @@ def gateway(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[Gateway]:
 def test_home_assistant_discovers_the_camera_and_reads_its_values(
     gateway: Gateway, mosquitto: Mosquitto
 ) -> None:
-    api = admin_client(gateway.app)
-    now = datetime.now(UTC)
-    assert api.post("/api/pos/sales", json={"sales": history(now)}).json()["accepted"] == 168
+    api, now = with_history(gateway)
     node = MqttClient(mosquitto.url, "node-like")
     ha = HomeAssistantClient(mosquitto.url)
     try:
