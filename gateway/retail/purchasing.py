@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -141,13 +141,7 @@ def _daily_units(
         index = (local - start).days
         if 0 <= index < days:
             observed[index] += float(units)
-    expected = []
-    for k in range(days):
-        day = start + timedelta(days=k)
-        a = datetime.combine(day, time(0), tzinfo=tz)
-        b = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-        expected.append(profile.expected_units(a, b))
-    return observed, expected
+    return observed, profile.expected_per_day()
 
 
 def _why(

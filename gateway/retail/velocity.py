@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -177,6 +177,19 @@ class VelocityProfile:
         """Units expected to sell in [start, end)."""
         return expected_units(self.rates, self.tz, start, end)
 
+    def expected_per_day(self) -> list[float]:
+        """What the rates expect on each local day of the window, oldest first: the
+        yardstick daily sales are measured against (`dispersion_index`)."""
+        tz = self.tz
+        days = [self.window_start + timedelta(days=k) for k in range(max(0, self.days))]
+        return [
+            self.expected_units(
+                datetime.combine(day, time(0), tzinfo=tz),
+                datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz),
+            )
+            for day in days
+        ]
+
     def forecast(
         self, start: datetime, end: datetime, *, dispersion: float | None = None
     ) -> DemandForecast:
@@ -219,10 +232,35 @@ def estimate_profile(
     window_end: date,
 ) -> VelocityProfile:
     """The profile from sale (time, units) pairs already limited to the window."""
+    return profile_from_counts(
+        store,
+        sku,
+        bucket_units(sku_sales, tz),
+        bucket_units(store_sales, tz),
+        tz=tz,
+        window_start=window_start,
+        window_end=window_end,
+    )
+
+
+def profile_from_counts(
+    store: str,
+    sku: str,
+    sku_counts: np.ndarray,
+    store_counts: np.ndarray,
+    *,
+    tz: ZoneInfo,
+    window_start: date,
+    window_end: date,
+    traffic: np.ndarray | None = None,
+) -> VelocityProfile:
+    """The profile from units already bucketed by (weekday, hour) over the window.
+
+    `traffic` is `store_rates` of `store_counts`: a caller profiling many SKUs of one store
+    computes it once and passes it in (the buying simulation does)."""
     exposure = weekday_exposure(window_start, window_end)
-    sku_counts = bucket_units(sku_sales, tz)
-    store_counts = bucket_units(store_sales, tz)
-    traffic = store_rates(store_counts, exposure)
+    if traffic is None:
+        traffic = store_rates(store_counts, exposure)
     return VelocityProfile(
         store=store,
         sku=sku,

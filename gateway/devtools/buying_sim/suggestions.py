@@ -97,7 +97,7 @@ class SuggestionsFollowed:
         daily = view.sales.sum(axis=1)  # (days, skus)
         out = []
         for k, profile in profiles.items():
-            ratio = dispersion(world, profile, daily[-profile.days :, k])
+            ratio = dispersion(profile, daily[-profile.days :, k])
             stock = StockPosition(
                 on_hand=int(view.on_hand[k]),
                 on_order=int(view.on_order[k]),

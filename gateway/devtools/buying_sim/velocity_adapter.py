@@ -12,7 +12,7 @@ slow hours (the velocity model does not yet take stock-outs out of the exposure)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -21,7 +21,7 @@ from gateway.devtools.buying_sim.world import HOURS, WEEKDAYS, World
 from gateway.retail.demand_forecast import dispersion_index
 from gateway.retail.velocity import (
     VelocityProfile,
-    sku_rates,
+    profile_from_counts,
     store_rates,
     weekday_exposure,
 )
@@ -51,31 +51,27 @@ def store_profiles(
     first_day = start_row - history
     counts = weekday_counts(world, window, first_day)
     exposure = weekday_exposure(world.day(first_day), world.day(upto_day + 1))
-    traffic = store_rates(counts.sum(axis=2), exposure)
-    out = {}
-    for k in np.flatnonzero(world.stocked[store]):
-        out[int(k)] = VelocityProfile(
-            store=world.stores[store].id,
-            sku=world.skus[k].gtin,
-            timezone=TZ.key,
+    store_counts = counts.sum(axis=2)
+    traffic = store_rates(store_counts, exposure)
+    return {
+        int(k): profile_from_counts(
+            world.stores[store].id,
+            world.skus[k].gtin,
+            counts[:, :, k],
+            store_counts,
+            tz=TZ,
             window_start=world.day(first_day),
             window_end=world.day(upto_day + 1),
-            units=int(counts[:, :, k].sum()),
-            store_units=int(counts.sum()),
-            rates=sku_rates(counts[:, :, k], exposure, traffic),
+            traffic=traffic,
         )
-    return out
+        for k in np.flatnonzero(world.stocked[store])
+    }
 
 
-def dispersion(world: World, profile: VelocityProfile, daily_units: np.ndarray) -> float | None:
+def dispersion(profile: VelocityProfile, daily_units: np.ndarray) -> float | None:
     """The demand forecast's variance-to-mean ratio from the window's daily totals against
     what the profile expected on each of those days (`dispersion_index`)."""
-    start = profile.window_start
-    expected = [
-        float(profile.rates[(start + timedelta(days=i)).weekday()].sum())
-        for i in range(len(daily_units))
-    ]
-    return dispersion_index(list(map(float, daily_units)), expected)
+    return dispersion_index(list(map(float, daily_units)), profile.expected_per_day())
 
 
 def at_close(world: World, day: int) -> datetime:
