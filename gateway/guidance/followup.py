@@ -1,4 +1,4 @@
-"""Did an accepted assortment item work? Read from the store's own POS sales, so the
+"""Did an accepted assortment item work? Read from the store's own POS sales (returns and screened-out lines left out, as velocity does), so the
 answer needs no head office and no network.
 
 - An accepted add: units of the SKU sold since the decision, as a weekly rate, against
@@ -15,21 +15,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from gateway.retail.velocity_queries import units_sold
 from gateway.storage.connection import Database
-from gateway.storage.sql import db_time, parse_time
+from gateway.storage.sql import parse_time
 
 JUDGE_DAYS = 14
 """An add gets this long before it is called below expectation."""
-
-
-def units_since(db: Database, store: str, sku: str, since: datetime) -> float:
-    """Units of `sku` sold in `store` since `since` (POS sales, any source)."""
-    with db.read() as conn:
-        row = conn.execute(
-            "SELECT coalesce(sum(quantity), 0) FROM sales WHERE store = ? AND sku = ? AND ts >= ?",
-            (store, sku, db_time(since)),
-        ).fetchone()
-    return float(row[0])
 
 
 def follow_up(db: Database, item: dict[str, Any], now: datetime) -> dict[str, Any] | None:
@@ -39,7 +30,7 @@ def follow_up(db: Database, item: dict[str, Any], now: datetime) -> dict[str, An
         return None
     days = max((now - decided).total_seconds() / 86400, 0.0)
     weeks = max(days, 1.0) / 7
-    units = units_since(db, item["store"], item["sku"], decided)
+    units = float(units_sold(db, item["store"], item["sku"], decided))
     out: dict[str, Any] = {"days": round(days, 1), "units": units, "per_week": units / weeks}
     detail = item["detail"]
     if item["kind"] == "add":
@@ -54,7 +45,7 @@ def follow_up(db: Database, item: dict[str, Any], now: datetime) -> dict[str, An
         return out
     target = detail.get("give_to_sku")
     if target:
-        given = units_since(db, item["store"], target, decided)
+        given = float(units_sold(db, item["store"], target, decided))
         out["give_to_per_week"] = given / weeks
         out["give_to_before_per_week"] = detail.get("give_to_per_week")
     out["verdict"] = "sold out" if units == 0 and days >= 7 else "selling off"
