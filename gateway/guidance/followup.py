@@ -1,5 +1,6 @@
-"""Did an accepted assortment item work? Read from the store's own POS sales (returns and screened-out lines left out, as velocity does), so the
-answer needs no head office and no network.
+"""Did an accepted assortment item work? Read from the store's own POS sales (returns
+and screened-out lines left out, as velocity does), so the answer needs no head office
+and no network.
 
 - An accepted add: units of the SKU sold since the decision, as a weekly rate, against
   what HQ expected (`expected_per_week`). `selling` once it sells at least half the
