@@ -70,7 +70,7 @@ function showChannels(channels) {
 function deliveryRow(d) {
   const where = [d.store, d.camera].filter((part) => part && part !== "-").join(" · ");
   return el("tr", { dataset: { delivery: String(d.id), status: d.status } },
-    el("td", { "data-label": "When" }, agoText(d.sent_at || d.created_at, "")),
+    el("td", { "data-label": "When" }, agoText(d.sent_at || d.created_at, "common.ago")),
     el("td", { "data-label": "Alert" }, el("strong", {}, d.title), where ? el("div", { class: "muted" }, where) : null),
     el("td", { "data-label": "Channel" }, d.channel || el("span", { class: "muted" }, "deleted")),
     el("td", { "data-label": "Status" }, el("span", { class: `badge ${STATUS_BADGE[d.status]}` }, STATUS_WORD[d.status] || d.status),

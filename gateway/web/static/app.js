@@ -3,29 +3,28 @@
 // pages that role may use, and offers fetch, formatting, live-update and chart helpers.
 // Every request and the live stream report to `connection.js`, which says plainly when
 // the gateway cannot be reached.
+// Words and figures come from `i18n.js` in the user's language and locale.
 import { doubt, gatewayFetch, heard, isOnline, onConnection, streaming, watch } from "/static/connection.js";
+import { ago, languagePicker, num, pct, t } from "/static/i18n.js";
 
 export { isOnline, onConnection };
+export { ago, clockTime, day, days, lang, locale, minutes, money, num, pct, perDay, phrase, t, translatePage, when } from "/static/i18n.js";
 
 export const PAGES = [
-  { id: "store", href: "/store", label: "Store", kinds: ["admin", "staff", "merchandiser"] },
-  { id: "merchandiser", href: "/merchandiser", label: "Compliance", kinds: ["admin", "merchandiser"] },
-  { id: "brand", href: "/brand", label: "Brand", kinds: ["admin", "merchandiser", "brand"] },
-  { id: "devices", href: "/devices", label: "Devices", kinds: ["admin", "installer"] },
-  { id: "rollouts", href: "/rollouts", label: "Models", kinds: ["admin"] },
-  { id: "calibrate", href: "/calibrate", label: "Calibration", kinds: ["admin", "installer"] },
+  { id: "store", href: "/store", label: "nav.store", kinds: ["admin", "staff", "merchandiser"] },
+  { id: "merchandiser", href: "/merchandiser", label: "nav.merchandiser", kinds: ["admin", "merchandiser"] },
+  { id: "brand", href: "/brand", label: "nav.brand", kinds: ["admin", "merchandiser", "brand"] },
+  { id: "devices", href: "/devices", label: "nav.devices", kinds: ["admin", "installer"] },
+  { id: "rollouts", href: "/rollouts", label: "nav.rollouts", kinds: ["admin"] },
+  { id: "calibrate", href: "/calibrate", label: "nav.calibrate", kinds: ["admin", "installer"] },
   // The user's own settings: a link beside the user's name, not a page of the store.
-  { id: "alerts", href: "/alerts", label: "My alerts", kinds: ["admin", "installer", "staff", "merchandiser"], menu: "user" },
+  { id: "alerts", href: "/alerts", label: "nav.alerts", kinds: ["admin", "installer", "staff", "merchandiser"], menu: "user" },
 ];
 
-export const STATUS = {
-  stocked: "Stocked", low: "Low", empty: "Empty", wrong_product: "Wrong product",
-  messy: "Messy", occluded: "Hidden", unknown: "Unknown",
-};
-export const STATUS_TAG = {
-  stocked: "OK", low: "LOW", empty: "EMPTY", wrong_product: "WRONG",
-  messy: "MESSY", occluded: "HIDDEN", unknown: "?",
-};
+const SLOT_STATUSES = ["stocked", "low", "empty", "wrong_product", "messy", "occluded", "unknown"];
+/** A slot status in words ("Empty") and as the short tag drawn on the shelf ("EMPTY"). */
+export const STATUS = Object.fromEntries(SLOT_STATUSES.map((s) => [s, t(`status.${s}`)]));
+export const STATUS_TAG = Object.fromEntries(SLOT_STATUSES.map((s) => [s, t(`status_tag.${s}`)]));
 
 export class HttpError extends Error {
   constructor(status, message) { super(message); this.status = status; }
@@ -39,7 +38,7 @@ export async function api(path, options = {}) {
   });
   if (response.status === 401 && !path.startsWith("/api/auth/")) {
     toLogin();
-    throw new HttpError(401, "not signed in");
+    throw new HttpError(401, t("common.not_signed_in"));
   }
   if (!response.ok) {
     let detail = response.statusText;
@@ -54,7 +53,7 @@ export async function api(path, options = {}) {
 function sentence(detail) {
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) {
-    return detail.map((d) => `${(d.loc || []).filter((p) => p !== "query" && p !== "body").join(".") || "request"}: ${d.msg}`).join("; ");
+    return detail.map((d) => `${(d.loc || []).filter((p) => p !== "query" && p !== "body").join(".") || t("common.request")}: ${d.msg}`).join("; ");
   }
   return detail ? JSON.stringify(detail) : "";
 }
@@ -100,14 +99,15 @@ export async function shell(pageId) {
   }
   const bar = el("header", { class: "topbar" },
     el("a", { class: "logo", href: "/" }, "shelf", el("b", {}, "sense")),
-    el("nav", { class: "nav", "aria-label": "Pages" },
+    el("nav", { class: "nav", "aria-label": t("common.pages") },
       pages.filter((p) => !p.menu).map((p) => link(p, pageId))),
     el("div", { class: "who" },
-      el("span", { class: "live", id: "live", "data-state": "idle", title: "Live updates" }, "live"),
+      el("span", { class: "live", id: "live", "data-state": "idle", title: t("common.live_title") }, t("common.live")),
       el("span", { class: "name", id: "user-name" }, user.name),
-      el("span", { class: "role", id: "user-role" }, user.role),
+      el("span", { class: "role", id: "user-role", title: user.role }, roleName(user.role)),
       pages.filter((p) => p.menu === "user").map((p) => link(p, pageId, "menu-link")),
-      el("button", { type: "button", id: "logout", onclick: logout }, "Log out")));
+      languagePicker(),
+      el("button", { type: "button", id: "logout", onclick: logout }, t("common.logout"))));
   document.body.prepend(bar);
   document.body.dataset.kind = user.kind;
   watch();
@@ -116,7 +116,16 @@ export async function shell(pageId) {
 }
 
 function link(page, pageId, className = null) {
-  return el("a", { href: page.href, class: className, id: `to-${page.id}`, "aria-current": page.id === pageId ? "page" : null }, page.label);
+  return el("a", { href: page.href, class: className, id: `to-${page.id}`, "aria-current": page.id === pageId ? "page" : null }, t(page.label));
+}
+
+/** A role as the server names it ("staff:s1:manager", "merchandiser:chain:acme") in words. */
+export function roleName(role) {
+  const [kind, first, second] = String(role || "").split(":");
+  if (kind === "staff") return t(second === "manager" ? "role.manager_of" : "role.staff_of", { store: first });
+  if (kind === "brand") return t("role.brand_of", { brand: first });
+  if (kind === "merchandiser" && first) return t(`role.merchandiser_${first}`, { name: second });
+  return t(`role.${kind}`);
 }
 
 async function logout() {
@@ -162,11 +171,11 @@ export function live(handlers) {
 export function place({ camera = null, row = null, slot = null }, layout = null) {
   const rowSpec = layout && row !== null ? (layout.rows || []).find((r) => r.index === row) : null;
   const parts = [];
-  if (layout?.aisle) parts.push(`aisle ${layout.aisle}`);
-  if (layout?.bay) parts.push(`bay ${layout.bay}`);
+  if (layout?.aisle) parts.push(t("place.aisle", { name: layout.aisle }));
+  if (layout?.bay) parts.push(t("place.bay", { name: layout.bay }));
   else if (camera) parts.push(camera);
-  if (row !== null && row !== undefined) parts.push(rowSpec?.label ? `shelf ${rowSpec.label}` : `row ${row + 1}`);
-  if (slot !== null && slot !== undefined) parts.push(`slot ${slot + 1}`);
+  if (row !== null && row !== undefined) parts.push(rowSpec?.label ? t("place.shelf", { name: rowSpec.label }) : t("place.row", { n: row + 1 }));
+  if (slot !== null && slot !== undefined) parts.push(t("place.slot", { n: slot + 1 }));
   return parts.join(" · ");
 }
 
@@ -188,47 +197,20 @@ export async function places(items) {
   return items.map((item, n) => place(item, layouts[n]));
 }
 
-// ---- formatting ----------------------------------------------------------------
+// ---- formatting (numbers, money, dates and spans: i18n.js, in the user's locale) ----
 
-export const pct = (value, digits = 0) =>
-  value === null || value === undefined ? "–" : `${(value * 100).toFixed(digits)}%`;
-
-export const num = (value, digits = 0) =>
-  value === null || value === undefined ? "–" : Number(value).toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-export function money(value, currency) {
-  if (value === null || value === undefined) return "–";
-  try {
-    const digits = Math.abs(value) < 1000 ? 2 : 0;
-    return Number(value).toLocaleString(undefined, { style: "currency", currency: currency || "EUR", minimumFractionDigits: digits, maximumFractionDigits: digits });
-  } catch { return num(value, 2); }
-}
-
-export function ago(iso) {
-  if (!iso) return "never";
-  const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
-  if (seconds < 10) return "just now";
-  if (seconds < 90) return `${Math.round(seconds)} s ago`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 172800) return `${Math.round(seconds / 3600)} h ago`;
-  return `${Math.round(seconds / 86400)} days ago`;
-}
-
-/** An element whose text says how long ago `iso` was, kept current by `tickAgo`. */
-export function agoText(iso, prefix = "updated ") {
-  return el("span", { dataset: { ago: iso || "", agoPrefix: prefix } }, prefix + ago(iso));
+/** An element whose text says how long ago `iso` was, kept current by `tickAgo`;
+ * `key` is the sentence around it (default "updated {ago}"). */
+export function agoText(iso, key = "common.updated_ago") {
+  return el("span", { dataset: { ago: iso || "", agoKey: key } }, t(key, { ago: ago(iso) }));
 }
 
 /** Re-say every `agoText` (a page that stays open must not keep saying "just now"). */
 export function tickAgo() {
   for (const node of document.querySelectorAll("[data-ago]")) {
-    node.textContent = node.dataset.agoPrefix + ago(node.dataset.ago || null);
+    node.textContent = t(node.dataset.agoKey, { ago: ago(node.dataset.ago || null) });
   }
 }
-
-export const minutes = (m) => (m === null || m === undefined ? "–" : m < 90 ? `${Math.round(m)} min` : `${(m / 60).toFixed(1)} h`);
-
-export const when = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "–");
 
 export function scoreClass(score) {
   if (score === null || score === undefined) return "";
@@ -261,7 +243,7 @@ export const LINE_COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f0
 export function lineChart(container, { xs, series, yPercent = true, yLabel = "", bars = false }) {
   container.replaceChildren();
   if (!xs.length || !series.length) {
-    container.append(el("p", { class: "empty-note" }, "No data for this range yet."));
+    container.append(el("p", { class: "empty-note" }, t("common.no_data_range")));
     return null;
   }
   const width = () => Math.max(280, container.clientWidth);
@@ -301,5 +283,5 @@ export function lineChart(container, { xs, series, yPercent = true, yLabel = "",
 export function ready() { document.body.dataset.ready = "1"; }
 
 export function fail(where, error) {
-  where.replaceChildren(el("p", { class: "error-note" }, `Could not load: ${error.message}`));
+  where.replaceChildren(el("p", { class: "error-note" }, t("common.could_not_load", { error: error.message })));
 }

@@ -5,6 +5,8 @@
 // to show cameras as unknown. It keeps probing by itself; the first answer hides the
 // banner, frees the buttons and tells pages `onConnection(true)` so they reload.
 
+import { locale, minutes, t } from "/static/i18n.js";
+
 const PROBE_PATH = "/api/auth/me";
 const PROBE_MS = 3000; // while lost: ask again this often
 const QUIET_MS = 5000; // connected, but nothing heard for this long: ask
@@ -132,25 +134,22 @@ function banner() {
   return box;
 }
 
-const clock = (ms) => new Date(ms).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const clock = (ms) => new Date(ms).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 /** "12 s", "3 min", "2 h": how long ago, to the unit a person reads. */
 export function age(ms) {
   const s = Math.max(0, Math.floor((Date.now() - ms) / 1000));
-  if (s < 90) return `${s} s`;
-  if (s < 5400) return `${Math.round(s / 60)} min`;
-  return `${Math.round(s / 3600)} h`;
+  return minutes(s < 90 ? s / 60 : s < 5400 ? Math.round(s / 60) : Math.round(s / 3600) * 60);
 }
 
 function drawBanner() {
   const box = banner();
   box.replaceChildren();
   const strong = document.createElement("strong");
-  strong.textContent = `This page cannot reach the gateway (since ${clock(link.lostAt)}).`;
+  strong.textContent = t("connection.lost", { since: clock(link.lostAt) });
   const data = document.createElement("span");
   data.className = "last-data";
-  data.textContent = ` What you see is from ${clock(link.heardAt)}, updated ${age(link.heardAt)} ago. ` +
-    "Cameras show as unknown and actions wait; reconnecting by itself…";
+  data.textContent = " " + t("connection.last_data", { at: clock(link.heardAt), age: age(link.heardAt) });
   box.append(strong, data);
   box.hidden = false;
 }

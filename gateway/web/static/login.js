@@ -1,7 +1,8 @@
 // shelfsense sign-in: post the form as JSON, then go to ?next= (a path on this site only).
-"use strict";
+import { languagePicker, t } from "/static/i18n.js";
 
 const form = document.getElementById("login");
+document.getElementById("lang-pick").append(languagePicker());
 const message = document.getElementById("message");
 const submit = document.getElementById("submit");
 
@@ -21,7 +22,7 @@ form.addEventListener("submit", async (event) => {
   const name = form.elements.name.value.trim();
   const password = form.elements.password.value;
   if (!name || !password) {
-    show("Enter your user name and password.");
+    show(t("login.enter_both"));
     return;
   }
   submit.disabled = true;
@@ -38,10 +39,10 @@ form.addEventListener("submit", async (event) => {
       return;
     }
     const body = await response.json().catch(() => ({}));
-    show(typeof body.detail === "string" ? body.detail : `Sign-in failed (${response.status}).`);
+    show(response.status === 401 ? t("login.wrong") : typeof body.detail === "string" ? body.detail : t("login.failed", { status: response.status }));
     form.elements.password.select();
   } catch (error) {
-    show("The gateway did not answer; check the connection and try again.");
+    show(t("login.no_answer"));
   } finally {
     submit.disabled = false;
   }

@@ -1,7 +1,7 @@
 // The store page: each camera's shelf with slots coloured by state, the open advice
 // with acknowledge / dismiss, today's score; live updates move slots and advice.
 import {
-  STATUS, STATUS_TAG, agoText, api, ago, el, fail, isOnline, isoLocal, live, onConnection, pct, place,
+  STATUS, STATUS_TAG, agoText, api, ago, el, fail, isOnline, isoLocal, live, onConnection, pct, place, t,
   ready, scoreClass, shell,
 } from "/static/app.js";
 
@@ -43,7 +43,7 @@ function drawCameraStatus() {
     const card = document.querySelector(`article[data-camera='${cam.camera}']`);
     if (card) card.dataset.state = cameraStatus(cam).status;
     const foot = document.querySelector(`[data-camera='${cam.camera}'] [data-ago]`);
-    if (foot) { foot.dataset.ago = cam.state?.updated_at || cam.last_seen || ""; foot.textContent = foot.dataset.agoPrefix + ago(foot.dataset.ago || null); }
+    if (foot) { foot.dataset.ago = cam.state?.updated_at || cam.last_seen || ""; foot.textContent = t(foot.dataset.agoKey, { ago: ago(foot.dataset.ago || null) }); }
   }
   const total = state.cameras.length;
   const counts = { online: 0, stale: 0, offline: 0, unknown: 0 };
@@ -239,7 +239,7 @@ function adviceCard(a) {
     el("div", { class: "what" }, a.action),
     el("div", { class: "why" }, a.reason),
     el("div", { class: "row" },
-      el("span", { class: "muted", style: "font-size:0.82rem" }, status, " ", where, " · ", agoText(a.created_at, "")),
+      el("span", { class: "muted", style: "font-size:0.82rem" }, status, " ", where, " · ", agoText(a.created_at, "common.ago")),
       actions));
 }
 

@@ -102,7 +102,7 @@ function drawMeta(body) {
   const stamp = body.refreshed_at || body.pulled_at;
   for (const id of ["prices-meta", "assortment-meta"]) {
     const meta = document.getElementById(id);
-    const age = stamp ? agoText(stamp, "head office figures ") : "not pulled from the head office yet";
+    const age = stamp ? agoText(stamp, "store_guidance.figures_ago") : "not pulled from the head office yet";
     meta.replaceChildren(age, body.error ? " · head office unreachable, showing the last pull" : "");
     meta.title = body.error || "";
     meta.classList.toggle("bad", Boolean(body.error));
