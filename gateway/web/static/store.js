@@ -1,11 +1,16 @@
 // The store page: each camera's shelf with slots coloured by state, the open advice
 // with acknowledge / dismiss, today's score; live updates move slots and advice.
 import {
-  STATUS, STATUS_TAG, agoText, api, ago, el, fail, isOnline, isoLocal, live, onConnection, pct, place, t,
-  ready, scoreClass, shell,
+  STATUS, STATUS_TAG, agoText, api, ago, el, fail, isOnline, isoLocal, live, minutes, onConnection, pct,
+  phrase, place, ready, scoreClass, shell, t,
 } from "/static/app.js";
 
-const DISMISS_REASONS = ["Already done", "Product delisted", "Camera is wrong", "Not worth it now"];
+// Suggested reasons, in the user's language (what is stored is what the user picked or typed).
+const DISMISS_REASONS = [t("store.reason_done"), t("store.reason_delisted"), t("store.reason_camera_wrong"), t("store.reason_not_now")];
+/** A camera's status, an advice's level and status in words (the codes stay in data-*). */
+const CAMERA_WORD = { online: t("store.cam_online"), stale: t("store.cam_stale"), offline: t("store.cam_offline"), unknown: t("store.cam_unknown") };
+const LEVEL_WORD = { high: t("store.level_high"), medium: t("store.level_medium"), low: t("store.level_low") };
+const ADVICE_STATUS_WORD = { acknowledged: t("store.status_acknowledged") };
 const state = { user: null, store: null, cameras: [], advice: new Map(), slots: new Map(), layouts: new Map() };
 const CAMERAS_POLL_MS = 10000;
 const STALE_INTERVALS = 5; // a state older than this many capture intervals is stale
@@ -15,16 +20,16 @@ const STALE_UNKNOWN_INTERVAL_S = 300; // a node that never said its frame rate
 /** How a camera stands now: online, stale (its last state is old), offline (it said
  * so, or its Last Will did), or unknown (the gateway cannot be asked). */
 function cameraStatus(cam) {
-  if (!isOnline()) return { status: "unknown", why: "the gateway cannot be reached" };
-  if (!cam.online) return { status: "offline", why: `offline since ${ago(cam.availability_at || cam.last_seen)}` };
+  if (!isOnline()) return { status: "unknown", why: t("store.why_unreachable") };
+  if (!cam.online) return { status: "offline", why: t("store.why_offline", { ago: ago(cam.availability_at || cam.last_seen) }) };
   const stamp = cam.state?.updated_at;
-  if (!stamp) return { status: "stale", why: "no shelf state received yet" };
+  if (!stamp) return { status: "stale", why: t("store.why_no_state") };
   const fps = cam.health?.fps;
   const limit = fps ? Math.max(STALE_INTERVALS / fps, STALE_FLOOR_S) : STALE_UNKNOWN_INTERVAL_S;
   const age = (Date.now() - new Date(stamp).getTime()) / 1000;
   return age > limit
-    ? { status: "stale", why: `no shelf state for ${Math.round(age)} s (expected every ${fps ? Math.round(1 / fps) : "?"} s)` }
-    : { status: "online", why: `last shelf state ${ago(stamp)}` };
+    ? { status: "stale", why: t("store.why_stale", { age: minutes(age / 60), every: fps ? minutes(1 / fps / 60) : "?" }) }
+    : { status: "online", why: t("store.why_online", { ago: ago(stamp) }) };
 }
 
 const BADGE = { online: "good", stale: "stale", offline: "bad", unknown: "" };
@@ -32,7 +37,7 @@ const BADGE = { online: "good", stale: "stale", offline: "bad", unknown: "" };
 function cameraBadge(cam) {
   const { status, why } = cameraStatus(cam);
   return el("span", { class: `badge ${BADGE[status]}`, title: why, dataset: { cameraStatus: status } },
-    el("i", { class: "dot" }), status);
+    el("i", { class: "dot" }), CAMERA_WORD[status]);
 }
 
 /** Re-say each camera's status and the "Cameras online" figure (no redraw of shelves). */
@@ -50,13 +55,16 @@ function drawCameraStatus() {
   for (const cam of state.cameras) counts[cameraStatus(cam).status] += 1;
   const hint = document.getElementById("cams-hint");
   if (!isOnline()) {
-    document.getElementById("cams-online").textContent = `? / ${total}`;
-    hint.textContent = "unknown: the gateway cannot be reached";
+    document.getElementById("cams-online").textContent = t("store.cams_of", { online: "?", total });
+    hint.textContent = t("store.cams_unknown");
     return;
   }
-  document.getElementById("cams-online").textContent = `${counts.online} / ${total}`;
-  const trouble = [counts.stale && `${counts.stale} stale`, counts.offline && `${counts.offline} offline`].filter(Boolean);
-  hint.textContent = trouble.length ? `${trouble.join(", ")}: check the Devices page` : "all reporting";
+  document.getElementById("cams-online").textContent = t("store.cams_of", { online: counts.online, total });
+  const trouble = [
+    counts.stale && t("store.cams_stale", { count: counts.stale }),
+    counts.offline && t("store.cams_offline", { count: counts.offline }),
+  ].filter(Boolean);
+  hint.textContent = trouble.length ? t("store.cams_trouble", { trouble: trouble.join(t("store.list_separator")) }) : t("store.cams_all_reporting");
 }
 
 /** Fresh availability and state times (the stream sends only changes). */
@@ -96,7 +104,7 @@ async function refresh() {
   const cameras = (await api("/api/cameras")).filter((c) => c.store === state.store);
   await Promise.all(cameras.map(fillScore));
   state.cameras = cameras;
-  document.getElementById("title").textContent = state.store ? `Store ${state.store}` : "Store";
+  document.getElementById("title").textContent = state.store ? t("store.title_of", { store: state.store }) : t("store.title");
   await drawCameras(cameras); // first: the advice names places with the layouts' names
   await Promise.all([loadAdvice(), loadScore(cameras)]);
 }
@@ -127,7 +135,7 @@ function setKpi(boxId, valueId, value) {
 
 async function drawCameras(cameras) {
   const box = document.getElementById("cameras");
-  if (!cameras.length) { box.replaceChildren(el("p", { class: "empty-note" }, "No cameras in this store yet.")); return; }
+  if (!cameras.length) { box.replaceChildren(el("p", { class: "empty-note" }, t("store.no_cameras"))); return; }
   const cards = await Promise.all(cameras.map(cameraCard));
   box.replaceChildren(...cards);
   drawCameraStatus();
@@ -142,7 +150,7 @@ async function cameraCard(cam) {
     try { photo = await api(`/api/cameras/${cam.store}/${cam.camera}/snapshot`); } catch { /* none kept */ }
   }
   const readings = new Map((cam.state?.slots || []).map((s) => [`${s.row}-${s.slot}`, s]));
-  const shelf = el("div", { class: "shelf", role: "img", "aria-label": `Shelf of ${cam.camera}` });
+  const shelf = el("div", { class: "shelf", role: "img", "aria-label": t("store.shelf_of", { camera: cam.camera }) });
   if (photo?.image_url) {
     shelf.classList.add("has-photo");
     shelf.append(el("img", { src: photo.image_url, alt: "" }));
@@ -157,20 +165,20 @@ async function cameraCard(cam) {
         style: `left:${slot.x0 * 100}%;width:${(slot.x1 - slot.x0) * 100}%;top:${row.y0 * 100}%;height:${(row.y1 - row.y0) * 100}%`,
         dataset: { slot: `${cam.camera}:${key}` },
       }, el("span", { class: "tag" }), el("span", { class: "pname" }, slot.name || slot.sku || ""));
-      node.dataset.label = `${slot.name || slot.sku || "No product"} (${place({ row: row.index, slot: slot.index }, layout)})`;
+      node.dataset.label = t("store.slot_label", { product: slot.name || slot.sku || t("store.no_product"), place: place({ row: row.index, slot: slot.index }, layout) });
       setSlot(node, reading?.status || "unknown");
       state.slots.set(`${cam.camera}:${key}`, node);
       shelf.append(node);
     }
   }
-  if (!layout) shelf.append(el("p", { class: "empty-note", style: "color:#cbd2dc;position:absolute;inset:40% 0 0" }, "No layout yet: calibrate this camera."));
+  if (!layout) shelf.append(el("p", { class: "empty-note", style: "color:#cbd2dc;position:absolute;inset:40% 0 0" }, t("store.no_layout")));
   const where = place({ camera: cam.camera }, layout);
   return el("article", { class: "camera", dataset: { camera: cam.camera } },
     el("header", { style: "display:flex;justify-content:space-between;align-items:center;margin-bottom:0.5rem" },
       el("h3", {}, where), cameraBadge(cam)),
     shelf,
     el("div", { class: "cam-foot" },
-      el("span", {}, "Score now ", el("span", { class: "score-pill", dataset: { score: cam.camera } }, pct(cam.score))),
+      el("span", {}, t("store.score_now"), " ", el("span", { class: "score-pill", dataset: { score: cam.camera } }, pct(cam.score))),
       agoText(cam.state?.updated_at || cam.last_seen)));
 }
 
@@ -198,10 +206,10 @@ function drawAdvice() {
     .sort((a, b) => b.urgency - a.urgency || a.id - b.id);
   const open = items.filter((a) => a.status === "open").length;
   document.getElementById("advice-count").textContent = open;
-  document.getElementById("advice-hint").textContent = `${items.length - open} acknowledged`;
+  document.getElementById("advice-hint").textContent = t("store.acknowledged_count", { count: items.length - open });
   if (!items.length) {
     state.cards = new Map();
-    box.replaceChildren(el("p", { class: "empty-note" }, "Nothing to do. The shelves look right."));
+    box.replaceChildren(el("p", { class: "empty-note" }, t("store.nothing_to_do")));
     return;
   }
   // Re-use the card of an advice whose status and action did not change (the reason's
@@ -212,7 +220,7 @@ function drawAdvice() {
     const key = [a.status, a.level, a.action].join("|");
     const old = state.cards?.get(a.id);
     if (old && old.key === key) {
-      old.node.querySelector(".why").textContent = a.reason;
+      old.node.querySelector(".why").textContent = phrase(a.reason_phrase, a.reason);
       cards.set(a.id, old);
     } else {
       cards.set(a.id, { key, node: adviceCard(a) });
@@ -229,15 +237,15 @@ function adviceCard(a) {
   const where = place(a, state.layouts.get(a.camera));
   const actions = el("div", { class: "actions" });
   if (canAct(state.user)) {
-    if (a.status === "open") actions.append(el("button", { class: "btn primary", type: "button", "data-ack": a.id, onclick: () => acknowledge(a.id) }, "Acknowledge"));
-    actions.append(el("button", { class: "btn danger", type: "button", "data-dismiss": a.id, onclick: () => dismiss(a) }, "Dismiss"));
+    if (a.status === "open") actions.append(el("button", { class: "btn primary", type: "button", "data-ack": a.id, onclick: () => acknowledge(a.id) }, t("store.acknowledge")));
+    actions.append(el("button", { class: "btn danger", type: "button", "data-dismiss": a.id, onclick: () => dismiss(a) }, t("store.dismiss")));
   }
   const status = a.status === "acknowledged"
-    ? el("span", { class: "badge info", "data-status": a.status }, "acknowledged")
-    : el("span", { class: `badge ${a.level === "urgent" ? "bad" : a.level === "high" ? "warn" : ""}`, "data-status": a.status }, a.level);
+    ? el("span", { class: "badge info", "data-status": a.status }, ADVICE_STATUS_WORD.acknowledged)
+    : el("span", { class: `badge ${a.level === "urgent" ? "bad" : a.level === "high" ? "warn" : ""}`, "data-status": a.status, "data-level": a.level }, LEVEL_WORD[a.level] || a.level);
   return el("article", { class: `advice level-${a.level} ${a.status}`, dataset: { advice: a.id } },
-    el("div", { class: "what" }, a.action),
-    el("div", { class: "why" }, a.reason),
+    el("div", { class: "what" }, phrase(a.action_phrase, a.action)),
+    el("div", { class: "why" }, phrase(a.reason_phrase, a.reason)),
     el("div", { class: "row" },
       el("span", { class: "muted", style: "font-size:0.82rem" }, status, " ", where, " · ", agoText(a.created_at, "common.ago")),
       actions));
@@ -247,13 +255,13 @@ async function acknowledge(id) {
   try {
     const record = await api(`/api/advice/${id}/acknowledge`, { method: "POST" });
     upsertAdvice(record);
-  } catch (error) { alert(`Could not acknowledge: ${error.message}`); }
+  } catch (error) { alert(t("store.could_not_acknowledge", { error: error.message })); }
 }
 
 function dismiss(advice) {
   const dialog = document.getElementById("dismiss-dialog");
   const reason = document.getElementById("dismiss-reason");
-  document.getElementById("dismiss-what").textContent = advice.action;
+  document.getElementById("dismiss-what").textContent = phrase(advice.action_phrase, advice.action);
   reason.value = "";
   document.getElementById("dismiss-choices").replaceChildren(...DISMISS_REASONS.map((r) =>
     el("button", { class: "btn", type: "button", onclick: () => { reason.value = r; reason.focus(); } }, r)));
@@ -263,7 +271,7 @@ function dismiss(advice) {
     try {
       const record = await api(`/api/advice/${advice.id}/dismiss`, { method: "POST", body: JSON.stringify({ reason: reason.value.trim() }) });
       upsertAdvice(record);
-    } catch (error) { alert(`Could not dismiss: ${error.message}`); }
+    } catch (error) { alert(t("store.could_not_dismiss", { error: error.message })); }
   };
   dialog.showModal();
 }
