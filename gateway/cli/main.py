@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gateway.devtools.simulate.run",
     "gateway.cli.planogram",
     "gateway.cli.pos",
+    "gateway.cli.stock",
     "gateway.cli.catalogue",
     "gateway.devtools.loadtest",
     "gateway.cli.users",

@@ -3,8 +3,8 @@
     stock on hand = last count + units received since - units sold since (POS)
 
 Receipts and counts arrive like sales: a JSON batch (`POST /api/stock/receipts`,
-`/api/stock/counts`), a CSV file (API upload or `shelf-gateway stock import-receipts` /
-`import-counts`). Every line is validated on its own (`batch_import`): a bad line is
+`/api/stock/counts`), a CSV file (API upload or `shelf-gateway stock receipts` /
+`stock counts`). Every line is validated on its own (`batch_import`): a bad line is
 reported with its row or index and field, the good ones are stored.
 
 Decisions a store needs to know:
