@@ -8,52 +8,28 @@ for people to look at."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-import uvicorn
 
-from gateway.hq.web import create_hq_app
-from gateway.storage.connection import Database
 from tests.support import hq_dataset as data
 from tests.support.auth_support import make_user
 from tests.support.browser import ARTIFACTS, DESKTOP, PHONE
-from tests.support.gateway_store import wait_until
-from tests.support.services import free_port
+from tests.support.hq_server import HqServer, served_hq
 
 pytestmark = pytest.mark.slow
 
 
-@dataclass
-class Server:
-    url: str
-    db: Database
-
-
 @pytest.fixture(scope="module")
-def hq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = data.build(tmp_path_factory.mktemp("hq"))
-    db = Database.in_dir(tmp_path_factory.mktemp("hq-users"))
-    db.open()
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_hq_app(root, db), host="127.0.0.1", port=port, log_config=None)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, 10, "the HQ web server to start")
-    yield Server(f"http://127.0.0.1:{port}", db)
-    server.should_exit = True
-    thread.join(10)
-    db.close()
+def hq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HqServer]:
+    with served_hq(tmp_path_factory) as server:
+        yield server
 
 
-def signed_in(browser: Any, hq: Server, role: str, path: str, phone: bool = False) -> Any:
+def signed_in(browser: Any, hq: HqServer, role: str, path: str, phone: bool = False) -> Any:
     """A fresh browser context that opens `path`, is sent to the sign-in page, signs in
     as a new user of `role` and lands back on `path`, ready."""
     name, password, _ = make_user(hq.db, role)
@@ -90,7 +66,7 @@ def nav(page: Any) -> list[str]:
 
 
 def test_a_brand_sees_its_figures_charts_and_stores_and_nothing_of_another(
-    browser: Any, hq: Server
+    browser: Any, hq: HqServer
 ) -> None:
     page = signed_in(browser, hq, "brand:Fizz", "/brand")
     assert nav(page) == ["Brands"]
@@ -130,7 +106,7 @@ def test_a_brand_sees_its_figures_charts_and_stores_and_nothing_of_another(
 
 
 def test_a_chain_merchandiser_sees_its_stores_compliance_and_quiet_devices(
-    browser: Any, hq: Server
+    browser: Any, hq: HqServer
 ) -> None:
     page = signed_in(browser, hq, "merchandiser:chain:Fresh Corner", "/chain")
     assert nav(page) == ["Stores & compliance", "Brands"]
@@ -166,7 +142,7 @@ def test_a_chain_merchandiser_sees_its_stores_compliance_and_quiet_devices(
     screenshot(phone, "ui-hq-chain-phone.png")
 
 
-def test_an_admin_sees_every_store_and_can_pick_any_brand(browser: Any, hq: Server) -> None:
+def test_an_admin_sees_every_store_and_can_pick_any_brand(browser: Any, hq: HqServer) -> None:
     page = signed_in(browser, hq, "admin", "/chain")
     page.wait_for_selector("#worst-stores-table")
     assert page.locator("#worst-stores-table tbody tr").count() == len(data.SHOPS)

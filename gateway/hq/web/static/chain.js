@@ -1,12 +1,17 @@
 // The HQ chain page for merchandisers: compliance and availability per store over time,
 // devices that went quiet, the worst stores and products. A merchandiser scoped to a
 // chain or region sees its stores only (the API enforces it).
-import { api, el, fail, money, num, pct, ready, scoreClass, when } from "/static/app.js";
-import { chart, dayRange, daySeconds, fillPlaces, rateCell, shell, storeLabel, table } from "/static/hq/hq.js";
+import { api, el, fail, minutes, money, num, pct, ready, scoreClass, t, when } from "/static/app.js";
+import { chart, dayRange, daySeconds, fillPlaces, hours, rateCell, shell, storeLabel, table } from "/static/hq/hq.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_LINES = 7;
-const REASON = { offline: ["bad", "camera offline"], "not seen": ["warn", "camera not seen"], uplink: ["bad", "uplink quiet"] };
+/** The API's reasons a camera needs a look: a badge colour and the words. */
+const REASON = {
+  offline: ["bad", t("hq_chain.reason_offline")],
+  "not seen": ["warn", t("hq_chain.reason_not_seen")],
+  uplink: ["bad", t("hq_chain.reason_uplink")],
+};
 
 function query(extra = {}) {
   const p = new URLSearchParams();
@@ -47,11 +52,11 @@ function drawKpis(trend, worst, offline) {
   const oos = totals.oos_hours;
   const quiet = offline.stores.length;
   $("kpis").replaceChildren(
-    kpi("Compliance", pct(compliance, 1), "mean of the cameras' hours", scoreClass(compliance)),
-    kpi("Availability", pct(osa, 1), "time with product on the shelf", scoreClass(osa)),
-    kpi("Out of stock", `${num(oos, 1)} h`, "slot-hours empty"),
-    kpi("Stores", num(trend.stores_total), dayRange(trend.since, trend.until)),
-    kpi("Need a look", num(quiet), "stores with a device or uplink down", quiet ? "bad" : "good"));
+    kpi(t("hq.compliance"), pct(compliance, 1), t("hq_chain.compliance_hint"), scoreClass(compliance)),
+    kpi(t("hq.availability"), pct(osa, 1), t("hq_chain.availability_hint"), scoreClass(osa)),
+    kpi(t("hq.out_of_stock"), hours(oos), t("hq.slot_hours_empty")),
+    kpi(t("hq.stores"), num(trend.stores_total), dayRange(trend.since, trend.until)),
+    kpi(t("hq_chain.need_a_look"), num(quiet), t("hq_chain.need_a_look_hint"), quiet ? "bad" : "good"));
 }
 
 function drawCharts(trend) {
@@ -60,51 +65,59 @@ function drawCharts(trend) {
   const shown = trend.stores;
   const series = (key) => [
     ...shown.map((s) => ({ label: s.store_name || s.store, values: trend.periods.map((p) => s.points.find((o) => o.period === p)?.[key] ?? null) })),
-    { label: "All stores", strong: true, values: trend.overall.map((o) => o[key]) },
+    { label: t("hq_chain.all_stores"), strong: true, values: trend.overall.map((o) => o[key]) },
   ];
-  const meta = shown.length < trend.stores_total ? `all ${trend.stores_total} stores and the ${shown.length} worst` : "per store";
-  const step = trend.step === "week" ? "weekly" : "daily";
-  $("compliance-meta").textContent = `${meta}, ${step}`;
-  $("osa-meta").textContent = `${meta}, ${step}`;
+  const some = shown.length < trend.stores_total;
+  const meta = trend.step === "week"
+    ? (some ? t("hq_chain.all_and_worst_weekly", { total: trend.stores_total, count: shown.length }) : t("hq_chain.per_store_weekly"))
+    : (some ? t("hq_chain.all_and_worst_daily", { total: trend.stores_total, count: shown.length }) : t("hq_chain.per_store_daily"));
+  $("compliance-meta").textContent = meta;
+  $("osa-meta").textContent = meta;
   const seconds = trend.step === "week" ? 7 * 86400 : 86400;
   chart($("chart-compliance"), { xs, step: seconds, series: series("compliance") });
   chart($("chart-osa"), { xs, step: seconds, series: series("osa") });
 }
 
 function drawDevices(offline) {
-  $("devices-meta").textContent = `quiet for over ${num(offline.minutes)} min, checked ${when(offline.checked_at)}`;
+  $("devices-meta").textContent = t("hq_chain.devices_meta", { span: minutes(offline.minutes), at: when(offline.checked_at) });
   if (!offline.stores.length) {
-    $("devices").replaceChildren(el("p", { class: "all-clear" }, "Every camera and uplink has reported recently."));
+    $("devices").replaceChildren(el("p", { class: "all-clear" }, t("hq_chain.all_clear")));
     return;
   }
   const rows = offline.stores.flatMap((s) => s.cameras.map((c) => ({ ...c, store: s })));
   $("devices").replaceChildren(table("devices-table", [
-    { label: "Store", cell: (r) => storeLabel(r.store.store_name, r.store.store) },
-    { label: "Chain · region", cell: (r) => `${r.store.chain || "–"} · ${r.store.region || "–"}` },
-    { label: "Camera", cell: (r) => r.camera },
-    { label: "Problem", cell: (r) => el("div", { class: "reasons" }, r.reasons.map((x) => el("span", { class: `badge ${REASON[x][0]}` }, el("span", { class: "dot" }), REASON[x][1]))) },
-    { label: "Camera last seen", cell: (r) => when(r.last_seen) },
-    { label: "Store's last report", cell: (r) => when(r.store.last_report_at) },
+    { label: t("hq.store"), cell: (r) => storeLabel(r.store.store_name, r.store.store) },
+    { label: t("hq.chain_region"), cell: (r) => `${r.store.chain || "–"} · ${r.store.region || "–"}` },
+    { label: t("hq_chain.camera"), cell: (r) => r.camera },
+    { label: t("hq_chain.problem"), cell: (r) => el("div", { class: "reasons" }, r.reasons.map(reasonBadge)) },
+    { label: t("hq_chain.camera_last_seen"), cell: (r) => when(r.last_seen) },
+    { label: t("hq_chain.store_last_report"), cell: (r) => when(r.store.last_report_at) },
   ], rows));
 }
 
+/** A reason the API gives (one it does not name yet shows as sent, in a plain badge). */
+function reasonBadge(reason) {
+  const [cls, words] = REASON[reason] || ["", reason];
+  return el("span", { class: `badge ${cls}` }, el("span", { class: "dot" }), words);
+}
+
 function drawWorstStores({ stores }) {
-  if (!stores.length) { $("worst-stores").replaceChildren(el("p", { class: "empty-note" }, "No store in this selection.")); return; }
+  if (!stores.length) { $("worst-stores").replaceChildren(el("p", { class: "empty-note" }, t("hq.no_store"))); return; }
   $("worst-stores").replaceChildren(table("worst-stores-table", [
-    { label: "Store", cell: (s) => storeLabel(s.store_name, s.store) },
-    { label: "Compliance", num: true, cell: (s) => rateCell(s.compliance, "Compliance") },
-    { label: "Availability", num: true, cell: (s) => rateCell(s.osa, "Availability") },
-    { label: "Out of stock", num: true, cell: (s) => `${num(s.oos_hours, 1)} h` },
+    { label: t("hq.store"), cell: (s) => storeLabel(s.store_name, s.store) },
+    { label: t("hq.compliance"), num: true, cell: (s) => rateCell(s.compliance, t("hq.compliance")) },
+    { label: t("hq.availability"), num: true, cell: (s) => rateCell(s.osa, t("hq.availability")) },
+    { label: t("hq.out_of_stock"), num: true, cell: (s) => hours(s.oos_hours) },
   ], stores));
 }
 
 function drawWorstSkus({ skus }) {
-  if (!skus.length) { $("worst-skus").replaceChildren(el("p", { class: "empty-note" }, "No products in this selection.")); return; }
+  if (!skus.length) { $("worst-skus").replaceChildren(el("p", { class: "empty-note" }, t("hq.no_products"))); return; }
   $("worst-skus").replaceChildren(table("worst-skus-table", [
-    { label: "Product", cell: (p) => el("div", {}, p.name || p.sku, el("div", { class: "muted small" }, `${p.brand || "–"} · ${p.sku}`)) },
-    { label: "Stores", num: true, cell: (p) => num(p.stores) },
-    { label: "Availability", num: true, cell: (p) => rateCell(p.osa, "Availability") },
-    { label: "Lost sales", num: true, cell: (p) => money(p.lost_sales) },
+    { label: t("hq.product"), cell: (p) => el("div", {}, p.name || p.sku, el("div", { class: "muted small" }, `${p.brand || "–"} · ${p.sku}`)) },
+    { label: t("hq.stores"), num: true, cell: (p) => num(p.stores) },
+    { label: t("hq.availability"), num: true, cell: (p) => rateCell(p.osa, t("hq.availability")) },
+    { label: t("hq.lost_sales"), num: true, cell: (p) => money(p.lost_sales) },
   ], skus));
 }
 
@@ -115,7 +128,8 @@ async function main() {
     const places = await fillPlaces($("chain"), $("region"), url);
     if (user.role.startsWith("merchandiser:")) {
       const [, what, name] = user.role.split(":");
-      $("sub").textContent = `The ${places.stores.length} store(s) of ${what} ${name}: compliance and availability over time, what needs a look`;
+      const args = { count: places.stores.length, name };
+      $("sub").textContent = what === "region" ? t("hq_chain.sub_region", args) : t("hq_chain.sub_chain", args);
     }
     if (url.get("since")) $("from").value = url.get("since");
     if (url.get("until")) $("to").value = url.get("until");

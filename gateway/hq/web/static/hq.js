@@ -1,14 +1,16 @@
 // shelfsense head office: the app shell for the HQ pages (an ES module, no build step).
 // It reuses the store gateway's helpers and look (/static/app.js, /static/app.css) and
-// draws the top bar with the HQ pages this role may open.
-import { api, el, me, num, pct, scoreClass } from "/static/app.js";
+// draws the top bar with the HQ pages this role may open. Words come from the `hq`
+// catalogue (and the store gateway's `common`), figures and dates in the user's locale.
+import { api, el, locale, me, num, pct, roleName, scoreClass, t } from "/static/app.js";
+import { languagePicker } from "/static/i18n.js";
 
 export const PAGES = [
-  { id: "chain", href: "/chain", label: "Stores & compliance", kinds: ["admin", "merchandiser"] },
-  { id: "brand", href: "/brand", label: "Brands", kinds: ["admin", "merchandiser", "brand"] },
+  { id: "chain", href: "/chain", label: "nav.chain", kinds: ["admin", "merchandiser"] },
+  { id: "brand", href: "/brand", label: "nav.brands", kinds: ["admin", "merchandiser", "brand"] },
 ];
 
-/** The top bar: logo, the HQ pages of this role, the user, logout. Returns the user. */
+/** The top bar: logo, the HQ pages of this role, the user, language, logout. Returns the user. */
 export async function shell(pageId) {
   const user = await me();
   const pages = PAGES.filter((p) => p.kinds.includes(user.kind));
@@ -17,13 +19,14 @@ export async function shell(pageId) {
     throw new Error("this page is not for " + user.kind);
   }
   const bar = el("header", { class: "topbar" },
-    el("a", { class: "logo", href: "/" }, "shelf", el("b", {}, "sense"), el("span", { class: "tier" }, "HQ")),
-    el("nav", { class: "nav", "aria-label": "Pages" },
-      pages.map((p) => el("a", { href: p.href, "aria-current": p.id === pageId ? "page" : null }, p.label))),
+    el("a", { class: "logo", href: "/" }, "shelf", el("b", {}, "sense"), el("span", { class: "tier" }, t("hq.tier"))),
+    el("nav", { class: "nav", "aria-label": t("common.pages") },
+      pages.map((p) => el("a", { href: p.href, id: `to-${p.id}`, "aria-current": p.id === pageId ? "page" : null }, t(p.label)))),
     el("div", { class: "who" },
       el("span", { class: "name", id: "user-name" }, user.name),
-      el("span", { class: "role", id: "user-role" }, user.role),
-      el("button", { type: "button", id: "logout", onclick: logout }, "Log out")));
+      el("span", { class: "role", id: "user-role", title: user.role }, roleName(user.role)),
+      languagePicker(),
+      el("button", { type: "button", id: "logout", onclick: logout }, t("common.logout"))));
   document.body.prepend(bar);
   document.body.dataset.kind = user.kind;
   return user;
@@ -34,6 +37,9 @@ async function logout() {
     location.href = "/login";
   }
 }
+
+/** Slot-hours (out of stock) as "12.5 h" / "12.5 小时": an amount of hours, not a span. */
+export const hours = (value) => t("hq.hours", { hours: value });
 
 /** Seconds since the epoch of a "YYYY-MM-DD" day (UTC midnight), for the charts. */
 export const daySeconds = (day) => Date.parse(`${day}T00:00:00Z`) / 1000;
@@ -46,8 +52,8 @@ export async function fillPlaces(chainSelect, regionSelect, url) {
     select.value = url.get(select.id) || (values.length === 1 ? values[0] : "");
     select.disabled = values.length < 2;
   };
-  fill(chainSelect, places.chains, "All chains");
-  fill(regionSelect, places.regions, "All regions");
+  fill(chainSelect, places.chains, t("hq.all_chains"));
+  fill(regionSelect, places.regions, t("hq.all_regions"));
   return places;
 }
 
@@ -75,11 +81,18 @@ export function storeLabel(name, id) {
   return el("div", {}, name || id, name ? el("div", { class: "muted small" }, id) : null);
 }
 
-/** "16 Nov – 25 Nov 2026": a day range, short enough for a KPI hint. */
+const utcDay = (day) => new Date(`${day}T00:00:00Z`);
+
+/** "16 Nov – 25 Nov 2026" (11月16日至2026年11月25日): a day range in the user's
+ *  locale, short enough for a KPI hint (the first day's year only when it differs). */
 export function dayRange(since, until) {
-  const fmt = (day, year) => new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { day: "numeric", month: "short", year: year ? "numeric" : undefined, timeZone: "UTC" });
-  return `${fmt(since, since.slice(0, 4) !== until.slice(0, 4))} – ${fmt(until, true)}`;
+  const fmt = (day, year) => utcDay(day).toLocaleDateString(locale, { day: "numeric", month: "short", year: year ? "numeric" : undefined, timeZone: "UTC" });
+  return t("hq.day_range", { since: fmt(since, since.slice(0, 4) !== until.slice(0, 4)), until: fmt(until, true) });
 }
+
+/** A chart's day (seconds at UTC midnight) as "16 Nov" / "11月16日". */
+const chartDay = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", timeZone: "UTC" });
+const chartDayLong = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" });
 
 const COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#8c6d31"];
 
@@ -90,7 +103,7 @@ const COLOURS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9
 export function chart(container, { xs, series, step = 86400, yPercent = true, yLabel = "", bars = false }) {
   container.replaceChildren();
   if (!xs.length || !series.length) {
-    container.append(el("p", { class: "empty-note" }, "No data for this range yet."));
+    container.append(el("p", { class: "empty-note" }, t("common.no_data_range")));
     return null;
   }
   const width = () => Math.max(280, container.clientWidth);
@@ -101,20 +114,25 @@ export function chart(container, { xs, series, step = 86400, yPercent = true, yL
   const opts = {
     width: width(),
     height: height(),
+    // the days are UTC midnights: ticks and labels in UTC too, so no zone shifts a day
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     scales: {
       x: { time: true, range: () => [xs[0] - pad, xs[xs.length - 1] + pad] },
       y: yPercent ? { range: [0, 1] } : { range: (u, min, max) => [0, Math.max(1, max * 1.1)] },
     },
     axes: [
       // a tick on each point when they fit (weeks: on their Mondays), else uPlot's choice
-      { stroke: "#5f6b7a", grid: { stroke: "#eef0f4" }, space: 56, splits: xs.length * 64 <= width() ? () => xs : undefined },
+      {
+        stroke: "#5f6b7a", grid: { stroke: "#eef0f4" }, space: 56, splits: xs.length * 64 <= width() ? () => xs : undefined,
+        values: (u, ticks) => ticks.map((s) => chartDay.format(new Date(s * 1000))),
+      },
       {
         stroke: "#5f6b7a", grid: { stroke: "#eef0f4" }, label: yLabel, size: 56,
-        values: (u, ticks) => ticks.map((t) => (yPercent ? `${Math.round(t * 100)}%` : num(t))),
+        values: (u, ticks) => ticks.map((v) => (yPercent ? pct(v) : num(v))),
       },
     ],
     series: [
-      {},
+      { label: t("hq.day"), value: (u, s) => (s === null || s === undefined ? "–" : chartDayLong.format(new Date(s * 1000))) },
       ...series.map((s, i) => {
         const colour = s.strong ? "#18202c" : COLOURS[i % COLOURS.length];
         // two series: side by side (the first left of its day, the second right of it)
