@@ -83,11 +83,13 @@ export function storeLabel(name, id) {
 
 const utcDay = (day) => new Date(`${day}T00:00:00Z`);
 
-/** "16 Nov – 25 Nov 2026" (11月16日至2026年11月25日): a day range in the user's
- *  locale, short enough for a KPI hint (the first day's year only when it differs). */
+/** "16 Nov – 25 Nov 2026" (11月16日 至 2026年11月25日): a day range in the user's
+ *  locale, short enough for a KPI hint (the first day's year only when it differs), in
+ *  a span that wraps between the days only, never inside a Chinese date. */
 export function dayRange(since, until) {
   const fmt = (day, year) => utcDay(day).toLocaleDateString(locale, { day: "numeric", month: "short", year: year ? "numeric" : undefined, timeZone: "UTC" });
-  return t("hq.day_range", { since: fmt(since, since.slice(0, 4) !== until.slice(0, 4)), until: fmt(until, true) });
+  const text = t("hq.day_range", { since: fmt(since, since.slice(0, 4) !== until.slice(0, 4)), until: fmt(until, true) });
+  return el("span", { class: "day-range" }, text);
 }
 
 /** A chart's day (seconds at UTC midnight) as "16 Nov" / "11月16日". */
