@@ -4,7 +4,7 @@
 // `common` and those, for the language the user chose (remembered in this browser) or
 // else the browser's own, before any page script runs (top-level await), then translates
 // the page's static text. Elements say what to translate:
-//   data-i18n="key"                      its text
+//   data-i18n (a key)                    its text
 //   data-i18n-attr="placeholder:key;title:key"   attributes
 // Scripts call t("key", {args}). Catalogues live in /static/i18n/<lang>/<ns>.json, one
 // file per page so each page's words sit together; a missing key falls back to English
