@@ -3,7 +3,7 @@
 // Coordinates are fractions of the picture (0..1), as in edge/layout.py; the SVG
 // overlay works in thousandths (viewBox 0 0 1000 1000). Replacing a layout (the camera's
 // proposal, a planogram) says what changes and asks first; so does leaving unsaved edits.
-import { onConnection, place, shell } from "/static/app.js";
+import { num, onConnection, place, shell, t } from "/static/app.js";
 import { gatewayFetch } from "/static/connection.js";
 
 const MIN_SIZE = 0.01;
@@ -50,6 +50,7 @@ async function api(method, path, body, contentType = "application/json") {
   return data;
 }
 
+const cameraName = () => `${state.store}/${state.camera}`;
 const cameraPath = () => `/api/cameras/${encodeURIComponent(state.store)}/${encodeURIComponent(state.camera)}`;
 const layoutPath = () => `/api/layouts/${encodeURIComponent(state.store)}/${encodeURIComponent(state.camera)}`;
 const clone = (value) => JSON.parse(JSON.stringify(value));
@@ -116,10 +117,10 @@ function draw() {
 }
 
 function slotLabel(slot) {
-  if (!slot.sku) return `${slot.facings}× ?`;
+  if (!slot.sku) return `${num(slot.facings)}× ?`;
   const product = state.catalogue.get(slot.sku);
   const name = slot.name || (product && product.name) || slot.sku;
-  return `${slot.facings}× ${name}`;
+  return `${num(slot.facings)}× ${name}`;
 }
 
 function handle(parent, kind, name, line, onDrag) {
@@ -133,7 +134,7 @@ function handle(parent, kind, name, line, onDrag) {
       window.removeEventListener("pointermove", move);
       window.removeEventListener("pointerup", up);
       window.removeEventListener("pointercancel", up);
-      status("Moved. Save to keep it.");
+      status(t("calibrate.moved"));
     };
     window.addEventListener("pointermove", move);
     window.addEventListener("pointerup", up);
@@ -220,8 +221,8 @@ function drawPanel() {
   const fields = ["sku-input", "facings", "depth", "clear-sku", "split-slot", "delete-slot", "delete-row"];
   for (const id of fields) $(id).disabled = !slot;
   if (!slot) {
-    $("slot-title").textContent = "No slot selected";
-    $("product-line").textContent = "Tap a slot on the picture.";
+    $("slot-title").textContent = t("calibrate.no_slot");
+    $("product-line").textContent = t("calibrate.tap_a_slot");
     return;
   }
   const [r, s] = state.selected;
@@ -231,8 +232,8 @@ function drawPanel() {
   if (document.activeElement !== $("facings")) $("facings").value = slot.facings;
   if (document.activeElement !== $("depth")) $("depth").value = slot.depth;
   $("product-line").textContent = slot.sku
-    ? `${slot.name || "(no name)"} · ${slot.brand || "(no brand)"} · ${slot.sku}`
-    : "No product assigned";
+    ? `${slot.name || t("calibrate.no_name")} · ${slot.brand || t("calibrate.no_brand")} · ${slot.sku}`
+    : t("calibrate.no_product_assigned");
 }
 
 function assignProduct(text) {
@@ -241,13 +242,13 @@ function assignProduct(text) {
   const gtin = (text.match(/\d{8,14}/) || [text.trim()])[0];
   const product = state.catalogue.get(gtin);
   if (!product) {
-    status(`${gtin || "(empty)"} is not in the catalogue: pick a product from the list.`, "error");
+    status(t("calibrate.not_in_catalogue", { gtin: gtin || t("calibrate.empty_input") }), "error");
     return;
   }
   slot.sku = product.gtin;
   slot.name = product.name;
   slot.brand = product.brand;
-  status(`Slot holds ${product.name || product.gtin}. Save to keep it.`);
+  status(t("calibrate.slot_holds", { product: product.name || product.gtin }));
   draw();
 }
 
@@ -325,7 +326,7 @@ async function loadCameras() {
     select.appendChild(option);
   }
   if (!wanted) {
-    status("No camera known yet: start a camera node first.", "error");
+    status(t("calibrate.no_camera"), "error");
     return false;
   }
   select.value = wanted;
@@ -337,14 +338,18 @@ async function loadLayout() {
   try {
     const record = await api("GET", layoutPath());
     state.saved = record.layout;
-    $("version").textContent = `Saved version: ${record.version}`;
+    showVersion(record.version);
   } catch (error) {
     if (error.status !== 404) throw error;
     state.saved = { rows: [] };
-    $("version").textContent = "Saved version: none yet";
+    $("version").textContent = t("calibrate.version_none");
   }
   state.layout = clone(state.saved);
   state.selected = null;
+}
+
+function showVersion(version) {
+  $("version").textContent = t("calibrate.version", { version });
 }
 
 async function loadSnapshotSetting() {
@@ -354,7 +359,7 @@ async function loadSnapshotSetting() {
 
 function showSnapshot(snap) {
   if (snap.error) {
-    status(`The camera refused: ${snap.error}`, "error");
+    status(t("calibrate.camera_refused", { error: snap.error }), "error");
     return;
   }
   const img = $("shot");
@@ -377,33 +382,35 @@ async function loadLastSnapshot() {
 }
 
 async function takeSnapshot() {
-  status("Asking the camera for a snapshot…");
+  status(t("calibrate.asking_snapshot"));
   try {
     const snap = await api("POST", `${cameraPath()}/snapshot`);
     showSnapshot(snap);
     if (!snap.error) {
-      status(`Snapshot taken${snap.people_blurred ? `, ${snap.people_blurred} person region(s) blurred` : ""}.` +
-        (state.layout.rows.length ? "" : " Use the proposal to start."), "ok");
+      const taken = snap.people_blurred
+        ? t("calibrate.snapshot_taken_blurred", { count: snap.people_blurred })
+        : t("calibrate.snapshot_taken");
+      status(state.layout.rows.length ? taken : t("calibrate.then", { first: taken, second: t("calibrate.start_from_proposal") }), "ok");
       if (!state.layout.rows.length && snap.proposal) useProposal();
     }
   } catch (error) {
-    status(`No snapshot: ${error.message}`, "error");
+    status(t("calibrate.no_snapshot", { error: error.message }), "error");
   }
 }
 
 async function useProposal() {
   if (!state.proposal) return;
   if (state.layout.rows.length) {
-    const ok = await confirmReplace("Replace the layout with the camera's proposal?",
-      `The lines you see now on ${state.store}/${state.camera} are replaced; nothing is saved until you press Save.`,
+    const ok = await confirmReplace(t("calibrate.proposal_title"),
+      t("calibrate.proposal_lead", { camera: cameraName() }),
       changes(state.layout, state.proposal));
-    if (!ok) { status("Kept the current layout."); return; }
+    if (!ok) { status(t("calibrate.kept_layout")); return; }
   }
   state.layout = clone(state.proposal);
   state.selected = null;
   reindex();
   draw();
-  status("Proposal loaded: correct the lines, assign products, then save.");
+  status(t("calibrate.proposal_loaded"));
 }
 
 async function save() {
@@ -412,11 +419,11 @@ async function save() {
     const record = await api("PUT", layoutPath(), state.layout);
     state.saved = record.layout;
     state.layout = clone(record.layout);
-    $("version").textContent = `Saved version: ${record.version}`;
-    status(`Saved. The camera switches to version ${record.version}.`, "ok");
+    showVersion(record.version);
+    status(t("calibrate.saved", { version: record.version }), "ok");
     draw();
   } catch (error) {
-    status(`Not saved:\n${error.message}`, "error");
+    status(t("calibrate.not_saved", { error: error.message }), "error");
   }
 }
 
@@ -425,12 +432,14 @@ async function importPlanogram(file) {
   const type = file.name.toLowerCase().endsWith(".json") ? "application/json" : "text/csv";
   const before = clone(state.saved || { rows: [] });
   if (before.rows.length || dirty()) {
-    const lines = [`Saved now: ${summary(before)}`, `File: ${file.name} (${text.split(/\r?\n/).filter((l) => l.trim()).length} lines)`];
-    if (dirty()) lines.push("Your unsaved edits on this page are lost.");
-    const ok = await confirmReplace(`Import ${file.name} as the layout of ${state.store}/${state.camera}?`,
-      "The planogram replaces the saved layout and is sent to the camera at once. You can undo it right after.",
-      lines);
-    if (!ok) { status("Planogram not imported."); return; }
+    const lines = [
+      t("calibrate.saved_now", { summary: summary(before) }),
+      t("calibrate.file_lines", { file: file.name, count: text.split(/\r?\n/).filter((l) => l.trim()).length }),
+    ];
+    if (dirty()) lines.push(t("calibrate.unsaved_lost"));
+    const ok = await confirmReplace(t("calibrate.import_title", { file: file.name, camera: cameraName() }),
+      t("calibrate.import_lead"), lines);
+    if (!ok) { status(t("calibrate.import_cancelled")); return; }
   }
   try {
     const record = await api("POST", `${layoutPath()}/planogram`, text, type);
@@ -438,21 +447,21 @@ async function importPlanogram(file) {
     state.saved = record.layout;
     state.layout = clone(record.layout);
     state.selected = null;
-    $("version").textContent = `Saved version: ${record.version}`;
+    showVersion(record.version);
     await searchCatalogue("");
     const changed = changes(before, record.layout);
-    status(`Planogram imported and saved (version ${record.version}).\n${changed.join("\n")}`, "ok");
+    status([t("calibrate.imported", { version: record.version }), ...changed].join("\n"), "ok");
     $("undo").hidden = !state.previous;
     draw();
   } catch (error) {
-    status(`Planogram not imported:\n${error.message}`, "error");
+    status(t("calibrate.import_failed", { error: error.message }), "error");
   }
 }
 
 async function setSnapshots(enabled) {
   try {
     await api("PUT", `${cameraPath()}/snapshots`, { enabled });
-    status(enabled ? "Snapshots allowed for this camera." : "Snapshots off for this camera.", "ok");
+    status(enabled ? t("calibrate.snapshots_on") : t("calibrate.snapshots_off"), "ok");
   } catch (error) {
     status(error.message, "error");
   }
@@ -460,8 +469,8 @@ async function setSnapshots(enabled) {
 
 async function undoImport() {
   if (!state.previous) return;
-  const ok = await confirmReplace("Put the previous layout back?", `${state.store}/${state.camera} goes back to the layout saved before the import.`,
-    changes(state.saved, state.previous));
+  const ok = await confirmReplace(t("calibrate.undo_title"), t("calibrate.undo_lead", { camera: cameraName() }),
+    changes(state.saved, state.previous), t("calibrate.put_back"));
   if (!ok) return;
   try {
     const record = await api("PUT", layoutPath(), state.previous);
@@ -469,11 +478,11 @@ async function undoImport() {
     state.layout = clone(record.layout);
     state.previous = null;
     $("undo").hidden = true;
-    $("version").textContent = `Saved version: ${record.version}`;
-    status(`The previous layout is back (version ${record.version}).`, "ok");
+    showVersion(record.version);
+    status(t("calibrate.undone", { version: record.version }), "ok");
     draw();
   } catch (error) {
-    status(`Not undone:\n${error.message}`, "error");
+    status(t("calibrate.undo_failed", { error: error.message }), "error");
   }
 }
 
@@ -494,15 +503,22 @@ function dirty() {
 
 function summary(layout) {
   const slots = layout.rows.flatMap((r) => r.slots);
-  return `${layout.rows.length} row(s), ${slots.length} slot(s), ${slots.filter((s) => s.sku).length} with a product`;
+  return t("calibrate.summary", {
+    rows: t("calibrate.rows", { count: layout.rows.length }),
+    slots: t("calibrate.slots", { count: slots.length }),
+    filled: t("calibrate.with_product", { count: slots.filter((s) => s.sku).length }),
+  });
 }
 
 const productName = (slot) => (slot && slot.sku ? slot.name || state.catalogue.get(slot.sku)?.name || slot.sku : null);
 
-/** What replacing `from` by `to` changes, in sentences a person checks. */
-function changes(from, to) {
+/** What replacing `from` by `to` changes, in sentences a person checks; `editsLost`
+ * heads the two summaries "Saved" and "Your edits" (leaving unsaved edits). */
+function changes(from, to, editsLost = false) {
   const a = normal(from), b = normal(to);
-  const lines = [`Now: ${summary(a)}`, `After: ${summary(b)}`];
+  const lines = editsLost
+    ? [t("calibrate.saved_summary", { summary: summary(a) }), t("calibrate.edits_summary", { summary: summary(b) })]
+    : [t("calibrate.now_summary", { summary: summary(a) }), t("calibrate.after_summary", { summary: summary(b) })];
   const at = (layout) => new Map(layout.rows.flatMap((r) => r.slots.map((s) => [`${r.index}-${s.index}`, s])));
   const old = at(a), neu = at(b);
   const keys = [...new Set([...old.keys(), ...neu.keys()])].sort((x, y) => {
@@ -514,18 +530,19 @@ function changes(from, to) {
     const [row, slot] = key.split("-").map(Number);
     const where = place({ row, slot }, b.rows.length ? b : a);
     const was = productName(old.get(key)), will = productName(neu.get(key));
-    if (!old.has(key)) moves.push(`${where}: new slot${will ? ` for ${will}` : ""}`);
-    else if (!neu.has(key)) moves.push(`${where}: removed${was ? ` (held ${was})` : ""}`);
-    else if (was !== will) moves.push(`${where}: ${was || "no product"} → ${will || "no product"}`);
+    const none = t("calibrate.no_product");
+    if (!old.has(key)) moves.push(will ? t("calibrate.new_slot_for", { where, product: will }) : t("calibrate.new_slot", { where }));
+    else if (!neu.has(key)) moves.push(was ? t("calibrate.removed_held", { where, product: was }) : t("calibrate.removed", { where }));
+    else if (was !== will) moves.push(t("calibrate.product_change", { where, was: was || none, will: will || none }));
   }
   const gone = [...new Set([...old.values()].map(productName).filter(Boolean))]
     .filter((name) => ![...neu.values()].some((s) => productName(s) === name));
-  if (gone.length) lines.push(`No longer on this shelf: ${gone.join(", ")}`);
-  return lines.concat(moves.slice(0, 12), moves.length > 12 ? [`… and ${moves.length - 12} more slot change(s)`] : []);
+  if (gone.length) lines.push(t("calibrate.no_longer_here", { products: gone.join(t("calibrate.list_separator")) }));
+  return lines.concat(moves.slice(0, 12), moves.length > 12 ? [t("calibrate.more_changes", { count: moves.length - 12 })] : []);
 }
 
-/** A yes/no dialog listing what changes; resolves true on "Replace". */
-function confirmReplace(title, lead, lines, okText = "Replace") {
+/** A yes/no dialog listing what changes; resolves true on "Replace" (or `okText`). */
+function confirmReplace(title, lead, lines, okText = t("calibrate.replace")) {
   const dialog = $("confirm-dialog");
   $("confirm-title").textContent = title;
   $("confirm-lead").textContent = lead;
@@ -562,7 +579,7 @@ function wire() {
     state.layout = clone(state.saved || { rows: [] });
     state.selected = null;
     draw();
-    status("Back to the saved layout.");
+    status(t("calibrate.reset_done"));
   });
   $("snapshots-enabled").addEventListener("change", (e) => setSnapshots(e.target.checked));
   $("add-row").addEventListener("click", addRow);
@@ -598,10 +615,8 @@ function wire() {
   window.addEventListener("beforeunload", (e) => { if (dirty()) e.preventDefault(); });
   $("camera").addEventListener("change", async (e) => {
     if (dirty()) {
-      const ok = await confirmReplace(`Leave ${state.store}/${state.camera} without saving?`,
-        "Your edits on this camera are not saved; switching camera drops them.",
-        changes(state.saved, state.layout).map((line) => line.replace(/^Now:/, "Saved:").replace(/^After:/, "Your edits:")),
-        "Drop edits and switch");
+      const ok = await confirmReplace(t("calibrate.leave_title", { camera: cameraName() }),
+        t("calibrate.leave_lead"), changes(state.saved, state.layout, true), t("calibrate.leave_ok"));
       if (!ok) { e.target.value = `${state.store}/${state.camera}`; return; }
     }
     state.previous = null;
@@ -622,7 +637,7 @@ async function main() {
     if (await loadCameras()) await openCamera();
     document.body.dataset.ready = "1";
   } catch (error) {
-    status(`Cannot load: ${error.message}`, "error");
+    status(t("calibrate.cannot_load", { error: error.message }), "error");
   }
 }
 
