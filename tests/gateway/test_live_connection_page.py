@@ -161,7 +161,7 @@ def badge(page: Any, camera: str) -> str:
 
 def banner_seconds(page: Any) -> int:
     text = page.locator("#connection-banner").inner_text()
-    found = re.search(r"updated (\d+) s ago", text)
+    found = re.search(r"updated (\d+) ?(?:s|sec) ago", text)
     assert found, text
     return int(found.group(1))
 

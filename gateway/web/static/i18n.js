@@ -5,7 +5,7 @@
 // else the browser's own, before any page script runs (top-level await), then translates
 // the page's static text. Elements say what to translate:
 //   data-i18n (a key)                    its text
-//   data-i18n-attr="placeholder:key;title:key"   attributes
+//   data-i18n-attr (attribute:key pairs, ";" between)   attributes
 // Scripts call t("key", {args}). Catalogues live in /static/i18n/<lang>/<ns>.json, one
 // file per page so each page's words sit together; a missing key falls back to English
 // and is recorded in `missingKeys` (the page tests fail on any).
@@ -54,15 +54,14 @@ async function loadNamespace(language, ns) {
 export async function useCatalogues(namespaces) {
   const wanted = namespaces.filter((ns) => ns && !loaded.has(ns));
   wanted.forEach((ns) => loaded.add(ns));
-  const english_ = await Promise.all(wanted.map((ns) => loadNamespace("en", ns)));
+  // A catalogue that cannot be read costs its words (keys show, the tests catch it), not the page.
+  const missing = (error) => { console.warn(error.message); return {}; };
+  const english_ = await Promise.all(wanted.map((ns) => loadNamespace("en", ns).catch(missing)));
   english_.forEach((words) => Object.assign(english, words));
   if (lang === "en") {
     english_.forEach((words) => Object.assign(catalogue, words));
   } else {
-    const words = await Promise.all(wanted.map((ns) => loadNamespace(lang, ns).catch((error) => {
-      console.warn(error.message);
-      return {};
-    })));
+    const words = await Promise.all(wanted.map((ns) => loadNamespace(lang, ns).catch(missing)));
     words.forEach((w) => Object.assign(catalogue, w));
   }
   translatePage();
