@@ -70,6 +70,24 @@ class Level(StrEnum):
     HIGH = "high"
 
 
+class Sentence(BaseModel):
+    """A sentence in no particular language: a key of the web UI's `advice` catalogue
+    (gateway/web/static/i18n/<lang>/advice.json) and the raw figures it is filled with,
+    so a display can say it in its own language; the English is the advice's `action` or
+    `reason`. An argument is a number (minutes, units a day, a chance from 0 to 1), a
+    name as given (product, SKU, bay, camera) or a nested sentence (a place, a span)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    key: str = Field(pattern=r"^advice\.[a-z0-9_]+$", max_length=100)
+    args: dict[str, SentenceArg] = Field(
+        default_factory=dict, description="Placeholder name -> value or nested sentence."
+    )
+
+
+SentenceArg = Annotated[str | int | float | Sentence, Field(union_mode="smart")]
+
+
 class Finding(BaseModel):
     """Another rule that fired for the same slot: shown as evidence of the one advice
     staff get for that slot, not as an advice of its own."""
@@ -168,6 +186,12 @@ class PublishedAdvice(BaseModel):
     brand: str | None
     action: str = Field(description="What to do, where.")
     reason: str = Field(description="Why, in words; the figures are in `evidence`.")
+    action_phrase: Sentence | None = Field(
+        default=None, description="`action` as a sentence to translate (None: only English)."
+    )
+    reason_phrase: Sentence | None = Field(
+        default=None, description="`reason` as a sentence to translate (None: only English)."
+    )
     evidence: Evidence = Field(description="Only the fields this kind uses are present.")
     created_at: UtcTime
     updated_at: UtcTime = Field(description="Last refresh of the evidence or status.")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from edge.contract.advice import AdviceKind, Evidence, Level
+from gateway.advice.phrases import Phrase
 from gateway.config.settings import AdviceSettings
 
 
@@ -39,6 +40,10 @@ class Candidate:
     level: Level
     evidence: Evidence
     episode_start: datetime
+    action_phrase: Phrase | None = None
+    """`action` as a catalogue key and raw figures, for pages in other languages (the
+    rules set both from one phrase; None only where a caller wrote plain text)."""
+    reason_phrase: Phrase | None = None
 
 
 @dataclass(frozen=True)

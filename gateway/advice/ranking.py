@@ -21,7 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from edge.contract.advice import AdviceKind, Finding, Level
+from gateway.advice import phrases
 from gateway.advice.model import Candidate, level_for
+from gateway.advice.phrases import Phrase
 from gateway.config.settings import AdviceSettings
 
 SlotKey = tuple[str, int, int]
@@ -82,13 +84,27 @@ def _with_findings(primary: Candidate, others: Sequence[Candidate]) -> Candidate
     findings = [
         Finding(kind=c.kind, cause=c.cause, reason=c.reason, urgency=c.urgency) for c in others
     ]
-    said = "; ".join(f"{c.kind.value.replace('_', ' ')}: {c.reason}" for c in others)
+    reason = _with_also(primary, others)
     return replace(
         primary,
-        reason=f"{primary.reason} (also: {said})",
+        reason=reason.english() if reason is not None else _with_also_text(primary, others),
+        reason_phrase=reason,
         urgency=max([primary.urgency, *(c.urgency for c in others)]),
         evidence=primary.evidence.model_copy(update={"also": findings}),
     )
+
+
+def _with_also(primary: Candidate, others: Sequence[Candidate]) -> Phrase | None:
+    """The primary's reason phrase with the others' (None when one of them is plain text)."""
+    said = [(c.kind.value, c.reason_phrase) for c in others if c.reason_phrase is not None]
+    if primary.reason_phrase is None or len(said) < len(others):
+        return None
+    return phrases.with_also(primary.reason_phrase, said)
+
+
+def _with_also_text(primary: Candidate, others: Sequence[Candidate]) -> str:
+    said = "; ".join(f"{c.kind.value.replace('_', ' ')}: {c.reason}" for c in others)
+    return f"{primary.reason} (also: {said})"
 
 
 def priced(c: Candidate, unit_price: float | None, fallback_price: float) -> Candidate:

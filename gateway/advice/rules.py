@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from edge.contract.advice import AdviceKind, Evidence
 from edge.contract.messages import SlotStatus
+from gateway.advice import phrases
 from gateway.advice.model import (
     ActiveAdvice,
     Candidate,
@@ -30,6 +31,7 @@ from gateway.advice.model import (
     advice_key,
     level_for,
 )
+from gateway.advice.phrases import Phrase
 from gateway.advice.ranking import SlotKey, one_per_slot, priced, rank_levels, slot_key
 from gateway.config.settings import AdviceSettings
 from gateway.retail.velocity import VelocityProfile
@@ -129,20 +131,19 @@ class SlotFacts:
         return self.facings * self.depth
 
     @property
-    def where(self) -> str:
+    def where(self) -> Phrase:
         """Where a person finds the slot: the layout's names where it gives them, else the
         camera and rows and slots counted from 1, as every page shows them (the layout
         and the wire count from 0)."""
-        return f"{self.bay or self.camera} {self.place}"
+        return phrases.where(self.bay or self.camera, self.row, self.slot, self.shelf)
 
     @property
-    def place(self) -> str:
-        shelf = f"shelf {self.shelf}" if self.shelf else f"row {self.row + 1}"
-        return f"{shelf} slot {self.slot + 1}"
+    def place(self) -> Phrase:
+        return phrases.place(self.row, self.slot, self.shelf)
 
     @property
-    def product(self) -> str:
-        return self.name or self.sku or "the product"
+    def product(self) -> str | Phrase:
+        return phrases.product(self.name, self.sku)
 
 
 @dataclass(frozen=True)
@@ -164,27 +165,8 @@ def _minutes(start: datetime, end: datetime) -> float:
     return max(0.0, (end - start).total_seconds() / 60)
 
 
-def _span(minutes: float) -> str:
-    """Minutes as people read them: "45 s", "12 min", "3.5 h"."""
-    if minutes < 1:
-        return f"{minutes * 60:.0f} s"
-    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
-
-
-def _days(days: float) -> str:
-    if math.isinf(days):
-        return "unlimited days"
-    return f"{days:.1f} days" if days >= 1 else _span(days * 24 * 60)
-
-
 def _r(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
-
-
-def _per_day(demand: Demand) -> str:
-    """A sales rate as staff count it: "12 a day" ("0.4 a day" for a slow one)."""
-    daily = demand.daily_rate
-    return f"{daily:.0f} a day" if daily >= 10 else f"{daily:.1f} a day"
 
 
 def _candidate(
@@ -193,8 +175,8 @@ def _candidate(
     settings: AdviceSettings,
     *,
     cause: str,
-    action: str,
-    reason: str,
+    action: Phrase,
+    reason: Phrase,
     urgency: float,
     evidence: Evidence,
     episode_start: datetime,
@@ -210,12 +192,14 @@ def _candidate(
         name=s.name,
         brand=s.brand,
         cause=cause,
-        action=action,
-        reason=reason,
+        action=action.english(),
+        reason=reason.english(),
         urgency=round(urgency, 3),
         level=level_for(urgency, settings),
         evidence=evidence,
         episode_start=episode_start,
+        action_phrase=action,
+        reason_phrase=reason,
     )
 
 
@@ -244,9 +228,14 @@ def restock(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Candidate 
     if s.status == SlotStatus.EMPTY:
         lost = s.demand.expected_units(since, now) if s.demand else 0.0
         urgency = lost
-        reason = f"empty for {_span(minutes)}"
-        if s.demand:
-            reason += f"; sells {_per_day(s.demand)}, about {lost:.1f} sales lost so far"
+        reason = (
+            Phrase(
+                "advice.empty_selling",
+                {"minutes": _r(minutes, 2), "daily": _r(s.demand.daily_rate), "lost": _r(lost)},
+            )
+            if s.demand
+            else Phrase("advice.empty_for", {"minutes": _r(minutes, 2)})
+        )
         evidence = Evidence(
             status=s.status,
             status_since=since,
@@ -257,9 +246,13 @@ def restock(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Candidate 
         )
     else:
         urgency = s.demand.expected_units(now, now + HOUR) if s.demand else 0.0
-        reason = f"low for {_span(minutes)}"
-        if s.demand:
-            reason += f"; sells {_per_day(s.demand)}"
+        reason = (
+            Phrase(
+                "advice.low_selling", {"minutes": _r(minutes, 2), "daily": _r(s.demand.daily_rate)}
+            )
+            if s.demand
+            else Phrase("advice.low_for", {"minutes": _r(minutes, 2)})
+        )
         evidence = Evidence(
             status=s.status,
             status_since=since,
@@ -273,7 +266,7 @@ def restock(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Candidate 
         AdviceKind.RESTOCK,
         settings,
         cause=s.status.value,
-        action=f"Restock {s.product} at {s.where}",
+        action=Phrase("advice.restock", {"product": s.product, "where": s.where}),
         reason=reason,
         urgency=urgency,
         evidence=evidence,
@@ -309,9 +302,20 @@ def predicted_stockout(s: SlotFacts, now: datetime, settings: AdviceSettings) ->
         AdviceKind.PREDICTED_STOCKOUT,
         settings,
         cause="sales_since_restock",
-        action=f"Restock {s.product} at {s.where} within {_span(minutes)}",
-        reason=f"about {on_shelf:.0f} of {s.capacity} left after {s.units_sold_since_restock:.0f} "
-        f"sold since the restock: {minutes / 60:.1f} h of supply at {_per_day(d)}",
+        action=Phrase(
+            "advice.restock_within",
+            {"product": s.product, "where": s.where, "minutes": _r(minutes, 2)},
+        ),
+        reason=Phrase(
+            "advice.supply_left",
+            {
+                "on_shelf": _r(on_shelf),
+                "capacity": s.capacity,
+                "sold": _r(s.units_sold_since_restock),
+                "hours": _r(minutes / 60),
+                "daily": _r(d.daily_rate),
+            },
+        ),
         urgency=at_stake,
         evidence=Evidence(
             status=s.status,
@@ -359,16 +363,17 @@ def hidden_stockout(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Ca
         return None
     wait = d.profile.expected_time_between_sales(now)
     wrong = s.status == SlotStatus.WRONG_PRODUCT
-    seen = "another product" if wrong else f"it {s.status.value}"
+    seen = Phrase("advice.seen_other" if wrong else f"advice.seen_{s.status.value}")
     return _candidate(
         s,
         AdviceKind.HIDDEN_STOCKOUT,
         settings,
         cause="wrong_product" if wrong else "no_sales",
-        action=f"Check the display of {s.product} at {s.where}: it may be out of stock "
-        "behind what the camera sees",
-        reason=f"no sale for {_span(minutes)} where {expected:.1f} were expected "
-        f"(chance {p:.1%}) while the camera sees {seen}",
+        action=Phrase("advice.check_display", {"product": s.product, "where": s.where}),
+        reason=Phrase(
+            "advice.no_sale",
+            {"minutes": _r(minutes, 2), "expected": _r(expected), "p": _r(p, 6), "seen": seen},
+        ),
         urgency=expected,
         evidence=Evidence(
             status=s.status,
@@ -405,14 +410,19 @@ def fix_display(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Candid
     if minutes < settings.display_grace_min:
         return None
     lost = s.demand.expected_units(s.status_since, now) if s.demand else 0.0
-    other = f" ({s.seen_sku})" if s.seen_sku and s.seen_sku != s.sku else ""
+    place = {"product": s.product, "where": s.where}
+    action = (
+        Phrase("advice.put_back_seen", {**place, "seen": s.seen_sku})
+        if s.seen_sku and s.seen_sku != s.sku
+        else Phrase("advice.put_back", place)
+    )
     return _candidate(
         s,
         AdviceKind.FIX_DISPLAY,
         settings,
         cause=cause,
-        action=f"Put {s.product} back at {s.where} and take away the other product{other}",
-        reason=f"{cause.replace('_', ' ')} for {_span(minutes)}",
+        action=action,
+        reason=Phrase(f"advice.{cause}_for", {"minutes": _r(minutes, 2)}),
         urgency=lost,
         evidence=Evidence(
             status=s.status,
@@ -440,8 +450,8 @@ def tidy(s: SlotFacts, now: datetime, settings: AdviceSettings) -> Candidate | N
         AdviceKind.TIDY,
         settings,
         cause="messy",
-        action=f"Tidy {s.product} at {s.where}",
-        reason=f"messy for {_span(minutes)}",
+        action=Phrase("advice.tidy", {"product": s.product, "where": s.where}),
+        reason=Phrase("advice.messy_for", {"minutes": _r(minutes, 2)}),
         urgency=0.0,
         evidence=Evidence(
             status=s.status, status_since=s.status_since, minutes_in_status=_r(minutes, 1)
@@ -494,6 +504,27 @@ def facings(bay: BayFacts, now: datetime, settings: AdviceSettings) -> Candidate
         return None if math.isinf(x) else round(x, 2)
 
     urgency = 0.0
+    action = Phrase(
+        "advice.move_facing",
+        {
+            "slow": slow.product,
+            "slow_place": slow.place,
+            "fast": fast.product,
+            "fast_place": fast.place,
+            "camera": bay.camera,
+        },
+    )
+    reason = Phrase(
+        "advice.supply_compare",
+        {
+            "fast": fast.product,
+            "fast_now": phrases.days(fast_now),
+            "slow": slow.product,
+            "slow_now": phrases.days(slow_now),
+            "fast_after": phrases.days(fast_after),
+            "slow_after": phrases.days(slow_after),
+        },
+    )
     return Candidate(
         key=advice_key(AdviceKind.FACINGS, bay.store, bay.camera, None, None),
         kind=AdviceKind.FACINGS,
@@ -505,10 +536,10 @@ def facings(bay: BayFacts, now: datetime, settings: AdviceSettings) -> Candidate
         name=fast.name,
         brand=fast.brand,
         cause="days_of_supply",
-        action=f"Move a facing from {slow.product} ({slow.place}) to "
-        f"{fast.product} ({fast.place}) on {bay.camera}",
-        reason=f"{fast.product} has {_days(fast_now)} of supply, {slow.product} "
-        f"{_days(slow_now)}; after the move {_days(fast_after)} and {_days(slow_after)}",
+        action=action.english(),
+        reason=reason.english(),
+        action_phrase=action,
+        reason_phrase=reason,
         urgency=round(urgency, 3),
         level=level_for(urgency, settings),
         evidence=Evidence(

@@ -25,6 +25,7 @@ from typing import Any
 
 from edge.contract.advice import AdviceKind, AdviceList, Evidence, PublishedAdvice
 from gateway.advice.model import ActiveAdvice, Candidate, Resolution
+from gateway.advice.phrases import Phrase
 from gateway.storage.connection import Database
 from gateway.storage.sql import db_time, where_sql
 from gateway.storage.transactions import Transaction
@@ -36,7 +37,7 @@ _COLUMNS = (
     "id, key, store, camera, row, slot, kind, cause, sku, name, brand, action, reason,"
     " urgency, level, evidence, status, episode_start, created_at, updated_at,"
     " acknowledged_at, resolved_at, verified, resolution, dismissed_at, dismiss_reason,"
-    " acknowledged_by, dismissed_by"
+    " acknowledged_by, dismissed_by, action_phrase, reason_phrase"
 )
 
 
@@ -60,6 +61,8 @@ class ApplyReport:
 def _record(row: Any) -> dict[str, Any]:
     record = dict(row)
     record["evidence"] = json.loads(record["evidence"])
+    for name in ("action_phrase", "reason_phrase"):
+        record[name] = json.loads(record[name]) if record[name] else None
     record["verified"] = None if record["verified"] is None else bool(record["verified"])
     record["resolve_minutes"] = None
     if record["resolved_at"]:
@@ -98,6 +101,14 @@ def _evidence_json(evidence: Evidence) -> str:
     return evidence.model_dump_json(exclude_none=True)
 
 
+def _phrase_json(phrase: Phrase | None) -> str | None:
+    """A phrase as stored: compact JSON, the same text for the same sentence (so a
+    refresh can tell whether it changed)."""
+    if phrase is None:
+        return None
+    return json.dumps(phrase.to_json(), separators=(",", ":"), sort_keys=True)
+
+
 def apply(
     db: Database,
     store: str,
@@ -126,6 +137,7 @@ def apply(
 def _apply_one(tx: Transaction, c: Candidate, at: str, report: ApplyReport) -> None:
     episode = db_time(c.episode_start)
     evidence = _evidence_json(c.evidence)
+    action_phrase, reason_phrase = _phrase_json(c.action_phrase), _phrase_json(c.reason_phrase)
     active = tx.execute(
         "SELECT id, episode_start, urgency, level, action, reason FROM advice"
         " WHERE key = ? AND status IN ('open', 'acknowledged')",
@@ -148,13 +160,16 @@ def _apply_one(tx: Transaction, c: Candidate, at: str, report: ApplyReport) -> N
             report.changed = True
         tx.execute(
             "UPDATE advice SET cause = ?, name = ?, brand = ?, action = ?, reason = ?,"
-            " urgency = ?, level = ?, evidence = ?, updated_at = ? WHERE id = ?",
+            " action_phrase = ?, reason_phrase = ?, urgency = ?, level = ?, evidence = ?,"
+            " updated_at = ? WHERE id = ?",
             (
                 c.cause,
                 c.name,
                 c.brand,
                 c.action,
                 c.reason,
+                action_phrase,
+                reason_phrase,
                 c.urgency,
                 c.level.value,
                 evidence,
@@ -174,8 +189,9 @@ def _apply_one(tx: Transaction, c: Candidate, at: str, report: ApplyReport) -> N
         return  # dismissed or resolved for this episode: do not nag again
     cursor = tx.execute(
         "INSERT INTO advice (key, store, camera, row, slot, kind, cause, sku, name, brand,"
-        " action, reason, urgency, level, evidence, status, episode_start, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
+        " action, reason, action_phrase, reason_phrase, urgency, level, evidence, status,"
+        " episode_start, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
         (
             c.key,
             c.store,
@@ -189,6 +205,8 @@ def _apply_one(tx: Transaction, c: Candidate, at: str, report: ApplyReport) -> N
             c.brand,
             c.action,
             c.reason,
+            action_phrase,
+            reason_phrase,
             c.urgency,
             c.level.value,
             evidence,

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
-from edge.contract.advice import AdviceKind, Evidence, Level
+from edge.contract.advice import AdviceKind, Evidence, Level, Sentence
 from edge.contract.ids import ID_PATTERN
 from gateway.advice import store as advice_store
 from gateway.auth.access import CurrentPrincipal, Principal, allow
@@ -49,6 +49,15 @@ class AdviceOut(BaseModel):
     urgency: float = Field(description="Units at stake (estimated lost sales, see README).")
     action: str = Field(description="What to do, where.")
     reason: str = Field(description="Why, in words; the figures are in `evidence`.")
+    action_phrase: Sentence | None = Field(
+        default=None,
+        description="`action` as a catalogue key (`advice.*`) and raw arguments, for pages "
+        "in other languages; null for advice older than these (show `action`).",
+    )
+    reason_phrase: Sentence | None = Field(
+        default=None,
+        description="`reason` as a catalogue key and raw arguments; null: show `reason`.",
+    )
     evidence: Evidence
     episode_start: datetime = Field(
         description="Start of the situation (empty since, last restock, last sale, ...)."
