@@ -4,31 +4,42 @@
 // be downloaded as CSV. A bad filter or a failed load says what is wrong in a sentence
 // and clears every figure, so nothing stale stays on screen looking current.
 import {
-  STATUS, api, dateInput, el, lineChart, localDay, minutes, onConnection, pct, places, ready, scoreClass, shell,
-  when,
+  STATUS, api, dateInput, el, lineChart, localDay, minutes, num, onConnection, pct, place, places, ready, scoreClass,
+  shell, t, when,
 } from "/static/app.js";
 
 const $ = (id) => document.getElementById(id);
 const DEFAULT_DAYS = 7; // the default range: the last week, so the chart shows a trend
 const HOURLY_UP_TO_DAYS = 3; // auto: hours up to this many days, days beyond
 const HOURLY_MAX_DAYS = 31; // hourly beyond this is unreadable (and too many buckets)
+const MAX_LINES = 8; // more lines than this are a tangle: the chart shows the first ones
 const shown = { history: null }; // what the chart shows now (for the CSV)
 
-const dayName = (value) => new Date(`${value}T00:00`).toLocaleDateString(undefined, { dateStyle: "medium" });
+/** The shelf events of a violation's evidence, in words (the API's type names). */
+const EVENT = {
+  gap_opened: t("merchandiser.event_gap_opened"),
+  gap_closed: t("merchandiser.event_gap_closed"),
+  low_stock: t("merchandiser.event_low_stock"),
+  restocked: t("merchandiser.event_restocked"),
+  wrong_product: t("merchandiser.event_wrong_product"),
+  messy: t("merchandiser.event_messy"),
+  status_changed: t("merchandiser.event_status_changed"),
+};
 
 /** The filters' problem as a sentence, or null when they are fine. */
 function filterProblem() {
   const from = $("from").value, to = $("to").value;
-  if (!from || !to) return `Pick both dates: ${!from ? "“From”" : "“To”"} is empty.`;
-  if (from > to) return `“From” (${dayName(from)}) is after “To” (${dayName(to)}): pick a From on or before the To date.`;
-  if (to > dateInput(new Date())) return `“To” (${dayName(to)}) is in the future: there is no data after today.`;
+  if (!from) return t("merchandiser.from_empty");
+  if (!to) return t("merchandiser.to_empty");
+  if (from > to) return t("merchandiser.from_after_to", { from, to });
+  if (to > dateInput(new Date())) return t("merchandiser.to_future", { to });
   return null;
 }
 
 /** The step for this range: what was asked, unless it does not fit (and then why). */
 function stepFor(days, asked) {
-  if (asked === "auto") return { step: days <= HOURLY_UP_TO_DAYS ? "hour" : "day", why: `auto for ${days} day(s)` };
-  if (asked === "hour" && days > HOURLY_MAX_DAYS) return { step: "day", why: `hourly is too fine for ${days} days` };
+  if (asked === "auto") return { step: days <= HOURLY_UP_TO_DAYS ? "hour" : "day", why: t("merchandiser.auto_for", { count: days }) };
+  if (asked === "hour" && days > HOURLY_MAX_DAYS) return { step: "day", why: t("merchandiser.hourly_too_fine", { count: days }) };
   return { step: asked, why: null };
 }
 
@@ -38,7 +49,7 @@ function showProblem(message) {
   $("problem").textContent = message;
   $("problem").hidden = false;
   $("kpis").replaceChildren();
-  $("chart").replaceChildren(el("p", { class: "empty-note" }, "No figures: see the message above."));
+  $("chart").replaceChildren(el("p", { class: "empty-note" }, t("merchandiser.no_figures")));
   $("chart-meta").textContent = "";
   $("worst").replaceChildren();
   $("violations").replaceChildren();
@@ -84,8 +95,8 @@ async function load() {
     [worstWhere, violationWhere] = await Promise.all([places(worst), places(violations)]);
   } catch (error) {
     showProblem(error.status === 0
-      ? "The figures could not be loaded: the gateway cannot be reached. They load again when it is back."
-      : `The figures could not be loaded: ${error.message}`);
+      ? t("merchandiser.unreachable")
+      : t("merchandiser.load_failed", { error: error.message }));
     return;
   }
   $("problem").hidden = true;
@@ -127,10 +138,11 @@ function drawKpis(history, worst, violations) {
   const worstStore = stores.map((s) => ({ s, m: mean(s.scores) })).filter((x) => x.m !== null).sort((a, b) => a.m - b.m)[0];
   const failing = violations.reduce((sum, v) => sum + v.minutes, 0);
   $("kpis").replaceChildren(
-    kpi("Average score", pct(overall, 1), "over the range", scoreClass(overall)),
-    kpi("Lowest store", worstStore ? pct(worstStore.m, 1) : "–", worstStore ? worstStore.s.store : "", scoreClass(worstStore?.m)),
-    kpi("Violations", String(violations.length), `${minutes(failing)} in all`),
-    kpi("Worst slot", worst[0] ? minutes(worst[0].failing_minutes) : "–", worst[0] ? `${worst[0].name || worst[0].sku || "slot"} · ${worst[0].store}` : "none failing"));
+    kpi(t("merchandiser.average_score"), pct(overall, 1), t("merchandiser.over_range"), scoreClass(overall)),
+    kpi(t("merchandiser.lowest_store"), worstStore ? pct(worstStore.m, 1) : "–", worstStore ? worstStore.s.store : "", scoreClass(worstStore?.m)),
+    kpi(t("merchandiser.violations"), num(violations.length), t("merchandiser.in_all", { span: failing })),
+    kpi(t("merchandiser.worst_slot"), worst[0] ? minutes(worst[0].failing_minutes) : "–",
+      worst[0] ? `${worst[0].name || worst[0].sku || t("merchandiser.slot")} · ${worst[0].store}` : t("merchandiser.none_failing")));
 }
 
 function kpi(label, value, hint, cls = "") {
@@ -139,51 +151,71 @@ function kpi(label, value, hint, cls = "") {
 
 function drawChart(history, why = null) {
   const level = $("level").value;
-  const series = history.series.filter((s) => s.level === level).slice(0, 8);
-  $("chart-meta").textContent = `${history.granularity === "day" ? "daily" : "hourly"}${why ? ` (${why})` : ""} · ${series.length} line(s)${history.series.filter((s) => s.level === level).length > 8 ? " (first 8)" : ""}`;
+  const all = history.series.filter((s) => s.level === level);
+  const series = all.slice(0, MAX_LINES);
+  const step = history.granularity === "day" ? t("merchandiser.daily") : t("merchandiser.hourly");
+  const lines = all.length > MAX_LINES
+    ? t("merchandiser.first_lines", { count: series.length }) : t("merchandiser.lines", { count: series.length });
+  $("chart-meta").textContent = t("merchandiser.chart_meta", { step: why ? t("merchandiser.step_why", { step, why }) : step, lines });
   lineChart($("chart"), {
-    xs: history.starts.map((t) => new Date(t).getTime() / 1000),
-    series: series.map((s) => ({ label: s.label, values: s.scores })),
+    xs: history.starts.map((start) => new Date(start).getTime() / 1000),
+    series: series.map((s) => ({ label: seriesLabel(s), values: s.scores })),
   });
 }
 
+/** A line's name: the store, or the store and its camera (and shelf row, counted from 1). */
+function seriesLabel(s) {
+  return s.level === "store" ? s.store : `${s.store} · ${place({ camera: s.camera, row: s.row })}`;
+}
+
 function drawWorst(rows, where) {
-  if (!rows.length) { $("worst").replaceChildren(el("p", { class: "empty-note" }, "No slot failed in this range.")); return; }
+  if (!rows.length) { $("worst").replaceChildren(el("p", { class: "empty-note" }, t("merchandiser.no_slot_failed"))); return; }
+  const head = {
+    product: t("merchandiser.col_product"), where: t("merchandiser.col_where"), failing: t("merchandiser.col_failing"),
+    share: t("merchandiser.col_share"), low: t("merchandiser.col_low"),
+  };
   $("worst").replaceChildren(el("table", { class: "cards" },
-    el("thead", {}, el("tr", {}, el("th", {}, "Product"), el("th", {}, "Where"), el("th", { class: "num" }, "Failing"), el("th", { class: "num" }, "Share"), el("th", { class: "num" }, "Low"))),
-    el("tbody", {}, rows.map((r) => el("tr", {},
-      el("td", { "data-label": "Product" }, r.name || r.sku || "(unassigned)", r.brand ? el("div", { class: "muted" }, r.brand) : null),
-      el("td", { "data-label": "Where" }, `${r.store} · ${where[rows.indexOf(r)]}`),
-      el("td", { class: "num", "data-label": "Failing" }, minutes(r.failing_minutes)),
-      el("td", { class: "num", "data-label": "Share" }, pct(r.failing_share)),
-      el("td", { class: "num", "data-label": "Low" }, minutes(r.low_minutes)))))));
+    el("thead", {}, el("tr", {}, el("th", {}, head.product), el("th", {}, head.where), el("th", { class: "num" }, head.failing), el("th", { class: "num" }, head.share), el("th", { class: "num" }, head.low))),
+    el("tbody", {}, rows.map((r, i) => el("tr", {},
+      el("td", { "data-label": head.product }, r.name || r.sku || t("merchandiser.unassigned"), r.brand ? el("div", { class: "muted" }, r.brand) : null),
+      el("td", { "data-label": head.where }, `${r.store} · ${where[i]}`),
+      el("td", { class: "num", "data-label": head.failing }, minutes(r.failing_minutes)),
+      el("td", { class: "num", "data-label": head.share }, pct(r.failing_share)),
+      el("td", { class: "num", "data-label": head.low }, minutes(r.low_minutes)))))));
 }
 
 function drawViolations(rows, where) {
-  if (!rows.length) { $("violations").replaceChildren(el("p", { class: "empty-note" }, "No violations in this range.")); return; }
+  if (!rows.length) { $("violations").replaceChildren(el("p", { class: "empty-note" }, t("merchandiser.no_violations"))); return; }
+  const head = {
+    what: t("merchandiser.col_what"), when: t("merchandiser.col_when"), long: t("merchandiser.col_how_long"),
+    evidence: t("merchandiser.col_evidence"),
+  };
   $("violations").replaceChildren(el("table", { class: "cards" },
-    el("thead", {}, el("tr", {}, el("th", {}, "What"), el("th", {}, "When"), el("th", { class: "num" }, "How long"), el("th", {}, "Evidence"))),
-    el("tbody", {}, rows.map((v) => el("tr", {},
-      el("td", { "data-label": "What" },
+    el("thead", {}, el("tr", {}, el("th", {}, head.what), el("th", {}, head.when), el("th", { class: "num" }, head.long), el("th", {}, head.evidence))),
+    el("tbody", {}, rows.map((v, i) => el("tr", {},
+      el("td", { "data-label": head.what },
         el("span", { class: `badge st-${v.status}`, style: "background:var(--c);color:#fff" }, STATUS[v.status] || v.status), " ",
-        v.name || v.sku || "slot", el("div", { class: "muted" }, `${v.store} · ${where[rows.indexOf(v)]}`)),
-      el("td", { "data-label": "When" }, when(v.start), el("div", { class: "muted" }, v.end ? `until ${when(v.end)}` : "still so")),
-      el("td", { class: "num", "data-label": "How long" }, minutes(v.minutes)),
-      el("td", { "data-label": "Evidence" }, evidence(v)))))));
+        v.name || v.sku || t("merchandiser.slot"), el("div", { class: "muted" }, `${v.store} · ${where[i]}`)),
+      el("td", { "data-label": head.when }, when(v.start), el("div", { class: "muted" }, v.end ? t("merchandiser.until", { end: v.end }) : t("merchandiser.still_so"))),
+      el("td", { class: "num", "data-label": head.long }, minutes(v.minutes)),
+      el("td", { "data-label": head.evidence }, evidence(v)))))));
 }
 
 function evidence(v) {
-  if (!v.event_count) return el("span", { class: "muted" }, "state log only");
+  if (!v.event_count) return el("span", { class: "muted" }, t("merchandiser.state_log_only"));
   return el("details", {},
-    el("summary", {}, `${v.event_count} event${v.event_count > 1 ? "s" : ""}`),
-    el("ul", {}, v.events.map((e) => el("li", {}, `${when(e.ts)} · ${e.type.replace(/_/g, " ")}${e.confidence !== null ? ` (${pct(e.confidence)} sure)` : ""}`))));
+    el("summary", {}, t("merchandiser.events", { count: v.event_count })),
+    el("ul", {}, v.events.map((e) => {
+      const what = `${when(e.ts)} · ${EVENT[e.type] || e.type.replace(/_/g, " ")}`;
+      return el("li", {}, e.confidence !== null ? t("merchandiser.event_sure", { what, sure: e.confidence }) : what);
+    })));
 }
 
 async function main() {
   await shell("merchandiser");
   try {
     await fillFilters();
-  } catch (error) { showProblem(`The filters could not be loaded: ${error.message}`); }
+  } catch (error) { showProblem(t("merchandiser.filters_failed", { error: error.message })); }
   await load();
   $("csv").addEventListener("click", downloadCsv);
   $("filters").addEventListener("submit", async (event) => {
@@ -199,7 +231,7 @@ async function main() {
     $(id).addEventListener("change", () => {
       const problem = filterProblem();
       if (problem) showProblem(problem);
-      else { $("problem").hidden = true; $("chart-meta").textContent = "filters changed: press Apply"; }
+      else { $("problem").hidden = true; $("chart-meta").textContent = t("merchandiser.filters_changed"); }
     });
   }
   $("level").addEventListener("change", () => load());
