@@ -5,7 +5,7 @@
 // the gateway cannot be reached.
 // Words and figures come from `i18n.js` in the user's language and locale.
 import { doubt, gatewayFetch, heard, isOnline, onConnection, streaming, watch } from "/static/connection.js";
-import { ago, languagePicker, num, pct, t } from "/static/i18n.js";
+import { ago, languagePicker, locale, num, pct, t, when } from "/static/i18n.js";
 
 export { isOnline, onConnection };
 export { ago, clockTime, day, days, lang, locale, minutes, money, num, pct, perDay, phrase, t, translatePage, when } from "/static/i18n.js";
@@ -253,14 +253,14 @@ export function lineChart(container, { xs, series, yPercent = true, yLabel = "",
     height: height(),
     scales: { x: { time: true }, y: yPercent ? { range: [0, 1] } : { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
     axes: [
-      { stroke: "#5f6b7a", grid: { stroke: "#eef0f4" } },
+      { stroke: "#5f6b7a", grid: { stroke: "#eef0f4" }, values: timeTicks },
       {
         stroke: "#5f6b7a", grid: { stroke: "#eef0f4" }, label: yLabel, size: 52,
         values: (u, ticks) => ticks.map((t) => (yPercent ? `${Math.round(t * 100)}%` : num(t))),
       },
     ],
     series: [
-      {},
+      { label: t("common.time"), value: (u, v) => (v === null || v === undefined ? "–" : when(new Date(v * 1000).toISOString())) },
       ...series.map((s, i) => ({
         label: s.label,
         stroke: LINE_COLOURS[i % LINE_COLOURS.length],
@@ -278,6 +278,13 @@ export function lineChart(container, { xs, series, yPercent = true, yLabel = "",
   const chart = new uPlot(opts, [xs, ...series.map((s) => s.values)], container);
   new ResizeObserver(() => chart.setSize({ width: width(), height: height() })).observe(container);
   return chart;
+}
+
+/** Time-axis labels in the user's locale: hours within two days, else dates. */
+function timeTicks(u, ticks) {
+  const span = ticks.length > 1 ? ticks[ticks.length - 1] - ticks[0] : 0;
+  const style = span <= 2 * 86400 ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric" };
+  return ticks.map((tick) => new Date(tick * 1000).toLocaleString(locale, style));
 }
 
 export function ready() { document.body.dataset.ready = "1"; }
