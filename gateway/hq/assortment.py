@@ -53,6 +53,7 @@ ADD_COLUMNS = [
     "peers",
     "nearby_peers",
     "radius_km",
+    "in_region",
     "evidence",
 ]
 DELIST_COLUMNS = [
@@ -243,6 +244,7 @@ def add_candidates(
     table["rank"] = table.groupby("store").cumcount() + 1
     table = table.merge(_catalogue(products), left_on="sku", right_index=True, how="left")
     table["radius_km"] = settings.radius_km
+    table["in_region"] = table["in_region"].astype(bool)
     table["evidence"] = table.apply(_add_evidence, axis=1, radius_km=settings.radius_km)
     return table[ADD_COLUMNS].reset_index(drop=True)
 

@@ -2,40 +2,48 @@
 // the store manager), each line with why it is suggested; the manager edits packs and
 // accepts an order (then it is on order until received); every order downloads as CSV
 // for its supplier. Staff see the list read-only.
-import { api, el, me } from "/static/app.js";
+import { api, day, el, me, num, t } from "/static/app.js";
 
 const box = document.getElementById("purchases");
 const meta = document.getElementById("purchases-meta");
 const suggestButton = document.getElementById("purchases-suggest");
 const state = { store: null, manager: false };
-const STATUS_TEXT = { draft: "draft", on_order: "on order", received: "received" };
+const STATUS_TEXT = {
+  draft: t("purchases.status_draft"), on_order: t("purchases.status_on_order"), received: t("purchases.status_received"),
+};
+const BASIS = { receipts: t("purchases.basis_receipts"), none: t("purchases.basis_none") };
+const TOPPED_UP = { minimum: t("purchases.topped_up_minimum"), "free delivery": t("purchases.topped_up_free_delivery") };
 
-const eur = (v) => Number(v).toFixed(2);
+/** Prices as the price lists give them: two decimals, in the user's locale. */
+const price = (v) => num(Number(v), 2);
 
 /** The line's evidence as one sentence a store owner can check against the shelf. */
 function whyText(why) {
   if (!why) return "";
+  const basis = why.stock_basis === "count" ? null : BASIS[why.stock_basis] || why.stock_basis;
   const parts = [
-    `forecast ${why.forecast} over ${why.forecast_days} d + safety ${why.safety_stock}`,
-    `on hand ${why.on_hand}${why.stock_basis === "count" ? "" : ` (${why.stock_basis})`}`,
-    `on order ${why.on_order}`,
-    `short ${why.shortfall}`,
+    t("purchases.why_forecast", { forecast: why.forecast, days: why.forecast_days, safety: why.safety_stock }),
+    basis ? t("purchases.why_on_hand_basis", { n: why.on_hand, basis }) : t("purchases.why_on_hand", { n: why.on_hand }),
+    t("purchases.why_on_order", { n: why.on_order }),
+    t("purchases.why_short", { n: why.shortfall }),
   ];
-  if (why.pack_rounding) parts.push(`+${why.pack_rounding} to whole packs`);
-  if (why.topup_units) parts.push(`+${why.topup_units} to reach the supplier's threshold`);
-  if (why.capped) parts.push(`capped by room for ${why.room}`);
-  if (why.capacity !== null && why.capacity !== undefined) parts.push(`holds ${why.capacity}`);
+  if (why.pack_rounding) parts.push(t("purchases.why_pack_rounding", { n: why.pack_rounding }));
+  if (why.topup_units) parts.push(t("purchases.why_topup", { n: why.topup_units }));
+  if (why.capped) parts.push(t("purchases.why_capped", { n: why.room }));
+  if (why.capacity !== null && why.capacity !== undefined) parts.push(t("purchases.why_holds", { n: why.capacity }));
   if (why.cheapest_supplier && why.unit_price > why.cheapest_unit_price) {
-    parts.push(`${why.cheapest_supplier} is ${eur(why.cheapest_unit_price)}/unit, picked ${eur(why.unit_price)} to save delivery`);
+    parts.push(t("purchases.why_cheaper_elsewhere", {
+      supplier: why.cheapest_supplier, cheapest: why.cheapest_unit_price, price: why.unit_price,
+    }));
   }
-  return parts.join(" · ");
+  return parts.join(t("purchases.separator"));
 }
 
 function packsCell(order, line) {
   if (order.status !== "draft" || !state.manager) return el("td", { class: "num" }, String(line.packs));
   const input = el("input", {
     type: "number", min: "0", step: "1", value: String(line.packs), class: "packs",
-    "aria-label": `Packs of ${line.name || line.gtin}`, dataset: { gtin: line.gtin },
+    "aria-label": t("purchases.packs_of", { name: line.name || line.gtin }), dataset: { gtin: line.gtin },
   });
   input.onchange = async () => {
     input.disabled = true;
@@ -61,24 +69,27 @@ function orderBlock(order) {
     el("span", { class: `badge ${order.status === "draft" ? "" : "good"}`, dataset: { status: order.status } },
       STATUS_TEXT[order.status]),
     el("span", { class: "meta" },
-      `${eur(total)}${fee ? ` + delivery ${eur(fee)}` : " · free delivery"}`,
-      order.expected_on ? ` · arrives ${order.expected_on}` : "",
-      order.why?.topped_up_for ? ` · topped up for ${order.why.topped_up_for}` : ""),
-    el("a", { class: "btn", href: `/api/purchases/${order.id}/csv`, download: "" }, "CSV"));
+      fee ? t("purchases.total_with_delivery", { total: price(total), fee: price(fee) })
+        : t("purchases.total_free_delivery", { total: price(total) }),
+      order.expected_on ? t("purchases.arrives", { day: day(order.expected_on) }) : "",
+      order.why?.topped_up_for ? ` · ${TOPPED_UP[order.why.topped_up_for] || order.why.topped_up_for}` : ""),
+    el("a", { class: "btn", href: `/api/purchases/${order.id}/csv`, download: "", title: t("purchases.csv_title") },
+      t("purchases.csv")));
   const rows = order.lines.map((line) => el("tr", { dataset: { gtin: line.gtin } },
     el("td", {}, el("div", {}, line.name || line.gtin), el("div", { class: "why muted" }, whyText(line.why))),
     packsCell(order, line),
-    el("td", { class: "num" }, `× ${line.pack_size}`),
-    el("td", { class: "num" }, String(line.packs * line.pack_size)),
-    el("td", { class: "num" }, eur(line.value))));
+    el("td", { class: "num" }, `× ${num(line.pack_size)}`),
+    el("td", { class: "num" }, num(line.packs * line.pack_size)),
+    el("td", { class: "num" }, price(line.value))));
   const table = el("table", { class: "purchase-lines" },
     el("thead", {}, el("tr", {},
-      el("th", {}, "Product and why"), el("th", { class: "num" }, "Packs"), el("th", { class: "num" }, "Pack"),
-      el("th", { class: "num" }, "Units"), el("th", { class: "num" }, "Value"))),
+      el("th", {}, t("purchases.col_product")), el("th", { class: "num" }, t("purchases.col_packs")),
+      el("th", { class: "num" }, t("purchases.col_pack")), el("th", { class: "num" }, t("purchases.col_units")),
+      el("th", { class: "num" }, t("purchases.col_value")))),
     el("tbody", {}, rows));
   const block = el("div", { class: "purchase-order", dataset: { order: String(order.id), status: order.status } }, head, table);
   if (order.status === "draft" && state.manager) {
-    const accept = el("button", { class: "btn primary", type: "button" }, "Accept order");
+    const accept = el("button", { class: "btn primary", type: "button" }, t("purchases.accept"));
     accept.onclick = async () => {
       accept.disabled = true;
       await api(`/api/purchases/${order.id}/accept`, { method: "POST" });
@@ -95,12 +106,10 @@ async function load() {
   const orders = [...drafts, ...onOrder];
   const plan = drafts[0]?.why?.plan;
   meta.textContent = plan
-    ? `saves ${eur(plan.saving)} (${plan.saving_pct} %) against buying each item from its cheapest supplier`
-    : "suggested orders per supplier";
+    ? t("purchases.saves", { saving: price(plan.saving), share: plan.saving_pct / 100 })
+    : t("purchases.meta");
   box.replaceChildren(...(orders.length ? orders.map(orderBlock)
-    : [el("p", { class: "empty-note" }, state.manager
-      ? "No open orders. Make a suggestion from sales, stock and price lists."
-      : "No open orders.")]));
+    : [el("p", { class: "empty-note" }, state.manager ? t("purchases.none_manager") : t("purchases.none"))]));
   box.dataset.loaded = "1";
 }
 
@@ -112,7 +121,7 @@ async function start() {
     const cameras = await api("/api/cameras");
     state.store = [...new Set(cameras.map((c) => c.store))].sort()[0] || null;
   }
-  if (!state.store) { box.replaceChildren(el("p", { class: "empty-note" }, "No store yet.")); return; }
+  if (!state.store) { box.replaceChildren(el("p", { class: "empty-note" }, t("purchases.no_store"))); return; }
   state.manager = user.kind === "admin" || /:manager$/.test(user.role);
   suggestButton.hidden = !state.manager;
   suggestButton.onclick = async () => {
@@ -130,5 +139,5 @@ async function start() {
 }
 
 start().catch((error) => {
-  box.replaceChildren(el("p", { class: "empty-note error" }, `Purchase list: ${error.message}`));
+  box.replaceChildren(el("p", { class: "empty-note error" }, t("purchases.failed", { error: error.message })));
 });

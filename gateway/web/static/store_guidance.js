@@ -4,32 +4,46 @@
 // dismissed with a reason; accepted ones show how they did since, from this store's
 // own till. The figures are the last pull from the head office, kept by the gateway,
 // so they show while the head office is out of reach (the header says how old).
-import { agoText, api, el, me, num } from "/static/app.js";
+import { agoText, api, el, me, num, t } from "/static/app.js";
 
 const prices = document.getElementById("prices");
 const items = document.getElementById("assortment");
 const state = { store: null, canDecide: false };
 const VERDICT = {
-  selling: ["good", "selling"], below: ["bad", "below expectation"], waiting: ["", "waiting for sales"],
-  "selling off": ["", "selling off"], "sold out": ["good", "sold out"],
+  selling: ["good", t("store_guidance.verdict_selling")],
+  below: ["bad", t("store_guidance.verdict_below")],
+  waiting: ["", t("store_guidance.verdict_waiting")],
+  "selling off": ["", t("store_guidance.verdict_selling_off")],
+  "sold out": ["good", t("store_guidance.verdict_sold_out")],
+};
+const PRICE_SENTENCE = {
+  "area:at": (a) => t("store_guidance.price_at_area", a),
+  "area:above": (a) => t("store_guidance.price_above_area", a),
+  "area:below": (a) => t("store_guidance.price_below_area", a),
+  "region:at": (a) => t("store_guidance.price_at_region", a),
+  "region:above": (a) => t("store_guidance.price_above_region", a),
+  "region:below": (a) => t("store_guidance.price_below_region", a),
 };
 
-/** "12 % above the area median, 14 stores" (or "at the median"). */
+/** Prices as the till writes them: two decimals, in the user's locale. */
+const price = (v) => num(v, 2);
+const km = (v) => num(v, Number.isInteger(v) ? 0 : 1);
+
+/** "yours 12% above the area median, 14 stores" (or "at the median"). */
 export function priceSentence(ref) {
-  const pct = Math.round(Math.abs(ref.diff_pct));
-  const where = ref.basis === "region" ? "region" : "area";
-  const side = pct === 0 ? `at the ${where} median` : `${pct} % ${ref.diff_pct > 0 ? "above" : "below"} the ${where} median`;
-  return `yours ${side}, ${ref.stores} stores`;
+  const share = Math.round(Math.abs(ref.diff_pct)) / 100;
+  const side = share === 0 ? "at" : ref.diff_pct > 0 ? "above" : "below";
+  return PRICE_SENTENCE[`${ref.basis === "region" ? "region" : "area"}:${side}`]({ share, stores: ref.stores });
 }
 
 function priceRow(ref) {
   const cls = ref.diff_pct > 5 ? "above" : ref.diff_pct < -5 ? "below" : "";
-  const area = ref.basis === "region" ? "in the region" : `within ${ref.radius_km} km`;
+  const area = ref.basis === "region" ? t("store_guidance.in_the_region") : t("store_guidance.within_km", { km: km(ref.radius_km) });
   return el("tr", { dataset: { sku: ref.sku } },
     el("td", {}, el("div", {}, ref.name || ref.sku), el("div", { class: "muted small" }, priceSentence(ref))),
-    el("td", { class: `num own ${cls}` }, ref.price.toFixed(2)),
-    el("td", { class: "num" }, ref.median.toFixed(2)),
-    el("td", { class: "num muted" }, `${ref.low.toFixed(2)}–${ref.high.toFixed(2)}`),
+    el("td", { class: `num own ${cls}` }, price(ref.price)),
+    el("td", { class: "num" }, price(ref.median)),
+    el("td", { class: "num muted" }, `${price(ref.low)}–${price(ref.high)}`),
     el("td", { class: "muted small" }, area),
   );
 }
@@ -37,51 +51,71 @@ function priceRow(ref) {
 function drawPrices(body) {
   if (!body.prices.length) {
     prices.replaceChildren(el("p", { class: "empty-note" },
-      body.pulled_at ? "No SKU sold in at least 5 other stores nearby yet." : "Nothing from the head office yet."));
+      body.pulled_at ? t("store_guidance.no_prices") : t("store_guidance.nothing_yet")));
     return;
   }
   prices.replaceChildren(el("table", { class: "price-refs" },
-    el("thead", {}, el("tr", {}, el("th", {}, "Product"), el("th", { class: "num" }, "Yours"),
-      el("th", { class: "num" }, "Median"), el("th", { class: "num" }, "Range"), el("th", {}, "Compared with"))),
+    el("thead", {}, el("tr", {}, el("th", {}, t("store_guidance.col_product")),
+      el("th", { class: "num" }, t("store_guidance.col_yours")), el("th", { class: "num" }, t("store_guidance.col_median")),
+      el("th", { class: "num" }, t("store_guidance.col_range")), el("th", {}, t("store_guidance.col_compared")))),
     el("tbody", {}, ...body.prices.map(priceRow))));
+}
+
+/** The head office's evidence in the user's language, from its figures (`detail`);
+ * its English sentence where the figures are older than the words need. */
+function evidenceText(item) {
+  const d = item.detail || {};
+  if (item.kind === "delist") {
+    if (d.per_week === undefined || d.osa === undefined) return item.evidence;
+    return t("store_guidance.delist_evidence", { per_week: d.per_week, facings: d.facings, weeks: d.weeks, osa: d.osa });
+  }
+  if (d.in_region === undefined || d.in_region === null) return item.evidence;
+  const near = d.in_region ? t("store_guidance.near_region") : t("store_guidance.near_radius", { km: km(d.radius_km) });
+  const args = { per_week: d.median_per_week, sellers: d.sellers, peers: d.peers, nearby: d.nearby_peers, near };
+  if (d.nearby_peers === d.peers) return t("store_guidance.add_evidence_near", args);
+  if (d.nearby_peers) return t("store_guidance.add_evidence_some_near", args);
+  return t("store_guidance.add_evidence_mix", args);
 }
 
 function followUpText(item) {
   const f = item.follow_up;
   if (!f) return null;
   const [tone, word] = VERDICT[f.verdict] || ["", f.verdict];
-  const since = f.days < 1 ? "since today" : `in ${num(f.days, 0)} days`;
-  let text = `${num(f.units)} sold ${since}`;
-  if (f.days >= 7) text += ` (${num(f.per_week, 1)} a week)`;
-  if (item.kind === "add") text += `, expected ${num(f.expected_per_week, 1)} a week`;
+  let text = f.days < 1 ? t("store_guidance.sold_today", { units: f.units })
+    : t("store_guidance.sold_in_days", { units: f.units, days: Math.round(f.days) });
+  if (f.days >= 7) text += t("store_guidance.per_week_paren", { n: f.per_week });
+  if (item.kind === "add") text += t("store_guidance.expected_per_week", { n: f.expected_per_week });
   if (item.kind === "delist" && f.give_to_per_week !== null && f.give_to_per_week !== undefined) {
-    text += ` · ${item.detail.give_to_name || item.detail.give_to_sku}: ${num(f.give_to_per_week, 1)} a week since`;
+    text += t("store_guidance.give_to_since", { name: item.detail.give_to_name || item.detail.give_to_sku, n: f.give_to_per_week });
   }
   return el("div", { class: "follow-up" }, el("span", { class: `badge ${tone}` }, word), " ", text);
 }
 
 function itemCard(item) {
-  const title = item.kind === "add"
-    ? `Stock ${item.name || item.sku}`
-    : `Take off ${item.name || item.sku}`;
-  const space = item.kind === "delist" && item.detail.give_to_sku
-    ? el("div", { class: "why" }, `Give its ${item.detail.facings} facings to ${item.detail.give_to_name || item.detail.give_to_sku}`
-      + (item.detail.give_to_kind === "add" ? " (new)" : ` (sells ${num(item.detail.give_to_per_week, 1)} a week)`))
+  const product = item.name || item.sku;
+  const title = item.kind === "add" ? t("store_guidance.stock", { product }) : t("store_guidance.take_off", { product });
+  const d = item.detail;
+  const giveArgs = { facings: d.facings, name: d.give_to_name || d.give_to_sku, n: d.give_to_per_week };
+  const space = item.kind === "delist" && d.give_to_sku
+    ? el("div", { class: "why" }, d.give_to_kind === "add"
+      ? t("store_guidance.give_facings_new", giveArgs) : t("store_guidance.give_facings_sells", giveArgs))
     : null;
   const actions = el("div", { class: "actions" });
   if (item.status === "open" && state.canDecide) {
-    const accept = el("button", { class: "btn primary", type: "button", dataset: { action: "accept" } }, "Accept");
+    const accept = el("button", { class: "btn primary", type: "button", dataset: { action: "accept" } }, t("store_guidance.accept"));
     accept.onclick = () => decide(item, "accept");
-    const dismiss = el("button", { class: "btn", type: "button", dataset: { action: "dismiss" } }, "Dismiss…");
+    const dismiss = el("button", { class: "btn", type: "button", dataset: { action: "dismiss" } }, t("store_guidance.dismiss"));
     dismiss.onclick = () => askReason(item);
     actions.append(accept, dismiss);
   }
   const status = item.status === "open" ? null
     : el("span", { class: `badge ${item.status === "accepted" ? "good" : ""}` },
-      item.status === "accepted" ? `accepted by ${item.decided_by || "?"}` : `dismissed: ${item.reason}`);
+      item.status === "accepted" ? t("store_guidance.accepted_by", { name: item.decided_by || "?" })
+        : t("store_guidance.dismissed_because", { reason: item.reason }));
   return el("article", { class: `advice guidance-item ${item.kind} ${item.status}`, dataset: { itemId: String(item.id), sku: item.sku } },
-    el("div", { class: "what" }, el("span", { class: `tag ${item.kind}` }, item.kind === "add" ? "add" : "delist"), " ", title),
-    el("div", { class: "why" }, item.evidence),
+    el("div", { class: "what" }, el("span", { class: `tag ${item.kind}` },
+      item.kind === "add" ? t("store_guidance.tag_add") : t("store_guidance.tag_delist")), " ", title),
+    el("div", { class: "why" }, evidenceText(item)),
     space,
     followUpText(item),
     el("div", { class: "row" }, el("span", { class: "muted small" }, item.brand || ""), status, actions),
@@ -92,7 +126,7 @@ function drawItems(body) {
   const all = [...body.adds, ...body.delists];
   if (!all.length) {
     items.replaceChildren(el("p", { class: "empty-note" },
-      body.pulled_at ? "Nothing to add or take off: this store's range fits its neighbourhood." : "Nothing from the head office yet."));
+      body.pulled_at ? t("store_guidance.range_fits") : t("store_guidance.nothing_yet")));
     return;
   }
   items.replaceChildren(...all.map(itemCard));
@@ -102,8 +136,8 @@ function drawMeta(body) {
   const stamp = body.refreshed_at || body.pulled_at;
   for (const id of ["prices-meta", "assortment-meta"]) {
     const meta = document.getElementById(id);
-    const age = stamp ? agoText(stamp, "store_guidance.figures_ago") : "not pulled from the head office yet";
-    meta.replaceChildren(age, body.error ? " · head office unreachable, showing the last pull" : "");
+    const age = stamp ? agoText(stamp, "store_guidance.figures_ago") : t("store_guidance.not_pulled");
+    meta.replaceChildren(age, body.error ? t("store_guidance.unreachable") : "");
     meta.title = body.error || "";
     meta.classList.toggle("bad", Boolean(body.error));
   }
@@ -118,7 +152,7 @@ async function decide(item, action, reason = null) {
 
 function askReason(item) {
   const dialog = document.getElementById("guidance-dismiss-dialog");
-  document.getElementById("guidance-dismiss-what").textContent = `${item.name || item.sku}: ${item.evidence}`;
+  document.getElementById("guidance-dismiss-what").textContent = t("store_guidance.dismiss_what", { product: item.name || item.sku, evidence: evidenceText(item) });
   const reason = document.getElementById("guidance-dismiss-reason");
   reason.value = "";
   document.getElementById("guidance-dismiss-cancel").onclick = () => dialog.close("cancel");
@@ -137,7 +171,7 @@ async function load() {
     drawItems(body);
     document.getElementById("guidance").dataset.loaded = "1";
   } catch (error) {
-    const note = el("p", { class: "empty-note" }, `Guidance unavailable: ${error.message}`);
+    const note = el("p", { class: "empty-note" }, t("store_guidance.unavailable", { error: error.message }));
     prices.replaceChildren(note);
     items.replaceChildren(note.cloneNode(true));
     document.getElementById("guidance").dataset.loaded = "error";

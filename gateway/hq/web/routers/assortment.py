@@ -35,6 +35,11 @@ class AddItem(BaseModel):
     peers: int = Field(description="Similar stores considered.")
     nearby_peers: int = Field(description="Of those, same-format stores within radius_km.")
     radius_km: float
+    in_region: bool | None = Field(
+        default=None,
+        description="The nearby stores are the same region's (this store has no location), "
+        "not those within radius_km; null from results older than this field.",
+    )
     evidence: str = Field(description='e.g. "sells 9 a week in 7 of 10 similar stores".')
 
 
