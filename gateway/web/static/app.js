@@ -284,7 +284,8 @@ export function lineChart(container, { xs, series, yPercent = true, yLabel = "",
 function timeTicks(u, ticks) {
   const span = ticks.length > 1 ? ticks[ticks.length - 1] - ticks[0] : 0;
   const style = span <= 2 * 86400 ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric" };
-  return ticks.map((tick) => new Date(tick * 1000).toLocaleString(locale, style));
+  const labels = ticks.map((tick) => new Date(tick * 1000).toLocaleString(locale, style));
+  return labels.map((label, i) => (i > 0 && label === labels[i - 1] ? "" : label)); // a day once
 }
 
 export function ready() { document.body.dataset.ready = "1"; }
