@@ -238,6 +238,13 @@ class JetStreamAdmin(_NatsClient):
 
         return self._call(info(), f"read the stream {stream}")
 
+    def consumer_info(self, durable: str, stream: str = STREAM) -> api.ConsumerInfo:
+        async def info() -> api.ConsumerInfo:
+            js = await self._connected()
+            return await js.consumer_info(stream, durable)
+
+        return self._call(info(), f"read the consumer {stream}/{durable}")
+
     def delete_stream(self, stream: str = STREAM) -> None:
         async def delete() -> None:
             js = await self._connected()
