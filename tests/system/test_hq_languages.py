@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 LANGUAGES = ("en", "zh-CN")
 MERCHANDISER = "merchandiser:chain:Fresh Corner"
 ROLE_SHOWN = {"en": "merchandiser, chain Fresh Corner", "zh-CN": "陈列督导，连锁 Fresh Corner"}
-UPLINK_QUIET = {"en": "uplink quiet", "zh-CN": "上行链路无数据"}
+UPLINK_QUIET = {"en": "uplink quiet", "zh-CN": "门店上传无消息"}
 
 
 @pytest.fixture(scope="module")
