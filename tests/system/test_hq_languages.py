@@ -44,7 +44,7 @@ def signed_in(browser: Any, hq: HqServer, role: str, path: str, language: str) -
     page.fill("#name", name)
     page.fill("#password", password)
     page.click("#submit")
-    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
     page.wait_for_load_state("networkidle")
     page.errors = errors
     return page
