@@ -218,3 +218,4 @@ document.documentElement.lang = lang;
 // For the page tests and anyone debugging a page: which language, which keys were missing.
 window.shelfsenseI18n = { lang, missingKeys };
 await useCatalogues(["common", ...(document.documentElement.dataset.i18nNs || "").split(/\s+/)]);
+document.documentElement.dataset.i18nReady = "1"; // app.css shows the page from now
