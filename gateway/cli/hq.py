@@ -41,7 +41,9 @@ def _ingest(args: argparse.Namespace) -> int:
         admin = JetStreamAdmin(servers, args.user, password)
         admin.ensure_stream(replicas=args.replicas)
         admin.close()
-    consumer = JetStreamConsumer(servers, args.user, password, durable=args.durable)
+    consumer = JetStreamConsumer(
+        servers, args.user, password, durable=args.durable, ack_wait_s=args.ack_wait
+    )
     store = HqStore(args.data_dir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -63,7 +65,18 @@ def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
         "--password-env", metavar="VAR", help="environment variable holding the NATS password"
     )
     parser.add_argument("--durable", default="ingest", help="the shared durable consumer's name")
-    parser.add_argument("--batch", type=int, default=500, help="messages per stored batch")
+    parser.add_argument(
+        "--batch", type=int, default=2000, help="messages per stored batch, at most (default 2000)"
+    )
+    parser.add_argument(
+        "--ack-wait",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="when the durable consumer is created: how long a killed process's batch waits "
+        "before another process gets it (a slow live one marks its batch in progress) "
+        "(default 2)",
+    )
     parser.add_argument(
         "--replicas", type=int, default=0, help="create/update the stream with N replicas first"
     )

@@ -7,7 +7,13 @@ its envelope id as `Nats-Msg-Id`, so the stream stores a message resent within
 `duplicate_window_s` only once; an older duplicate (an outbox resent after days) is
 caught by the head office's idempotent writes. Ingest processes share one durable pull
 consumer with explicit acks: what a killed process had taken is handed to the others
-after `ack_wait_s`, and redelivery never gives up.
+after `ack_wait_s` (short, 2 s: a live process that needs longer for a batch says so with
+`in_progress`), and redelivery never gives up.
+
+A dead server is noticed by its closed socket, or, when the machine vanishes without
+closing it, by `ping_interval_s` pings going unanswered (nats-py's default waits 2
+minutes per ping); a publish waiting on a connection that drops is sent again on the new
+one at once instead of waiting out its ack timeout.
 
 nats-py is asyncio while the gateway is threaded, so each client runs its own event loop
 in a daemon thread and exposes blocking methods; the connection reconnects on its own,
@@ -68,6 +74,7 @@ class _NatsClient:
         inbox_prefix: str | None = None,
         name: str | None = None,
         timeout_s: float = 5.0,
+        ping_interval_s: float = 5.0,
     ) -> None:
         if not servers:
             raise ValueError("no NATS server URL given")
@@ -77,11 +84,14 @@ class _NatsClient:
         self.inbox_prefix = inbox_prefix
         self.name = name
         self.timeout_s = timeout_s
+        self.ping_interval_s = ping_interval_s
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._denied: dict[str, set[asyncio.Future[None]]] = {}
         self._closed = False
         self._closing = False
+        self._later: list[tuple[Coroutine[Any, Any, None], str]] = []
+        self._soon_lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name=f"nats-{name or 'client'}", daemon=True
@@ -121,6 +131,8 @@ class _NatsClient:
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
+                    ping_interval=self.ping_interval_s,
+                    max_outstanding_pings=2,
                     error_cb=self._on_error,
                     disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected,
@@ -180,6 +192,31 @@ class _NatsClient:
                     del self._denied[subject]
             if not denied.done():
                 denied.cancel()
+
+    def _soon(self, operation: Coroutine[Any, Any, None], doing: str) -> None:
+        """Run `operation` on the loop, in order, without waiting for it; a failure is
+        logged. Operations queued together wake the loop once (a batch's hundreds of acks
+        would otherwise cost a thread hand-over each)."""
+        if self._closed:
+            operation.close()
+            return
+        with self._soon_lock:
+            self._later.append((operation, doing))
+            if len(self._later) > 1:
+                return  # a run of the queue is already scheduled
+        asyncio.run_coroutine_threadsafe(self._run_later(), self._loop)
+
+    async def _run_later(self) -> None:
+        while True:
+            with self._soon_lock:
+                if not self._later:
+                    return
+                operations, self._later = self._later, []
+            for operation, doing in operations:
+                try:
+                    await operation
+                except Exception as error:
+                    log.warning("NATS %s: could not %s: %s", self.name or "client", doing, error)
 
     def close(self) -> None:
         if self._closed:
@@ -263,7 +300,13 @@ class JetStreamAdmin(_NatsClient):
 class JetStreamPublisher(_NatsClient):
     """A store's publisher: `publish` returns once the stream has acknowledged every
     envelope (stored on a majority of its replicas), retrying through reconnects and leader
-    elections for up to `publish_timeout_s`; the same id twice is stored once."""
+    elections for up to `publish_timeout_s`; the same id twice is stored once.
+
+    An ack normally comes in milliseconds; one missing after `ack_timeout_s` (the stream's
+    leader died and a new one is being elected) is retried, so publishing resumes within
+    about that much of the new leader being ready. Retries are safe: the message id
+    makes the stream store a resent envelope once.
+    """
 
     def __init__(
         self,
@@ -276,9 +319,13 @@ class JetStreamPublisher(_NatsClient):
         publish_timeout_s: float = 20.0,
         stream: str = STREAM,
         concurrency: int = 256,
+        ack_timeout_s: float = 2.0,
+        ping_interval_s: float = 5.0,
     ) -> None:
-        super().__init__(servers, user, password, inbox_prefix, name, timeout_s)
+        super().__init__(servers, user, password, inbox_prefix, name, timeout_s, ping_interval_s)
         self.publish_timeout_s = publish_timeout_s
+        self.ack_timeout_s = ack_timeout_s
+        self._in_flight: set[asyncio.Future[Any]] = set()
         self.stream = stream
         self.concurrency = concurrency
         self.duplicates = 0
@@ -287,6 +334,13 @@ class JetStreamPublisher(_NatsClient):
     def publish(self, envelopes: Sequence[Envelope]) -> None:
         if envelopes:
             self._run(self._publish(list(envelopes)), self.publish_timeout_s + self.timeout_s)
+
+    async def _on_disconnected(self) -> None:
+        """Send the publishes waiting on the lost connection again on the next one, now:
+        their acks would come on the old one, so waiting out `ack_timeout_s` gains nothing."""
+        await super()._on_disconnected()
+        for request in list(self._in_flight):
+            request.cancel()
 
     async def _publish(self, envelopes: list[Envelope]) -> None:
         deadline = time.monotonic() + self.publish_timeout_s
@@ -332,19 +386,26 @@ class JetStreamPublisher(_NatsClient):
     ) -> BaseException | None:
         """Publish one envelope and wait for the stream's ack; the error instead of raising."""
         async with limit:
-            try:
-                ack = await self._guarded(
+            request = asyncio.ensure_future(
+                js.publish(
                     envelope.subject,
-                    js.publish(
-                        envelope.subject,
-                        envelope.to_bytes(),
-                        timeout=self.timeout_s,
-                        stream=self.stream,
-                        headers={MSG_ID_HEADER: envelope.id},
-                    ),
+                    envelope.to_bytes(),
+                    timeout=self.ack_timeout_s,
+                    stream=self.stream,
+                    headers={MSG_ID_HEADER: envelope.id},
                 )
+            )
+            self._in_flight.add(request)
+            try:
+                ack = await self._guarded(envelope.subject, request)
+            except asyncio.CancelledError:
+                if not request.cancelled():
+                    raise  # this publish itself is being cancelled, not just its request
+                return nats.errors.ConnectionReconnectingError()
             except Exception as error:
                 return error
+            finally:
+                self._in_flight.discard(request)
         if ack.duplicate:
             self.duplicates += 1
         return None
@@ -354,9 +415,15 @@ class JetStreamConsumer(_NatsClient):
     """One ingest process's handle on the shared durable pull consumer `durable`.
 
     Processes using the same name share the stream's messages; each delivery must be acked
-    within `ack_wait_s` or it goes to another process (so keep batches small enough to
-    store in that time). Redelivery never stops (`max_deliver` unlimited): a message the
-    head office cannot store yet waits, it is never lost.
+    within `ack_wait_s` or it goes to another process. Keep it short (a killed process's
+    batch waits that long) and call `in_progress` on a batch that takes longer: a slow but
+    alive process then keeps it. Redelivery never stops (`max_deliver` unlimited): a
+    message the head office cannot store yet waits, it is never lost. The ack wait is set
+    when the durable consumer is created; an existing one keeps its own.
+
+    Acks, naks and progress go out without waiting for the event loop (one batch is
+    hundreds of them); one lost with a dropped connection only means a redelivery, which
+    the head office's idempotent writes make harmless.
     """
 
     def __init__(
@@ -368,11 +435,14 @@ class JetStreamConsumer(_NatsClient):
         inbox_prefix: str | None = None,
         name: str | None = None,
         timeout_s: float = 5.0,
-        ack_wait_s: float = 5.0,
+        ack_wait_s: float = 2.0,
         max_ack_pending: int = 20_000,
         stream: str = STREAM,
+        ping_interval_s: float = 5.0,
     ) -> None:
-        super().__init__(servers, user, password, inbox_prefix, name or durable, timeout_s)
+        super().__init__(
+            servers, user, password, inbox_prefix, name or durable, timeout_s, ping_interval_s
+        )
         self.durable = durable
         self.ack_wait_s = ack_wait_s
         self.max_ack_pending = max_ack_pending
@@ -409,7 +479,7 @@ class JetStreamConsumer(_NatsClient):
         for message in messages:
             envelope = decode(message.subject, message.data)
             if envelope is None:
-                self._settle(message.ack())
+                self._soon(message.ack(), "ack a malformed message")
                 continue
             meta = message.metadata
             deliveries.append(
@@ -418,9 +488,12 @@ class JetStreamConsumer(_NatsClient):
                     message.subject,
                     meta.num_delivered,
                     meta.timestamp,
-                    _ack=lambda message=message: self._settle(message.ack()),
-                    _nak=lambda delay_s, message=message: self._settle(
-                        message.nak(delay=delay_s or None)
+                    _ack=lambda message=message: self._soon(message.ack(), "ack"),
+                    _nak=lambda delay_s, message=message: self._soon(
+                        message.nak(delay=delay_s or None), "nak"
+                    ),
+                    _progress=lambda message=message: self._soon(
+                        message.in_progress(), "mark in progress"
                     ),
                 )
             )
@@ -436,10 +509,3 @@ class JetStreamConsumer(_NatsClient):
             if isinstance(error, nats.js.errors.NotFoundError):
                 self._sub = None  # the consumer or stream went away: make it again next time
             raise TransportError(f"fetching from {self.stream}/{self.durable}: {error}") from None
-
-    def _settle(self, operation: Coroutine[Any, Any, None]) -> None:
-        """Ack or nak; a failure is only logged: the message is then delivered again."""
-        try:
-            self._run(operation, self.timeout_s)
-        except (TransportError, nats.errors.Error) as error:
-            log.warning("could not settle a message of %s: %s", self.stream, error)

@@ -272,6 +272,7 @@ class Uplink:
                 password=settings.password.get_secret_value() if settings.password else None,
                 inbox_prefix=settings.inbox_prefix,
                 name=f"uplink-{store}",
+                ack_timeout_s=settings.ack_timeout_s,
             )
         outbox = UplinkOutbox(settings.path or data_dir / "hq-outbox.db", settings.max_messages)
         return cls(outbox, publisher, settings.batch, settings.flush_interval_s)

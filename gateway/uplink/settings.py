@@ -47,6 +47,14 @@ class HqUplinkSettings(BaseModel):
         "dropped first, then rollups, events, sales, and products/profile last (each drop "
         "counted).",
     )
+    ack_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How long a publish waits for the cluster's ack before it is sent again "
+        "(a stream leader died; the message id makes the resend harmless). Acks take "
+        "milliseconds; a longer wait only delays resuming after a new leader is elected.",
+    )
     flush_interval_s: float = Field(
         default=1.0,
         gt=0,

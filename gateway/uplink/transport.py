@@ -42,7 +42,8 @@ class TransportError(RuntimeError):
 @dataclass(frozen=True, eq=False)
 class Delivery:
     """One message handed to a consumer: ack it once it is stored, nak it to have it sent
-    again (to this or another consumer) after `delay_s`."""
+    again (to this or another consumer) after `delay_s`, or say it is still being worked
+    on (`in_progress`) so a slow but alive consumer keeps it past the ack wait."""
 
     envelope: Envelope
     subject: str
@@ -52,12 +53,18 @@ class Delivery:
     """When the transport stored the message (for publish-to-queryable lag)."""
     _ack: Callable[[], None] = field(kw_only=True, repr=False)
     _nak: Callable[[float], None] = field(kw_only=True, repr=False)
+    _progress: Callable[[], None] = field(kw_only=True, repr=False)
 
     def ack(self) -> None:
         self._ack()
 
     def nak(self, delay_s: float = 0.0) -> None:
         self._nak(delay_s)
+
+    def in_progress(self) -> None:
+        """Restart this delivery's ack wait: it is not handed to another consumer for
+        another `ack_wait_s`."""
+        self._progress()
 
 
 class Publisher(Protocol):
@@ -73,6 +80,12 @@ class Publisher(Protocol):
 
 class Consumer(Protocol):
     """What a head-office ingest process reads from; several may share one durable name."""
+
+    @property
+    def ack_wait_s(self) -> float:
+        """How long a delivery may stay unsettled before it goes to another consumer
+        (each `in_progress` call restarts it)."""
+        ...
 
     def fetch(self, batch: int = 100, timeout_s: float = 1.0) -> list[Delivery]:
         """Up to `batch` deliveries, waiting at most `timeout_s` for the first; [] when
@@ -224,6 +237,14 @@ class LocalTransport:
             group.pending[entry.seq] = (now + self.ack_wait_s, n)
         return taken
 
+    def _touch(self, durable: str, seq: int) -> None:
+        """Restart the ack wait of a message handed out to `durable` (not yet settled)."""
+        with self._cond:
+            group = self._groups[durable]
+            out = group.pending.get(seq)
+            if out is not None:
+                group.pending[seq] = (time.monotonic() + self.ack_wait_s, out[1])
+
     def _settle(self, durable: str, seq: int, redeliver_after_s: float | None) -> None:
         """Ack (`redeliver_after_s` None) or nak a message handed out to `durable`."""
         with self._cond:
@@ -284,6 +305,10 @@ class LocalConsumer:
         self._transport = transport
         self.durable = durable
 
+    @property
+    def ack_wait_s(self) -> float:
+        return self._transport.ack_wait_s
+
     def fetch(self, batch: int = 100, timeout_s: float = 1.0) -> list[Delivery]:
         deliveries = []
         deadline = time.monotonic() + timeout_s
@@ -308,6 +333,7 @@ class LocalConsumer:
                         _nak=lambda delay_s, seq=entry.seq: self._transport._settle(
                             self.durable, seq, delay_s
                         ),
+                        _progress=lambda seq=entry.seq: self._transport._touch(self.durable, seq),
                     )
                 )
         return deliveries

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gateway.devtools.hq_fleet import fleet_hours, make_fleet
 from gateway.hq.ingest import HqIngest
-from gateway.hq.store import HqStore
+from gateway.hq.store import HqStore, WriteResult
 from gateway.uplink.transport import LocalTransport
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
@@ -54,3 +54,19 @@ def test_a_batch_the_store_cannot_write_comes_back_later(tmp_path: Path) -> None
         if stored:
             break
     assert stored == len({env.id for env in batch})
+
+
+def test_a_slow_but_alive_ingest_keeps_its_batch_past_the_ack_wait(tmp_path: Path) -> None:
+    transport = LocalTransport(ack_wait_s=0.3)
+    batch = next(fleet_hours(make_fleet(1), START, 1))
+    transport.publisher().publish(batch)
+    other = transport.consumer()
+
+    class SlowDisk(HqStore):
+        def write(self, envelopes: list) -> WriteResult:  # a write 4 ack waits long
+            assert other.fetch(1000, 1.2) == []  # meanwhile, nothing goes to another process
+            return super().write(envelopes)
+
+    slow = HqIngest(transport.consumer(), SlowDisk(tmp_path), batch=1000)
+    assert slow.run_once(timeout_s=0.1) == len({env.id for env in batch})
+    assert other.fetch(1000, 0.5) == []  # acked: never handed out again

@@ -346,3 +346,21 @@ def test_the_outbox_survives_a_head_office_outage_and_drops_by_policy(
     finally:
         uplink.stop()
         consumer.close()
+
+
+def test_a_delivery_marked_in_progress_stays_with_its_consumer(hq: HeadOffice) -> None:
+    publisher, slow, other = hq.publisher(), hq.consumer(), hq.consumer()
+    try:
+        publisher.publish([make(Kind.SALES, "slow")])
+        taken = wait_for(lambda: slow.fetch(1, 0.5), lambda got: len(got) == 1, 10)
+        assert len(taken) == 1
+        until = time.monotonic() + ACK_WAIT_S * 2.5  # well past the ack wait
+        while time.monotonic() < until:
+            taken[0].in_progress()  # a live process still storing it
+            assert other.fetch(1, ACK_WAIT_S / 3) == []
+        taken[0].ack()
+        assert other.fetch(1, ACK_WAIT_S + 1.0) == []  # acked: never handed out again
+    finally:
+        publisher.close()
+        slow.close()
+        other.close()
