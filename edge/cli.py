@@ -133,7 +133,7 @@ def _check_config(path: Path) -> int:
 
     settings = _load(path)
     problems = []
-    model = settings.detector.model or default_model_path()
+    model = settings.detector.model or default_model_path(settings.detector.bundled)
     if not Path(model).is_file():
         problems.append(f"{path}: detector.model: model file {model} not found")
     if settings.layout_file is not None:

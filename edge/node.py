@@ -36,7 +36,7 @@ from edge.contract.messages import (
     utc_now,
 )
 from edge.contract.model_rollout import ModelCheck, RolloutOutcome, RolloutStatus
-from edge.detector import Detector, OnnxDetector
+from edge.detector import Detector, OnnxDetector, default_model_path
 from edge.health import HealthTracker
 from edge.layout import Layout
 from edge.model_check import compare_models
@@ -63,7 +63,7 @@ def software_version() -> str:
 def build_detector(settings: DetectorSettings, preferred_model: Path | None = None) -> Detector:
     """The detector the config asks for: the ONNX model, on tiles when `tiles` is set."""
     detector = OnnxDetector(
-        settings.model or preferred_model,
+        settings.model or preferred_model or default_model_path(settings.bundled),
         threads=settings.threads,
         confidence=settings.confidence,
         class_confidence=settings.class_confidence,

@@ -117,7 +117,15 @@ class TileSettings(_Strict):
 class DetectorSettings(_Strict):
     """The ONNX Runtime detector."""
 
-    model: Path | None = Field(default=None, description="ONNX file; default: the bundled model.")
+    model: Path | None = Field(
+        default=None, description="ONNX file; unset: the bundled model `bundled` names."
+    )
+    bundled: Literal["fast", "fast-int8", "accurate"] = Field(
+        default="fast",
+        description="Which bundled detector runs when `model` is unset: `fast` (YOLOv8n, "
+        "fp32), `fast-int8` (its int8 twin) or `accurate` (YOLOv8s from pretrained weights, "
+        "int8: about 2x the n model's frame time, more small gaps found; models/README.md).",
+    )
     threads: int = Field(default=2, ge=1, le=64, description="ONNX Runtime intra-op threads.")
     confidence: Fraction = Field(
         default=0.35, description="Operating threshold: a box scored lower is dropped."

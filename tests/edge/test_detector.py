@@ -151,3 +151,26 @@ def test_synthetic_model_finds_sold_out_slots_on_a_rendered_shelf() -> None:
 
     found = [k for k in empty if any(overlaps(boxes[k], g) for g in gaps)]
     assert found, f"no gap box on any sold-out slot {empty}; gaps: {gaps}"
+
+
+def test_every_bundled_detector_is_shipped_and_the_config_names_them_all() -> None:
+    """`detector.bundled` picks one of the package's detectors; each loads, and the
+    accurate one is the bigger model (it must earn its compute on the same input)."""
+    from typing import get_args
+
+    from edge.detector import BUNDLED_MODELS, default_model_path
+    from edge.node import build_detector
+    from edge.settings import DetectorSettings
+
+    field = DetectorSettings.model_fields["bundled"]
+    assert set(get_args(field.annotation)) == set(BUNDLED_MODELS)
+    sizes = {}
+    for name in BUNDLED_MODELS:
+        detector = build_detector(DetectorSettings(bundled=name, threads=1, warmup_runs=0))
+        assert isinstance(detector, OnnxDetector)
+        assert detector.model_path == default_model_path(name)
+        assert detector.names == ["gap", "messy"]
+        assert (detector.input_w, detector.input_h) == (320, 320)
+        sizes[name] = detector.model_path.stat().st_size
+    assert sizes["fast-int8"] < sizes["fast"] / 2
+    assert sizes["accurate"] > 2 * sizes["fast-int8"]  # int8 against int8: the bigger model

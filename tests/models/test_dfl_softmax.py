@@ -86,7 +86,12 @@ def test_a_model_without_the_exporters_dfl_is_left_alone() -> None:
 
 @pytest.mark.parametrize(
     "model",
-    [default_model_path(), MODELS / "shelfsense-shelf-int8.onnx", MODELS / "shelfsense-synth.onnx"],
+    [
+        default_model_path(),
+        MODELS / "shelfsense-shelf-int8.onnx",
+        MODELS / "shelfsense-shelf-s-int8.onnx",
+        MODELS / "shelfsense-synth.onnx",
+    ],
     ids=lambda path: path.name,
 )
 def test_the_shipped_models_have_the_fast_softmax(model: Path) -> None:
