@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from gateway.cli.catalogue import cli_user
 from gateway.cli.command import Command, add_config_argument
+from gateway.cli.import_files import each_file
 
 if TYPE_CHECKING:  # the handlers import lazily, so `--help` stays fast
     from gateway.config.settings import GatewaySettings
@@ -60,8 +61,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _import(args: argparse.Namespace) -> int:
     from gateway.export.influx import InfluxExporter
-    from gateway.retail.batch_import import ImportFileError, check_utf8_file, text_of
-    from gateway.retail.pos import iter_sales_csv, store_stream
+    from gateway.retail.batch_import import check_utf8_file, text_of
+    from gateway.retail.pos import ImportReport, iter_sales_csv, store_stream
     from gateway.retail.sales_batches import BatchSpec
 
     settings, db = _open(args)
@@ -69,26 +70,23 @@ def _import(args: argparse.Namespace) -> int:
     if settings.influx is not None and not args.no_influx:
         exporter = InfluxExporter(settings.influx)
         exporter.start()
+
+    def load(path: Path) -> ImportReport:
+        with path.open("rb") as binary:  # streamed: the file's size does not matter
+            check_utf8_file(binary, str(path))
+            return store_stream(
+                db,
+                iter_sales_csv(text_of(binary), str(path)),
+                source="csv",
+                batch=BatchSpec("cli", str(path), cli_user()),
+                csv_source=str(path),
+                on_stored=exporter.export_sales if exporter else None,
+            )
+
     failed = False
     try:
-        for path in args.files:
-            try:
-                with path.open("rb") as binary:
-                    check_utf8_file(binary, str(path))
-                    report = store_stream(
-                        db,
-                        iter_sales_csv(text_of(binary), str(path)),
-                        source="csv",
-                        batch=BatchSpec("cli", str(path), cli_user()),
-                        csv_source=str(path),
-                        on_stored=exporter.export_sales if exporter else None,
-                    )
-            except OSError as error:
-                print(f"{path}: cannot read: {error.strerror}", file=sys.stderr)
-                failed = True
-                continue
-            except ImportFileError as error:
-                print(error, file=sys.stderr)
+        for path, report in each_file(args.files, load):
+            if report is None:
                 failed = True
                 continue
             for error in report.rejected:

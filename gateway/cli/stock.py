@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.cli.catalogue import cli_user
 from gateway.cli.command import Command, add_config_argument
+from gateway.cli.import_files import each_file
 
 if TYPE_CHECKING:  # the handlers import lazily, so `--help` stays fast
     from gateway.config.settings import GatewaySettings
@@ -153,19 +154,14 @@ def _import_prices(settings: GatewaySettings, db: Database, data: bytes, source:
 
 def _import_files(args: argparse.Namespace, importer: Importer) -> int:
     """Each file on its own: its bad rows to stderr, its summary to stdout."""
-    from gateway.retail.batch_import import ImportFileError
-
     failed = False
     with _gateway(args) as (settings, db):
-        for path in args.files:
-            try:
-                report = importer(settings, db, path.read_bytes(), str(path))
-            except OSError as error:
-                print(f"{path}: cannot read: {error.strerror or error}", file=sys.stderr)
-                failed = True
-                continue
-            except ImportFileError as error:
-                print(error, file=sys.stderr)
+
+        def load(path: Path) -> _Report:
+            return importer(settings, db, path.read_bytes(), str(path))
+
+        for path, report in each_file(args.files, load):
+            if report is None:
                 failed = True
                 continue
             for problem in sorted(report.rejected, key=lambda e: e.row or 0):
