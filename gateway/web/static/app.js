@@ -205,11 +205,14 @@ export function agoText(iso, key = "common.updated_ago") {
   return el("span", { dataset: { ago: iso || "", agoKey: key } }, t(key, { ago: ago(iso) }));
 }
 
+/** Re-say one `agoText` from its `data-ago` time. */
+export function sayAgo(node) {
+  node.textContent = t(node.dataset.agoKey, { ago: ago(node.dataset.ago || null) });
+}
+
 /** Re-say every `agoText` (a page that stays open must not keep saying "just now"). */
 export function tickAgo() {
-  for (const node of document.querySelectorAll("[data-ago]")) {
-    node.textContent = t(node.dataset.agoKey, { ago: ago(node.dataset.ago || null) });
-  }
+  document.querySelectorAll("[data-ago]").forEach(sayAgo);
 }
 
 export function scoreClass(score) {

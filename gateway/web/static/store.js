@@ -2,7 +2,7 @@
 // with acknowledge / dismiss, today's score; live updates move slots and advice.
 import {
   STATUS, STATUS_TAG, agoText, api, ago, el, fail, isOnline, isoLocal, live, minutes, onConnection, pct,
-  phrase, place, ready, scoreClass, shell, t,
+  phrase, place, ready, sayAgo, scoreClass, shell, t,
 } from "/static/app.js";
 
 // Suggested reasons, in the user's language (what is stored is what the user picked or typed).
@@ -48,7 +48,7 @@ function drawCameraStatus() {
     const card = document.querySelector(`article[data-camera='${cam.camera}']`);
     if (card) card.dataset.state = cameraStatus(cam).status;
     const foot = document.querySelector(`[data-camera='${cam.camera}'] [data-ago]`);
-    if (foot) { foot.dataset.ago = cam.state?.updated_at || cam.last_seen || ""; foot.textContent = t(foot.dataset.agoKey, { ago: ago(foot.dataset.ago || null) }); }
+    if (foot) { foot.dataset.ago = cam.state?.updated_at || cam.last_seen || ""; sayAgo(foot); }
   }
   const total = state.cameras.length;
   const counts = { online: 0, stale: 0, offline: 0, unknown: 0 };
