@@ -111,7 +111,7 @@ def _eval(args: argparse.Namespace) -> int:
     from models.evaluate import evaluate
     from models.tile_dataset import TileGrid
 
-    tiles = TileGrid.parse(args.tiles, args.overlap) if args.tiles else None
+    tiles = TileGrid.parse(args.tiles, args.overlap, args.full_frame) if args.tiles else None
     result = evaluate(
         args.model,
         args.data,
@@ -316,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--tiles", metavar="COLSxROWS", help="detect on tiles as the node's detector.tiles does"
     )
     p.add_argument("--overlap", type=float, default=0.15, help="tile overlap, with --tiles")
+    p.add_argument(
+        "--full-frame",
+        action="store_true",
+        help="with --tiles, also detect on the whole frame (the node's tiles.full_frame)",
+    )
     p.set_defaults(handler=_eval)
 
     p = sub.add_parser(

@@ -178,9 +178,17 @@ def evaluate(
     if len(detector.names) != len(dataset.names):
         raise DatasetError(f"{data_yaml}: {dataset.names} but the model knows {detector.names}")
     tallies = [_ClassTally() for _ in dataset.names]
-    windows = tiles.windows() if tiles else [FULL_FRAME]
+    windows = (
+        tiles.windows() + ([FULL_FRAME] if tiles.full_frame else []) if tiles else [FULL_FRAME]
+    )
     tiled = (
-        TiledDetector(detector, cols=tiles.cols, rows=tiles.rows, overlap=tiles.overlap)
+        TiledDetector(
+            detector,
+            cols=tiles.cols,
+            rows=tiles.rows,
+            overlap=tiles.overlap,
+            full_frame=tiles.full_frame,
+        )
         if tiles
         else None
     )
@@ -204,7 +212,7 @@ def evaluate(
         split=split,
         confidence=confidence,
         class_confidence=class_confidence,
-        tiles=f"{tiles.cols}x{tiles.rows}" if tiles else None,
+        tiles=f"{tiles.cols}x{tiles.rows}{'+full' if tiles.full_frame else ''}" if tiles else None,
     )
     return result
 
@@ -213,10 +221,11 @@ def _detect_windows(
     detector: OnnxDetector, frame: np.ndarray, windows: list[Window]
 ) -> tuple[RawDetections, RawDetections, tuple[float, float], float]:
     """Both decodings of each window's output, mapped to the frame and merged; the frame's
-    size in model-input pixels (a tile's scale); ms of the node's own work."""
+    size in model-input pixels at the closest view (a tile's scale, also when the whole
+    frame runs beside the tiles); ms of the node's own work."""
     frame_h, frame_w = frame.shape[:2]
     everything, operating, ms = [], [], 0.0
-    scale = 1.0
+    scale = 0.0
     for window in windows:
         x0, y0, x1, y1 = window.pixels(frame_w, frame_h)
         t0 = time.perf_counter()
@@ -230,7 +239,7 @@ def _detect_windows(
         exact = Window(x0 / frame_w, y0 / frame_h, x1 / frame_w, y1 / frame_h)
         everything.append(to_frame(all_boxes, exact))
         operating.append(to_frame(found, exact))
-        scale = letterbox.scale
+        scale = max(scale, letterbox.scale)
     if len(windows) == 1:
         merged_all, merged_op = everything[0], operating[0]
     else:

@@ -32,15 +32,17 @@ class TileGrid:
     cols: int
     rows: int
     overlap: float = 0.15
+    full_frame: bool = False
+    """Also detect on the whole frame (the node's `detector.tiles.full_frame`)."""
 
     @classmethod
-    def parse(cls, text: str, overlap: float = 0.15) -> TileGrid:
+    def parse(cls, text: str, overlap: float = 0.15, full_frame: bool = False) -> TileGrid:
         """`2x2` -> 2 columns, 2 rows."""
         try:
             cols, rows = (int(part) for part in text.lower().split("x"))
         except ValueError:
             raise ValueError(f"--tiles {text!r}: want COLSxROWS, e.g. 2x2") from None
-        return cls(cols, rows, overlap)
+        return cls(cols, rows, overlap, full_frame)
 
     def windows(self) -> list[Window]:
         return tile_windows(self.cols, self.rows, self.overlap)

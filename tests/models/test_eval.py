@@ -204,3 +204,16 @@ def test_eval_on_tiles_runs_the_nodes_tiles_and_reports_them(rendered: Path) -> 
     assert small_tiled <= small_whole
     assert tiled["ms_per_image"] > whole["ms_per_image"]  # two runs a photo, not one
     assert 0.0 < tiled["gap"]["ap50"] <= 1.0
+
+
+def test_eval_on_tiles_with_the_whole_frame_runs_one_window_more(rendered: Path) -> None:
+    tiles_only = evaluate(SYNTHETIC_MODEL, rendered, "val", tiles=TileGrid(2, 1, 0.15))
+    with_frame = evaluate(
+        SYNTHETIC_MODEL, rendered, "val", tiles=TileGrid(2, 1, 0.15, full_frame=True)
+    )
+    assert with_frame["tiles"] == "2x1+full"
+    assert with_frame["gap"]["instances"] == tiles_only["gap"]["instances"]
+    # Sizes are read at the tiles' scale either way, so the buckets hold the same boxes.
+    for bucket, figures in tiles_only["gap"]["recall_by_size"].items():
+        assert with_frame["gap"]["recall_by_size"][bucket]["instances"] == figures["instances"]
+    assert 0.0 < with_frame["gap"]["ap50"] <= 1.0
