@@ -7,8 +7,9 @@ Wires the store's data to the pure core:
    capacity (`shelf_stock`, facings x depth) + the backroom capacity the last count gave
    (no cap when the backroom is not known);
 3. per GTIN and supplier, the order-up-to shortfall over that supplier's protection
-   period (now until its next-but-one delivery, from lead time and order days)
-   (`replenishment`);
+   period (now until its next-but-one delivery, from lead time and order days), with
+   the safety stock over the GTIN's correction period (until the quickest of its
+   suppliers could bring an order placed after today; `replenishment` says why);
 4. the cheapest way to buy them (`supplier_choice.choose_suppliers`) beside the
    single-cheapest-supplier baseline, whose cost difference is the saving shown.
 Every line carries its evidence (`why`), and so does each supplier's order.
@@ -41,6 +42,7 @@ from gateway.retail.supplier_choice import (
     PurchasePlan,
     SupplierOrder,
     choose_suppliers,
+    correction_end,
     single_cheapest_plan,
 )
 from gateway.retail.suppliers import offers, order_days_text, supplier_terms
@@ -161,6 +163,7 @@ def _why(
         "demand_sd": round(d.sd, 2),
         "dispersion": round(d.dispersion, 2),
         "safety_stock": round(plan.safety_stock, 1),
+        "safety_days": round(plan.safety_demand.days, 1),
         "order_up_to": round(plan.order_up_to, 1),
         "on_hand": plan.stock.on_hand,
         "stock_basis": basis,
@@ -260,6 +263,9 @@ def suggest(
             on_hand=held.on_hand or 0, on_order=on_order.get(gtin, 0), capacity=capacity
         )
         shortfalls = {}
+        listing = [terms[o.supplier] for o in by_gtin[gtin] if o.supplier in terms]
+        corrected = correction_end(listing, now, tz)
+        safety = profile.forecast(now, corrected, dispersion=dispersion) if corrected else None
         for offer in by_gtin[gtin]:
             supplier_terms_ = terms.get(offer.supplier)
             if supplier_terms_ is None:
@@ -271,6 +277,7 @@ def suggest(
                 position,
                 pack_size=offer.pack_size,
                 service_level=service_level,
+                safety_demand=safety,
             )
             plans[(gtin, offer.supplier)] = plan
             shortfalls[offer.supplier] = plan.shortfall

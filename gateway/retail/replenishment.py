@@ -5,7 +5,8 @@ one review period later and arrives a lead time after that. Stock on hand and on
 must therefore cover the demand over the *protection period* (lead time + review period)
 with a chosen chance of no stock-out (the cycle service level):
 
-    safety stock    = z(service level) x sd of demand over the protection period
+    safety stock    = z(service level) x sd of demand over the protection period, or
+                      over the shorter correction period (below)
     order-up-to     = mean demand over the protection period + safety stock
     reorder point   = the order-up-to level: in a periodic review any position below it
                       risks running out before the order after this one could arrive
@@ -13,6 +14,21 @@ with a chosen chance of no stock-out (the cycle service level):
     shortfall       = order-up-to - position, in whole units (0 when position >= it)
     order           = shortfall rounded UP to whole packs, but never more than the room
                       left in shelf + backroom (then rounded DOWN to packs)
+
+Safety stock covers the demand's uncertainty only until the store can next correct
+course, and that is not always this supplier's protection period. A store that can also
+buy the SKU from a quicker supplier (a next-day distributor beside a wholesaler ordered
+three days a week, or a brand's weekly delivery) sees tomorrow evening whether demand ran
+hot and can order the difference to arrive a lead time later. So the slower supplier's
+order-up-to level is its mean demand over its own protection period plus the safety stock
+of the *correction* period (`safety_demand`: until an order placed at the quickest
+supplier's next chance after today would arrive, `supplier_choice.correction_end`), never
+more than its own. Sizing the slower supplier's safety stock over its whole, longer period
+counts the same uncertainty twice: once in its own order, again in the quick supplier's
+order-up-to that already catches it. This is the dual-index rule of dual sourcing (a
+regular and an expedited supplier: the regular order covers the mean, the expedited
+channel carries the safety stock); a shop owner does the same when she lets the
+wholesaler bring the week's bulk and phones the distributor when a shelf runs low.
 
 The demand's mean and variance come from `demand_forecast` (the velocity model's
 weekday x hour rates; Poisson variance when there is no history of variance). A negative
@@ -104,6 +120,9 @@ class ReplenishmentPlan:
     sku: str
     demand: DemandForecast
     """Demand over the protection period (lead time + review period)."""
+    safety_demand: DemandForecast
+    """Demand over the period the safety stock covers: the protection period, or the
+    shorter correction period when a quicker supplier can make up a shortfall."""
     service_level: float
     z: float
     safety_stock: float
@@ -136,9 +155,11 @@ class ReplenishmentPlan:
     def reason(self) -> str:
         """One line a store owner can check against the shelf."""
         d = self.demand
+        safety_days = self.safety_demand.days
+        over = f" over {safety_days:.1f} d" if safety_days < d.days - _EPSILON else ""
         head = (
-            f"forecast {d.mean:.1f} over {d.days:.1f} d + safety {self.safety_stock:.1f} "
-            f"({self.service_level:.0%} service) = up to {self.order_up_to:.1f}; "
+            f"forecast {d.mean:.1f} over {d.days:.1f} d + safety {self.safety_stock:.1f}"
+            f"{over} ({self.service_level:.0%} service) = up to {self.order_up_to:.1f}; "
             f"on hand {self.stock.on_hand}, on order {self.stock.on_order}"
         )
         if self.shortfall == 0:
@@ -159,14 +180,19 @@ def plan_replenishment(
     *,
     pack_size: int = 1,
     service_level: float = DEFAULT_SERVICE_LEVEL,
+    safety_demand: DemandForecast | None = None,
 ) -> ReplenishmentPlan:
     """The order-up-to plan of one SKU (the module doc gives the policy).
 
     `demand` must cover the protection period, from now to when the order after this one
-    would arrive (`SupplierTerms.protection_end` in `supplier_choice`).
+    would arrive (`SupplierTerms.protection_end` in `supplier_choice`). `safety_demand`,
+    when given, covers the correction period from now (`supplier_choice.correction_end`);
+    the safety stock is sized on it, but never above the protection period's.
     """
     z = service_z(service_level)
-    safety = z * demand.sd
+    if safety_demand is None or safety_demand.sd > demand.sd:
+        safety_demand = demand
+    safety = z * safety_demand.sd
     order_up_to = demand.mean + safety
     position = max(0, stock.on_hand) + stock.on_order
     shortfall = max(0, math.ceil(order_up_to - position - _EPSILON))
@@ -174,6 +200,7 @@ def plan_replenishment(
     return ReplenishmentPlan(
         sku=sku,
         demand=demand,
+        safety_demand=safety_demand,
         service_level=service_level,
         z=z,
         safety_stock=safety,

@@ -108,6 +108,20 @@ class SupplierTerms:
         arrives = following + timedelta(days=self.lead_time_days)
         return datetime.combine(arrives, time(0), tzinfo=tz)
 
+    def correction_end(self, now: datetime, tz: ZoneInfo) -> datetime:
+        """Start of the local day an order placed at this supplier's first chance *after*
+        today arrives: the soonest it can make up for demand that runs above the forecast
+        from now on (the safety stock's period in `replenishment`)."""
+        ordered = self.next_order_date(now.astimezone(tz).date() + timedelta(days=1))
+        arrives = ordered + timedelta(days=self.lead_time_days)
+        return datetime.combine(arrives, time(0), tzinfo=tz)
+
+
+def correction_end(terms: Iterable[SupplierTerms], now: datetime, tz: ZoneInfo) -> datetime | None:
+    """The soonest any of these suppliers (those listing one GTIN) can correct a shortfall
+    found after today; None without suppliers."""
+    return min((t.correction_end(now, tz) for t in terms), default=None)
+
 
 @dataclass(frozen=True)
 class Offer:

@@ -132,6 +132,37 @@ def test_plan_by_hand_rounds_up_to_whole_packs() -> None:
     assert "short 17 -> 3 x 6 (+1 to whole packs)" in plan.reason
 
 
+def test_safety_stock_covers_the_correction_period_when_a_quicker_supplier_can_step_in() -> None:
+    # A slow supplier's 10 days of mean demand, but a next-day supplier can correct within
+    # 2 days: the order-up-to level is the 10 days' mean + the 2 days' safety stock.
+    slow = plan_replenishment(
+        "4006381333931",
+        DemandForecast(MONDAY, MONDAY + timedelta(days=10), 50.0, 50.0, 1.0),
+        StockPosition(on_hand=10),
+        safety_demand=DemandForecast(MONDAY, MONDAY + timedelta(days=2), 10.0, 10.0, 1.0),
+    )
+    assert slow.safety_stock == pytest.approx(1.6449 * 10**0.5, abs=1e-3)  # 5.20, not 11.63
+    assert slow.order_up_to == pytest.approx(55.20, abs=0.01)
+    assert slow.shortfall == 46
+    assert "safety 5.2 over 2.0 d" in slow.reason
+    alone = plan_replenishment(
+        "4006381333931",
+        DemandForecast(MONDAY, MONDAY + timedelta(days=10), 50.0, 50.0, 1.0),
+        StockPosition(on_hand=10),
+    )
+    assert alone.safety_stock == pytest.approx(1.6449 * 50**0.5, abs=1e-3)
+    assert alone.shortfall == 52
+    assert " over 10.0 d (" not in alone.reason  # no second period named when there is one
+
+
+def test_a_correction_period_longer_than_the_protection_never_raises_safety_stock() -> None:
+    own = DemandForecast(MONDAY, MONDAY + timedelta(days=2), 10.0, 10.0, 1.0)
+    longer = DemandForecast(MONDAY, MONDAY + timedelta(days=4), 20.0, 20.0, 1.0)
+    plan = plan_replenishment("4006381333931", own, StockPosition(on_hand=0), safety_demand=longer)
+    assert plan.safety_demand is own
+    assert plan.safety_stock == pytest.approx(1.6449 * 10**0.5, abs=1e-3)
+
+
 def test_plan_orders_nothing_above_the_reorder_point() -> None:
     plan = plan_replenishment("4006381333931", demand(20.0), StockPosition(on_hand=20, on_order=8))
     assert plan.position > plan.reorder_point

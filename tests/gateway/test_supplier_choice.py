@@ -19,6 +19,7 @@ from gateway.retail.supplier_choice import (
     PurchasePlan,
     SupplierTerms,
     choose_suppliers,
+    correction_end,
     single_cheapest_plan,
 )
 
@@ -197,6 +198,24 @@ def test_a_quick_suppliers_fee_counts_once_per_order_the_window_needs() -> None:
     assert fast_only.orders[0].delivery_fee == 5.0
     assert fast_only.orders[0].amortised_fee == pytest.approx(20.0)
     assert fast_only.cost == pytest.approx(60.0)
+
+
+def test_correction_end_is_the_soonest_order_after_today_arriving() -> None:
+    wholesaler = SupplierTerms("w", lead_time_days=2, order_weekdays=frozenset({0, 2, 4}))
+    distributor = SupplierTerms("d", lead_time_days=1, order_weekdays=frozenset(range(6)))
+    monday = datetime(2024, 4, 1, 21, 0, tzinfo=BERLIN)
+    # The wholesaler's next chance after Monday is Wednesday, arriving Friday.
+    assert wholesaler.correction_end(monday, BERLIN) == datetime(2024, 4, 5, tzinfo=BERLIN)
+    # The distributor's: Tuesday, arriving Wednesday; it sets the correction period.
+    assert correction_end([wholesaler, distributor], monday, BERLIN) == datetime(
+        2024, 4, 3, tzinfo=BERLIN
+    )
+    # On Saturday the distributor's next chance is Monday: arriving Tuesday.
+    saturday = datetime(2024, 4, 6, 21, 0, tzinfo=BERLIN)
+    assert distributor.correction_end(saturday, BERLIN) == datetime(2024, 4, 9, tzinfo=BERLIN)
+    # A supplier alone: its correction period is its protection period when it orders today.
+    assert wholesaler.correction_end(monday, BERLIN) == wholesaler.protection_end(monday, BERLIN)
+    assert correction_end([], monday, BERLIN) is None
 
 
 def test_order_calendar_gives_the_protection_period() -> None:

@@ -8,7 +8,9 @@ orders exactly the packs the core's plan says:
 
 - `replenishment.plan_replenishment` per SKU and supplier: the order-up-to shortfall
   over that supplier's protection period (`SupplierTerms.protection_end`), from the
-  velocity model's forecast (`VelocityProfile.forecast`, with the history's dispersion);
+  velocity model's forecast (`VelocityProfile.forecast`, with the history's dispersion),
+  its safety stock over the correction period of the SKU's quickest supplier
+  (`supplier_choice.correction_end`, whichever suppliers take orders today);
 - `supplier_choice.choose_suppliers` (or, for the cost baseline,
   `supplier_choice.single_cheapest_plan`) for the cheapest way to buy those shortfalls.
 """
@@ -34,6 +36,7 @@ from gateway.retail.supplier_choice import (
     PurchasePlan,
     SupplierTerms,
     choose_suppliers,
+    correction_end,
     single_cheapest_plan,
 )
 
@@ -103,6 +106,9 @@ class SuggestionsFollowed:
                 on_order=int(view.on_order[k]),
                 capacity=int(world.capacity[view.store, k]),
             )
+            listing = [supplier_terms(s) for s in world.suppliers if k in s.offers]
+            corrected = correction_end(listing, now, TZ)
+            safety = profile.forecast(now, corrected, dispersion=ratio) if corrected else None
             by_supplier = {}
             for supplier in suppliers:
                 if k not in supplier.offers:
@@ -113,6 +119,7 @@ class SuggestionsFollowed:
                     profile.forecast(now, end, dispersion=ratio),
                     stock,
                     service_level=self.service_level,
+                    safety_demand=safety,
                 )
                 by_supplier[supplier.id] = plan.shortfall
             units = max(by_supplier.values(), default=0)

@@ -47,7 +47,8 @@ class SuggestionLineOut(BaseModel):
     pack_price: str
     value: float
     why: dict[str, Any] = Field(
-        description="forecast (units over forecast_days), safety_stock, order_up_to, on_hand, "
+        description="forecast (units over forecast_days), safety_stock (over safety_days: "
+        "until the quickest supplier could correct a shortfall), order_up_to, on_hand, "
         "on_order, capacity (shelf + backroom), room, shortfall, pack_rounding, topup_units, "
         "unit_price and the cheapest single supplier's."
     )
