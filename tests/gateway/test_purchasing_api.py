@@ -215,6 +215,13 @@ def test_purchase_list_from_suggestion_to_receipt(app, db) -> None:  # type: ign
     assert why["order_up_to"] == pytest.approx(why["forecast"] + why["safety_stock"], abs=0.11)
     assert line["units"] == line["packs"] * line["pack_size"] >= why["shortfall"] > 0
     assert why["capacity"] is None  # no layout places it: shelf capacity unknown
+    # Safety stock covers the correction period: Metro (daily, next day) corrects sooner
+    # than Fresh's Mon/Thu cycle, so a Fresh line carries less than its own period's.
+    for o in suggestion["orders"]:
+        for x in o["lines"]:
+            days = (x["why"]["safety_days"], x["why"]["forecast_days"])
+            assert days[0] < days[1] if o["supplier"] == "Fresh" else days[0] == days[1], o
+    assert any(o["supplier"] == "Fresh" for o in suggestion["orders"])
     # Staff read; only the manager saves drafts, edits and accepts.
     assert staff.post("/api/purchases/drafts", params={"store": STORE}).status_code == 403
     drafts = manager.post("/api/purchases/drafts", params={"store": STORE}).json()
