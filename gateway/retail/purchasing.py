@@ -175,7 +175,7 @@ def _why(
         "shortfall": line.shortfall,
         "pack_rounding": max(0, rounding - line.topup_packs * line.pack_size),
         "topup_units": line.topup_packs * line.pack_size,
-        "capped": line.unmet > 0,
+        "capped": line.capped_units > 0,
         "unit_price": round(line.unit_price, 4),
         "cheapest_supplier": cheapest[0] if cheapest else None,
         "cheapest_unit_price": round(cheapest[1], 4) if cheapest else None,

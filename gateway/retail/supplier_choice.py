@@ -28,7 +28,14 @@ all suppliers of a GTIN, so that a supplier is never cheaper only for covering f
 Top-ups use the packs of the GTINs already on that order and of the GTINs the store
 sells but needs none of now (`Need` with 0 units), never more than each GTIN's room.
 Units no feasible order can bring are left unbought and reported: the plan first
-minimises the units left short, then the cost.
+minimises the units left short, then the cost. Short means short before any other order
+could arrive: of a slower supplier's shortfall, only the quickest supplier's
+(`PlannedLine.required`) must come now. When a slower, cheaper supplier's cover (a
+brand's weekly delivery in packs of 24) does not fit the shelf and backroom, it brings
+what fits, the quick supplier's later orders bring the rest, and those units are charged
+at the dearest listed price (`PlannedLine.later_unit_price`). Counting them as short
+instead ruled the slower supplier out wherever its whole cover did not fit, even when
+what fits lasts until the quick supplier can deliver.
 
 The search: an exact enumeration of every assignment (each GTIN to one of its
 suppliers, or not bought) when there are at most `EXACT_LIMIT` of them (a few suppliers
@@ -220,6 +227,12 @@ class PlannedLine:
     """Units of the shortfall beyond the quickest supplier's: stock a slower supplier forces."""
     cover_holding_cost: float = 0.0
     """Holding cost of `extra_cover` (the extra days)."""
+    required: int | None = None
+    """Units that must come now: the quickest supplier's shortfall (`quickest_units`),
+    which nothing ordered later could bring in time; None: the whole shortfall."""
+    later_unit_price: float | None = None
+    """What a unit of the shortfall that does not fit the room costs when bought later
+    (the GTIN's dearest listed unit price); None: this line's unit price."""
 
     @property
     def total_packs(self) -> int:
@@ -238,14 +251,26 @@ class PlannedLine:
         return self.total_packs * self.pack_price
 
     @property
-    def unmet(self) -> int:
+    def capped_units(self) -> int:
         """Units of the shortfall this line does not bring (the room was too small)."""
         return max(0, self.shortfall - self.units)
 
     @property
+    def unmet(self) -> int:
+        """Units short before any other order could arrive: what the line does not bring
+        of the units required now. A slower supplier whose cover does not fit the room
+        leaves the rest to later orders, and those are not short."""
+        required = self.shortfall if self.required is None else min(self.required, self.shortfall)
+        return max(0, required - self.units)
+
+    @property
     def window_value(self) -> float:
-        """The common window's units at this unit price."""
-        return max(self.horizon_units, self.shortfall) * self.unit_price
+        """The common window's units at this unit price; units of the shortfall that do
+        not fit the room at the price they are bought later."""
+        later = self.unit_price if self.later_unit_price is None else self.later_unit_price
+        return max(self.horizon_units, self.shortfall) * self.unit_price + self.capped_units * max(
+            0.0, later - self.unit_price
+        )
 
     @property
     def cost(self) -> float:
@@ -382,12 +407,17 @@ class _Problem:
             horizon_units=need.horizon_units,
             extra_cover=extra_cover,
             cover_holding_cost=self.costs.holding_cost(price, daily, 0, extra_cover),
+            required=self.quickest_units(gtin),
+            later_unit_price=self.dearest_price(gtin),
         )
+
+    def dearest_price(self, gtin: str) -> float:
+        """The GTIN's highest listed unit price: what units bought later are charged."""
+        return max((o.unit_price for (s, g), o in self.offers.items() if g == gtin), default=0.0)
 
     def later_cost(self, gtin: str) -> float:
         """A GTIN not bought now is bought later: its window at its dearest unit price."""
-        prices = [o.unit_price for (s, g), o in self.offers.items() if g == gtin]
-        return self.needs[gtin].horizon_units * max(prices, default=0.0)
+        return self.needs[gtin].horizon_units * self.dearest_price(gtin)
 
     def topup_candidates(self, supplier: str, assigned: Collection[str]) -> list[str]:
         """GTINs an order of `supplier` may add packs of: its own lines and the GTINs the

@@ -134,6 +134,38 @@ def test_packs_that_do_not_fit_the_room_go_to_the_supplier_with_smaller_ones() -
     assert (line.supplier, line.packs, line.units) == ("y", 2, 12)
 
 
+def test_a_slower_cover_that_does_not_fit_brings_what_fits_when_that_lasts() -> None:
+    """The brand (packs of 24, 15 % cheaper, weekly) would need 60 units over its week;
+    48 fit. They more than cover the 8 units the next-day distributor needs now, so the
+    brand's order is not short: it brings 48 and the distributor brings the rest later,
+    at its price."""
+    terms = [SupplierTerms("brand", lead_time_days=3), SupplierTerms("distributor")]
+    offers = [Offer("brand", G1, 24, 20.4), Offer("distributor", G1, 6, 6.0)]
+    need = Need(
+        G1, 60, daily_demand=6.0, room=50, units_by_supplier={"brand": 60, "distributor": 8}
+    )
+    plan = choose_suppliers([need], offers, terms)
+    line = plan.lines_by_gtin[G1]
+    assert (line.supplier, line.units, line.capped_units, line.unmet) == ("brand", 48, 12, 0)
+    assert plan.unmet_units == 0 and plan.unbought == ()
+    # The 12 units bought later cost the distributor's 1.00, not the brand's 0.85.
+    assert line.window_value == pytest.approx(60 * 0.85 + 12 * 0.15)
+
+
+def test_a_slower_cover_short_of_what_is_needed_now_loses_to_the_quick_supplier() -> None:
+    """With room for one pack of 24 but 30 units needed before any other order could
+    arrive, the brand's order would leave the shelf short: the distributor takes it."""
+    terms = [SupplierTerms("brand", lead_time_days=3), SupplierTerms("distributor")]
+    offers = [Offer("brand", G1, 24, 20.4), Offer("distributor", G1, 6, 6.0)]
+    need = Need(
+        G1, 60, daily_demand=15.0, room=40, units_by_supplier={"brand": 60, "distributor": 30}
+    )
+    plan = choose_suppliers([need], offers, terms)
+    line = plan.lines_by_gtin[G1]
+    assert (line.supplier, line.units, line.unmet) == ("distributor", 30, 0)
+    assert plan.unmet_units == 0
+
+
 def test_nothing_fits_leaves_the_gtin_unbought() -> None:
     plan = choose_suppliers(
         [Need(G1, 9, daily_demand=3.0, room=4)], [Offer("x", G1, 6, 6.0)], [SupplierTerms("x")]
