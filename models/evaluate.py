@@ -168,7 +168,7 @@ def evaluate(
     detected alone and the boxes merged as the node merges them.
     """
     defaults = DetectorSettings()
-    confidence = defaults.confidence if confidence is None else confidence
+    confidence = defaults.confidence if confidence is None else confidence  # None: the model's
     class_confidence = defaults.class_confidence if class_confidence is None else class_confidence
     iou = defaults.iou if iou is None else iou
     dataset = load_dataset(data_yaml)
@@ -210,7 +210,7 @@ def evaluate(
         ms_per_image=round(float(np.mean(elapsed)), 2),
         model=str(detector.model_path),
         split=split,
-        confidence=confidence,
+        confidence=detector.confidence,
         class_confidence=class_confidence,
         tiles=f"{tiles.cols}x{tiles.rows}{'+full' if tiles.full_frame else ''}" if tiles else None,
     )

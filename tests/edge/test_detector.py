@@ -174,3 +174,27 @@ def test_every_bundled_detector_is_shipped_and_the_config_names_them_all() -> No
         sizes[name] = detector.model_path.stat().st_size
     assert sizes["fast-int8"] < sizes["fast"] / 2
     assert sizes["accurate"] > 2 * sizes["fast-int8"]  # int8 against int8: the bigger model
+
+
+def test_each_bundled_model_runs_at_its_own_operating_point_unless_the_config_sets_one(
+    tmp_path: Path,
+) -> None:
+    """The int8 s model scores gaps lower than its fp32 parent, so it ships with its own
+    threshold; a file the package does not ship runs at the common default."""
+    import shutil
+
+    from edge.detector import BUNDLED_MODELS, DEFAULT_CONFIDENCE, default_model_path
+    from edge.node import build_detector
+    from edge.settings import DetectorSettings
+
+    for name, bundled in BUNDLED_MODELS.items():
+        detector = build_detector(DetectorSettings(bundled=name, threads=1, warmup_runs=0))
+        assert detector.confidence == bundled.confidence
+    assert BUNDLED_MODELS["accurate"].confidence < DEFAULT_CONFIDENCE
+
+    copy = tmp_path / "store-model.onnx"
+    shutil.copy(default_model_path("accurate"), copy)
+    elsewhere = build_detector(DetectorSettings(model=copy, threads=1, warmup_runs=0))
+    assert elsewhere.confidence == DEFAULT_CONFIDENCE
+    chosen = DetectorSettings(bundled="accurate", confidence=0.5, threads=1, warmup_runs=0)
+    assert build_detector(chosen).confidence == 0.5
