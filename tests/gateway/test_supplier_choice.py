@@ -134,17 +134,27 @@ def test_packs_that_do_not_fit_the_room_go_to_the_supplier_with_smaller_ones() -
     assert (line.supplier, line.packs, line.units) == ("y", 2, 12)
 
 
+def _brand_or_distributor(*, daily_demand: float, room: int, needed_now: int):
+    """60 units wanted over the brand's week (packs of 24, 15 % cheaper, 3 days' lead)
+    against the next-day distributor's `needed_now` (packs of 6)."""
+    terms = [SupplierTerms("brand", lead_time_days=3), SupplierTerms("distributor")]
+    offers = [Offer("brand", G1, 24, 20.4), Offer("distributor", G1, 6, 6.0)]
+    need = Need(
+        G1,
+        60,
+        daily_demand=daily_demand,
+        room=room,
+        units_by_supplier={"brand": 60, "distributor": needed_now},
+    )
+    return choose_suppliers([need], offers, terms)
+
+
 def test_a_slower_cover_that_does_not_fit_brings_what_fits_when_that_lasts() -> None:
     """The brand (packs of 24, 15 % cheaper, weekly) would need 60 units over its week;
     48 fit. They more than cover the 8 units the next-day distributor needs now, so the
     brand's order is not short: it brings 48 and the distributor brings the rest later,
     at its price."""
-    terms = [SupplierTerms("brand", lead_time_days=3), SupplierTerms("distributor")]
-    offers = [Offer("brand", G1, 24, 20.4), Offer("distributor", G1, 6, 6.0)]
-    need = Need(
-        G1, 60, daily_demand=6.0, room=50, units_by_supplier={"brand": 60, "distributor": 8}
-    )
-    plan = choose_suppliers([need], offers, terms)
+    plan = _brand_or_distributor(daily_demand=6.0, room=50, needed_now=8)
     line = plan.lines_by_gtin[G1]
     assert (line.supplier, line.units, line.capped_units, line.unmet) == ("brand", 48, 12, 0)
     assert plan.unmet_units == 0 and plan.unbought == ()
@@ -155,12 +165,7 @@ def test_a_slower_cover_that_does_not_fit_brings_what_fits_when_that_lasts() -> 
 def test_a_slower_cover_short_of_what_is_needed_now_loses_to_the_quick_supplier() -> None:
     """With room for one pack of 24 but 30 units needed before any other order could
     arrive, the brand's order would leave the shelf short: the distributor takes it."""
-    terms = [SupplierTerms("brand", lead_time_days=3), SupplierTerms("distributor")]
-    offers = [Offer("brand", G1, 24, 20.4), Offer("distributor", G1, 6, 6.0)]
-    need = Need(
-        G1, 60, daily_demand=15.0, room=40, units_by_supplier={"brand": 60, "distributor": 30}
-    )
-    plan = choose_suppliers([need], offers, terms)
+    plan = _brand_or_distributor(daily_demand=15.0, room=40, needed_now=30)
     line = plan.lines_by_gtin[G1]
     assert (line.supplier, line.units, line.unmet) == ("distributor", 30, 0)
     assert plan.unmet_units == 0
