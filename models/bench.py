@@ -321,7 +321,7 @@ def bench(
     os.environ["YOLO_VERBOSE"] = "False"  # its "Loading ..." lines would mix into the JSON
     offline_ultralytics()
     threads = threads or DetectorSettings().threads
-    fp32 = Path(model) if model else default_model_path()
+    fp32 = Path(model) if model else default_model_path("fast")
     int8 = Path(int8) if int8 else int8_twin(fp32)
     for path in (fp32, int8):
         if not path.is_file():

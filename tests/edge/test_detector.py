@@ -158,12 +158,13 @@ def test_every_bundled_detector_is_shipped_and_the_config_names_them_all() -> No
     accurate one is the bigger model (it must earn its compute on the same input)."""
     from typing import get_args
 
-    from edge.detector import BUNDLED_MODELS, default_model_path
+    from edge.detector import BUNDLED_MODELS, DEFAULT_BUNDLED, default_model_path
     from edge.node import build_detector
     from edge.settings import DetectorSettings
 
     field = DetectorSettings.model_fields["bundled"]
     assert set(get_args(field.annotation)) == set(BUNDLED_MODELS)
+    assert DetectorSettings().bundled == DEFAULT_BUNDLED == "accurate"
     sizes = {}
     for name in BUNDLED_MODELS:
         detector = build_detector(DetectorSettings(bundled=name, threads=1, warmup_runs=0))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from edge.detector import DEFAULT_MODEL_NAME
 from tests.support.edge_nodes import shipped_model
 from tests.support.paths import REPO
 from tests.support.services import Mosquitto, free_port
@@ -58,7 +59,7 @@ def test_the_script_passes_on_a_working_node(tmp_path: Path, mosquitto: Mosquitt
     report = lines(done.stdout)
     assert report["camera"].startswith("ok")
     assert "picamera2, frame 640x480" in report["camera"] and "sensor imx708" in report["camera"]
-    assert "shelfsense-shelf.onnx" in report["model"] and "input " in report["model"]
+    assert DEFAULT_MODEL_NAME in report["model"] and "input " in report["model"]
     assert report["inference"].startswith("ok") and "over 3 runs" in report["inference"]
     median_ms = float(report["inference"].split("median ")[1].split(" ms")[0])
     assert median_ms > 0

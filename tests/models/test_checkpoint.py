@@ -27,7 +27,7 @@ def _outputs(model: Path, images: list[np.ndarray]) -> np.ndarray:
     return np.stack([session.run(None, {name: image})[0] for image in images])
 
 
-def test_the_checkpoint_exports_to_the_default_model(tmp_path: Path) -> None:
+def test_the_checkpoint_exports_to_the_fast_model(tmp_path: Path) -> None:
     import cv2
 
     checkpoint = tmp_path / CHECKPOINT.name  # the exporter writes beside its input
@@ -38,7 +38,7 @@ def test_the_checkpoint_exports_to_the_default_model(tmp_path: Path) -> None:
     for path in sorted((data.parent / "images").rglob("*.jpg")):
         rgb = cv2.cvtColor(cv2.resize(cv2.imread(str(path)), (320, 320)), cv2.COLOR_BGR2RGB)
         images.append(np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], np.float32) / 255)
-    ours, shipped = _outputs(exported, images), _outputs(default_model_path(), images)
+    ours, shipped = _outputs(exported, images), _outputs(default_model_path("fast"), images)
     scores = shipped[:, :, 4:]
     assert scores.max() > 0.05  # the images give the comparison something to compare
     np.testing.assert_allclose(ours, shipped, atol=1e-3)

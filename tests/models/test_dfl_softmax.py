@@ -87,7 +87,7 @@ def test_a_model_without_the_exporters_dfl_is_left_alone() -> None:
 @pytest.mark.parametrize(
     "model",
     [
-        default_model_path(),
+        default_model_path("fast"),
         MODELS / "shelfsense-shelf-int8.onnx",
         MODELS / "shelfsense-shelf-s-int8.onnx",
         MODELS / "shelfsense-synth.onnx",

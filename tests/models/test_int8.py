@@ -103,14 +103,16 @@ def test_ultralytics_validates_the_twin_through_a_float_input_and_agrees(
     assert abs(ours["gap"]["ap50"] - theirs["gap"]) <= 0.02, (ours["gap"], theirs)
 
 
-def test_the_shipped_models_use_relu_and_the_int8_twin_runs_no_activation_op() -> None:
-    """The shipped detector is the ReLU variant, so its int8 twin's convolutions carry
+def test_the_fast_models_use_relu_and_the_int8_twin_runs_no_activation_op() -> None:
+    """The fast (n) detector is the ReLU variant, so its int8 twin's convolutions carry
     their activations (models/quantize.py); a SiLU would add a Sigmoid and a Mul per conv."""
     from edge.detector import default_model_path
     from models.quantize import float_head_nodes
 
-    fp32 = onnx.load(str(default_model_path()))
-    int8 = onnx.load(str(int8_twin(default_model_path())))
+    fast = default_model_path("fast")
+    assert int8_twin(fast) == default_model_path("fast-int8")
+    fp32 = onnx.load(str(fast))
+    int8 = onnx.load(str(int8_twin(fast)))
 
     def body_ops(model: onnx.ModelProto) -> set[str]:
         head = set(float_head_nodes(model))
@@ -119,7 +121,7 @@ def test_the_shipped_models_use_relu_and_the_int8_twin_runs_no_activation_op() -
     assert "Relu" in body_ops(fp32) and not body_ops(fp32) & {"Sigmoid", "Mul"}
     assert not body_ops(int8) & {"Relu", "Sigmoid", "Mul"}  # a SiLU is a Sigmoid and a Mul
     assert "QuantizeLinear" in body_ops(int8)
-    assert OnnxDetector(int8_twin(default_model_path()), threads=1, warmup_runs=0).takes_bytes
+    assert OnnxDetector(int8_twin(fast), threads=1, warmup_runs=0).takes_bytes
 
 
 def test_bench_reports_every_figure_for_both_variants(twin) -> None:

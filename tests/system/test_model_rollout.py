@@ -18,9 +18,9 @@ import httpx
 import pytest
 import yaml
 
+from edge.detector import default_model_path
 from tests.gateway.test_dashboard_pages import screenshot
 from tests.support.browser import DESKTOP
-from tests.support.edge_nodes import shipped_model
 from tests.support.faults import BIN, Node, Program
 from tests.support.gateway_store import wait_until
 from tests.support.paths import REPO
@@ -74,10 +74,9 @@ def make_key(folder: Path) -> tuple[Path, Path]:
 
 
 def model_pair(folder: Path) -> dict[str, Path]:
-    """The shipped fp32 model and its int8 twin, copied: the "new" model to roll out."""
+    """The fast fp32 model and its int8 twin, copied: the "new" model to roll out."""
     folder.mkdir(parents=True, exist_ok=True)
-    fp32 = shipped_model()
-    int8 = fp32.with_name(fp32.stem + "-int8.onnx")
+    fp32, int8 = default_model_path("fast"), default_model_path("fast-int8")
     return {"fp32": Path(shutil.copy(fp32, folder)), "int8": Path(shutil.copy(int8, folder))}
 
 
@@ -90,7 +89,7 @@ def node_config(broker: Mosquitto, camera: str, public_key: Path, seed: int) -> 
         "mqtt": {"url": broker.url, "keepalive_s": 5, "reconnect_min_s": 0.2},
         "source": {"kind": "simulator", "seed": seed, "speedup": 60, "size": [320, 240]},
         # It runs the shipped model from its config; a roll-out brings a copy of it.
-        "detector": {"model": str(shipped_model()), "threads": 1, "warmup_runs": 0},
+        "detector": {"model": str(default_model_path("fast")), "threads": 1, "warmup_runs": 0},
         "model_updates": {
             "public_key": str(public_key),
             "timing_runs": 1,
@@ -252,7 +251,9 @@ def test_good_corrupt_wrongly_signed_then_rollback(store: Store) -> None:
             f"{camera}'s health to say why",
         )
         assert health["model_version"] is None
-        assert store.camera(camera)["state"]["model"] == "shelfsense-shelf"  # kept its model
+        assert (
+            store.camera(camera)["state"]["model"] == default_model_path("fast").stem
+        )  # kept its model
 
     devices = {d["camera"]: d for d in store.api("GET", "/api/reports/devices").json()}
     assert devices["cam-good"]["model_version"] == "v2"
