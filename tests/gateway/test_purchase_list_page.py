@@ -37,7 +37,15 @@ def seed_buying(store: DashboardStore) -> list[str]:
     ]
     for i, sku in enumerate(sorted(skus)):
         rows.append(f"Metro,{sku},12,{9.60 + i:.2f},0,150,12,1,")
-        rows.append(f'Fresh,{sku},6,{5.00 + i / 2:.2f},20,60,5,2,"Mon,Thu"')
+        # Fresh (Mon/Thu) sells the first SKU well below Metro (daily), so that line comes
+        # from the slower supplier and Metro's next-day delivery bounds its safety stock;
+        # Metro alone sells the last, whose safety stock covers Metro's own period.
+        if i == len(skus) - 1:
+            continue
+        if i == 0:
+            rows.append(f'Fresh,{sku},6,3.00,0,0,0,2,"Mon,Thu"')
+        else:
+            rows.append(f'Fresh,{sku},6,{5.00 + i / 2:.2f},0,0,0,2,"Mon,Thu"')
     admin = httpx.Client(base_url=store.base_url, headers=store.bearer("admin"))
     r = admin.post(
         "/api/suppliers/prices/csv",
@@ -60,6 +68,23 @@ def shot(page: Any, path: Path) -> Path:
     return path
 
 
+def assert_safety_periods_shown(page: Any, store: DashboardStore) -> None:
+    """A line whose safety stock covers less than its forecast period (a quicker supplier
+    can make up a shortfall sooner) says so; a line covering its own period does not."""
+    api = httpx.Client(base_url=store.base_url, headers=store.bearer("admin"))
+    drafts = api.get("/api/purchases", params={"store": "s1", "status": "draft"}).json()
+    lines = [(o["id"], x) for o in drafts for x in o["lines"]]
+    shorter = [(o, x) for o, x in lines if x["why"]["safety_days"] < x["why"]["forecast_days"]]
+    own = [(o, x) for o, x in lines if x["why"]["safety_days"] == x["why"]["forecast_days"]]
+    assert shorter and own, drafts
+    for (order, line), said in ((shorter[0], True), (own[0], False)):
+        row = page.locator(f".purchase-order[data-order='{order}'] tr[data-gtin='{line['gtin']}']")
+        text = row.locator(".why").inner_text()
+        assert ("until a quicker supplier can deliver" in text) is said, text
+        if said:
+            assert f"for the {line['why']['safety_days']:g} day" in text, text
+
+
 def test_manager_makes_edits_and_accepts_the_purchase_list_staff_read_it(
     browser: Any, store: DashboardStore, tmp_path: Path
 ) -> None:
@@ -75,6 +100,7 @@ def test_manager_makes_edits_and_accepts_the_purchase_list_staff_read_it(
     before = int(first.input_value())
     assert before > 0
     assert "forecast" in page.locator(".purchase-lines .why").first.inner_text()
+    assert_safety_periods_shown(page, store)
     assert "against buying each item" in page.locator("#purchases-meta").inner_text()
     shot(page, tmp_path / "purchase-list-draft.png")
 

@@ -17,12 +17,22 @@ const TOPPED_UP = { minimum: t("purchases.topped_up_minimum"), "free delivery": 
 /** Prices as the price lists give them: two decimals, in the user's locale. */
 const price = (v) => num(Number(v), 2);
 
+/** Forecast and safety stock; the safety stock's own period when a quicker supplier can make
+ * up a shortfall sooner than this one's next delivery (it then covers only until then). */
+function forecastText(why) {
+  const args = { forecast: why.forecast, days: why.forecast_days, safety: why.safety_stock };
+  if (why.safety_days === undefined || why.safety_days >= why.forecast_days) {
+    return t("purchases.why_forecast", args);
+  }
+  return t("purchases.why_forecast_safety_days", { ...args, safety_days: why.safety_days });
+}
+
 /** The line's evidence as one sentence a store owner can check against the shelf. */
 function whyText(why) {
   if (!why) return "";
   const basis = why.stock_basis === "count" ? null : BASIS[why.stock_basis] || why.stock_basis;
   const parts = [
-    t("purchases.why_forecast", { forecast: why.forecast, days: why.forecast_days, safety: why.safety_stock }),
+    forecastText(why),
     basis ? t("purchases.why_on_hand_basis", { n: why.on_hand, basis }) : t("purchases.why_on_hand", { n: why.on_hand }),
     t("purchases.why_on_order", { n: why.on_order }),
     t("purchases.why_short", { n: why.shortfall }),
@@ -87,7 +97,7 @@ function orderBlock(order) {
       el("th", { class: "num" }, t("purchases.col_pack")), el("th", { class: "num" }, t("purchases.col_units")),
       el("th", { class: "num" }, t("purchases.col_value")))),
     el("tbody", {}, rows));
-  const block = el("div", { class: "purchase-order", dataset: { order: String(order.id), status: order.status } }, head, table);
+  const block = el("div", { class: "purchase-order", dataset: { order: String(order.id), status: order.status, supplier: order.supplier } }, head, table);
   if (order.status === "draft" && state.manager) {
     const accept = el("button", { class: "btn primary", type: "button" }, t("purchases.accept"));
     accept.onclick = async () => {
