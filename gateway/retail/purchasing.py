@@ -9,7 +9,9 @@ Wires the store's data to the pure core:
 3. per GTIN and supplier, the order-up-to shortfall over that supplier's protection
    period (now until its next-but-one delivery, from lead time and order days), with
    the safety stock over the GTIN's correction period (until the quickest of its
-   suppliers could bring an order placed after today; `replenishment` says why);
+   suppliers could bring an order placed after today; `replenishment` says why),
+   in whole packs of that supplier (rounded up, or down where `round_down_share` lets
+   the safety stock absorb it);
 4. the cheapest way to buy them (`supplier_choice.choose_suppliers`) beside the
    single-cheapest-supplier baseline, whose cost difference is the saving shown.
 Every line carries its evidence (`why`), and so does each supplier's order.
@@ -28,6 +30,7 @@ from gateway.retail import catalogue
 from gateway.retail.demand_forecast import dispersion_index
 from gateway.retail.purchase_orders import DraftLine, DraftOrder, on_order_units
 from gateway.retail.replenishment import (
+    DEFAULT_ROUND_DOWN_SHARE,
     DEFAULT_SERVICE_LEVEL,
     ReplenishmentPlan,
     StockPosition,
@@ -172,7 +175,8 @@ def _why(
         "shelf_capacity": shelf,
         "backroom_capacity": backroom,
         "room": plan.rounding.room,
-        "shortfall": line.shortfall,
+        "shortfall": plan.shortfall,
+        "rounded_down": plan.shortfall - line.shortfall,
         "pack_rounding": max(0, rounding - line.topup_packs * line.pack_size),
         "topup_units": line.topup_packs * line.pack_size,
         "capped": line.capped_units > 0,
@@ -229,6 +233,7 @@ def suggest(
     tz: ZoneInfo,
     now: datetime | None = None,
     service_level: float = DEFAULT_SERVICE_LEVEL,
+    round_down_share: float = DEFAULT_ROUND_DOWN_SHARE,
     costs: CostModel | None = None,
     gtins: Iterable[str] | None = None,
 ) -> Suggestion:
@@ -278,9 +283,10 @@ def suggest(
                 pack_size=offer.pack_size,
                 service_level=service_level,
                 safety_demand=safety,
+                round_down_share=round_down_share,
             )
             plans[(gtin, offer.supplier)] = plan
-            shortfalls[offer.supplier] = plan.shortfall
+            shortfalls[offer.supplier] = plan.to_buy
         if not shortfalls:
             continue
         room = (

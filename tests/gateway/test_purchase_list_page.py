@@ -83,6 +83,11 @@ def assert_safety_periods_shown(page: Any, store: DashboardStore) -> None:
         assert ("until a quicker supplier can deliver" in text) is said, text
         if said:
             assert f"for the {line['why']['safety_days']:g} day" in text, text
+    for order, line in lines:  # rounding down to a pack is said exactly where it happened
+        row = page.locator(f".purchase-order[data-order='{order}'] tr[data-gtin='{line['gtin']}']")
+        text = row.locator(".why").inner_text()
+        left = line["why"]["rounded_down"]
+        assert (f"{left} left to the safety stock" in text) is (left > 0), text
 
 
 def test_manager_makes_edits_and_accepts_the_purchase_list_staff_read_it(

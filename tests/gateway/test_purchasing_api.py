@@ -214,6 +214,17 @@ def test_purchase_list_from_suggestion_to_receipt(app, db) -> None:  # type: ign
     assert why["forecast"] > 0 and why["safety_stock"] > 0 and why["on_order"] == 0
     assert why["order_up_to"] == pytest.approx(why["forecast"] + why["safety_stock"], abs=0.11)
     assert line["units"] == line["packs"] * line["pack_size"] >= why["shortfall"] > 0
+    assert why["rounded_down"] == 0  # rounded up to whole packs unless asked
+    # Asked, a pack down when the units left short are under half a pack and within
+    # half the safety stock.
+    nearest = staff.get(
+        "/api/purchases/suggestion", params={"store": STORE, "round_down_share": 0.5}
+    ).json()
+    down = next(x for o in nearest["orders"] for x in o["lines"] if x["gtin"] == COLA)
+    assert down["why"]["shortfall"] == why["shortfall"] and down["why"]["rounded_down"] > 0
+    assert down["units"] == why["shortfall"] - down["why"]["rounded_down"] < line["units"]
+    assert 2 * down["why"]["rounded_down"] < down["pack_size"]
+    assert down["why"]["rounded_down"] <= down["why"]["safety_stock"] / 2
     assert why["capacity"] is None  # no layout places it: shelf capacity unknown
     # Safety stock covers the correction period: Metro (daily, next day) corrects sooner
     # than Fresh's Mon/Thu cycle, so a Fresh line carries less than its own period's.

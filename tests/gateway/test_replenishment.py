@@ -215,6 +215,38 @@ def test_round_to_packs_rules() -> None:
         round_to_packs(3, 0)
 
 
+def test_round_to_packs_rounds_down_to_the_nearest_pack_within_the_slack() -> None:
+    down = round_to_packs(14, 12, slack=2)
+    assert (down.packs, down.rounded_down, down.to_buy, down.capped) == (1, 2, 12, False)
+    assert round_to_packs(14, 12, slack=1).packs == 2  # 2 short is more than the slack
+    assert round_to_packs(19, 12, slack=10).packs == 2  # 7 short is over half a pack
+    nothing = round_to_packs(3, 12, slack=3)  # the safety stock covers all of it
+    assert (nothing.packs, nothing.to_buy) == (0, 0)
+    capped = round_to_packs(14, 12, room=5, slack=2)
+    assert (capped.packs, capped.rounded_down, capped.capped) == (0, 0, True)
+
+
+def test_plan_rounds_down_only_into_half_the_safety_stock() -> None:
+    stock = StockPosition(on_hand=0)
+    # Mean 40, safety 1.645 x sqrt(40) = 10.4: order up to 50.4, short 51 = 4 x 12 + 3.
+    half = 0.5
+    plan = plan_replenishment(
+        "4006381333931", demand(40.0), stock, pack_size=12, round_down_share=half
+    )
+    assert (plan.shortfall, plan.packs, plan.rounding.rounded_down) == (51, 4, 3)
+    assert plan.position + plan.units >= plan.demand.mean + plan.safety_stock / 2
+    assert "3 left to the safety stock" in plan.reason
+    by_default = plan_replenishment("4006381333931", demand(40.0), stock, pack_size=12)
+    assert (by_default.packs, by_default.to_buy) == (5, 51)  # rounded up unless asked
+    # Short 57 = 4 x 12 + 9: over half a pack, so up whatever the slack.
+    assert (
+        plan_replenishment(
+            "4006381333931", demand(45.5), stock, pack_size=12, round_down_share=half
+        ).packs
+        == 5
+    )
+
+
 def test_order_up_to_meets_the_service_level_on_poisson_demand() -> None:
     """Truth known: demand over the protection period is Poisson with the forecast mean.
     Ordering up to mean + z sd must leave no stock-out in about `service level` of the

@@ -31,6 +31,7 @@ from gateway.devtools.buying_sim.scoring import (
 )
 from gateway.devtools.buying_sim.suggestions import SuggestionsFollowed
 from gateway.devtools.buying_sim.world import WorldSettings, build_world
+from gateway.retail.replenishment import DEFAULT_ROUND_DOWN_SHARE
 
 TARGETS = {
     "lost_sales_cut_pct": ">= 50",
@@ -42,20 +43,33 @@ TARGETS = {
 
 
 def simulate(
-    settings: WorldSettings, days: int, seed: int, workdir: Path | None = None
+    settings: WorldSettings,
+    days: int,
+    seed: int,
+    workdir: Path | None = None,
+    *,
+    round_down_share: float = DEFAULT_ROUND_DOWN_SHARE,
 ) -> dict[str, Any]:
     """Run every policy on the world of `seed` and score them; the report as a dict."""
     started = time.perf_counter()
     world = build_world(settings, seed)
     demand = draw_demand(world, days)
     naive = run_policy(world, demand, NaiveReorderPoint(world), days)
-    followed = run_policy(world, demand, SuggestionsFollowed(world), days)
-    single = run_policy(world, demand, SuggestionsFollowed(world, single_cheapest=True), days)
+    followed = run_policy(
+        world, demand, SuggestionsFollowed(world, round_down_share=round_down_share), days
+    )
+    single = run_policy(
+        world,
+        demand,
+        SuggestionsFollowed(world, single_cheapest=True, round_down_share=round_down_share),
+        days,
+    )
     hq = ask_head_office(world, followed.sales[settings.history_days :], workdir)
     return {
         "stores": settings.stores,
         "days": days,
         "seed": seed,
+        "round_down_share": round_down_share,
         **buying_figures(world, naive, followed),
         **cost_figures(world, followed, single),
         **assortment_precision(world, hq.assortment_adds),
@@ -107,7 +121,9 @@ def text_report(report: dict[str, Any]) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     settings = WorldSettings(stores=args.stores, areas=args.areas)
-    report = simulate(settings, args.days, args.seed, args.workdir)
+    report = simulate(
+        settings, args.days, args.seed, args.workdir, round_down_share=args.round_down_share
+    )
     print(json.dumps(report) if args.json else text_report(report))
     return 0
 
@@ -121,6 +137,13 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="the world's and demand's seed")
     parser.add_argument(
         "--workdir", type=Path, help="keep the head office's dataset here (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--round-down-share",
+        type=float,
+        default=DEFAULT_ROUND_DOWN_SHARE,
+        help="share of the safety stock that rounding down to the nearest pack may leave "
+        f"uncovered (default {DEFAULT_ROUND_DOWN_SHARE}; 0: always round up)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 

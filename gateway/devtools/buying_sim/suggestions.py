@@ -10,7 +10,8 @@ orders exactly the packs the core's plan says:
   over that supplier's protection period (`SupplierTerms.protection_end`), from the
   velocity model's forecast (`VelocityProfile.forecast`, with the history's dispersion),
   its safety stock over the correction period of the SKU's quickest supplier
-  (`supplier_choice.correction_end`, whichever suppliers take orders today);
+  (`supplier_choice.correction_end`, whichever suppliers take orders today), in that
+  supplier's packs (`--round-down-share` lets it round down to the nearest one);
 - `supplier_choice.choose_suppliers` (or, for the cost baseline,
   `supplier_choice.single_cheapest_plan`) for the cheapest way to buy those shortfalls.
 """
@@ -26,6 +27,7 @@ from gateway.devtools.buying_sim.velocity_adapter import (
 )
 from gateway.devtools.buying_sim.world import Supplier, World
 from gateway.retail.replenishment import (
+    DEFAULT_ROUND_DOWN_SHARE,
     DEFAULT_SERVICE_LEVEL,
     StockPosition,
     plan_replenishment,
@@ -72,10 +74,12 @@ class SuggestionsFollowed:
         *,
         single_cheapest: bool = False,
         service_level: float = DEFAULT_SERVICE_LEVEL,
+        round_down_share: float = DEFAULT_ROUND_DOWN_SHARE,
     ) -> None:
         self.world = world
         self.single_cheapest = single_cheapest
         self.service_level = service_level
+        self.round_down_share = round_down_share
         self.name = "suggestions_single_cheapest" if single_cheapest else "suggestions_followed"
         self._gtin_index = {sku.gtin: k for k, sku in enumerate(world.skus)}
 
@@ -118,10 +122,12 @@ class SuggestionsFollowed:
                     profile.sku,
                     profile.forecast(now, end, dispersion=ratio),
                     stock,
+                    pack_size=supplier.offers[k].pack_size,
                     service_level=self.service_level,
                     safety_demand=safety,
+                    round_down_share=self.round_down_share,
                 )
-                by_supplier[supplier.id] = plan.shortfall
+                by_supplier[supplier.id] = plan.to_buy
             units = max(by_supplier.values(), default=0)
             out.append(
                 Need(

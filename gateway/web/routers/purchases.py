@@ -23,7 +23,7 @@ from edge.contract.ids import ID_PATTERN
 from gateway.auth.access import CurrentPrincipal, Principal, allow
 from gateway.auth.scoping import require_store
 from gateway.retail import catalogue, purchase_orders, purchasing
-from gateway.retail.replenishment import DEFAULT_SERVICE_LEVEL
+from gateway.retail.replenishment import DEFAULT_ROUND_DOWN_SHARE, DEFAULT_SERVICE_LEVEL
 from gateway.web.backend import Backend
 from gateway.web.params import BAD_BODY, MAX_ROW_ID
 
@@ -33,6 +33,15 @@ READERS = ("admin", "merchandiser", "staff")
 ServiceLevel = Annotated[
     float,
     Query(ge=0.5, lt=1.0, description="Chance of no stock-out before the next delivery."),
+]
+RoundDownShare = Annotated[
+    float,
+    Query(
+        ge=0.0,
+        le=1.0,
+        description="Share of the safety stock that rounding down to the nearest pack may "
+        "leave uncovered (0: every shortfall rounded up to whole packs).",
+    ),
 ]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such order or line"}}
 _CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "The order is not a draft"}}
@@ -49,8 +58,9 @@ class SuggestionLineOut(BaseModel):
     why: dict[str, Any] = Field(
         description="forecast (units over forecast_days), safety_stock (over safety_days: "
         "until the quickest supplier could correct a shortfall), order_up_to, on_hand, "
-        "on_order, capacity (shelf + backroom), room, shortfall, pack_rounding, topup_units, "
-        "unit_price and the cheapest single supplier's."
+        "on_order, capacity (shelf + backroom), room, shortfall, rounded_down (units of the "
+        "shortfall left to the safety stock: the nearest pack was below), pack_rounding, "
+        "topup_units, unit_price and the cheapest single supplier's."
     )
 
 
@@ -183,11 +193,16 @@ def get_suggestion(
     principal: CurrentPrincipal,
     store: Annotated[str, Query(pattern=ID_PATTERN)],
     service_level: ServiceLevel = DEFAULT_SERVICE_LEVEL,
+    round_down_share: RoundDownShare = DEFAULT_ROUND_DOWN_SHARE,
 ) -> dict[str, Any]:
     """What to order now, from whom, and why (computed, not saved)."""
     require_store(principal, store)
     suggestion = purchasing.suggest(
-        backend.db, store, tz=backend.settings.pos.zone, service_level=service_level
+        backend.db,
+        store,
+        tz=backend.settings.pos.zone,
+        service_level=service_level,
+        round_down_share=round_down_share,
     )
     return suggestion.as_dict()
 
@@ -203,12 +218,17 @@ def post_drafts(
     principal: CurrentPrincipal,
     store: Annotated[str, Query(pattern=ID_PATTERN)],
     service_level: ServiceLevel = DEFAULT_SERVICE_LEVEL,
+    round_down_share: RoundDownShare = DEFAULT_ROUND_DOWN_SHARE,
 ) -> list[dict[str, Any]]:
     """Save the suggestion as the store's draft orders (replacing earlier drafts)."""
     require_store(principal, store)
     _require_manager(principal, store)
     suggestion = purchasing.suggest(
-        backend.db, store, tz=backend.settings.pos.zone, service_level=service_level
+        backend.db,
+        store,
+        tz=backend.settings.pos.zone,
+        service_level=service_level,
+        round_down_share=round_down_share,
     )
     ids = purchase_orders.replace_drafts(backend.db, store, suggestion.drafts(), by=principal.name)
     return _named(backend, [purchase_orders.get_order(backend.db, i) for i in ids])

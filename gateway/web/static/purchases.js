@@ -37,6 +37,7 @@ function whyText(why) {
     t("purchases.why_on_order", { n: why.on_order }),
     t("purchases.why_short", { n: why.shortfall }),
   ];
+  if (why.rounded_down) parts.push(t("purchases.why_rounded_down", { n: why.rounded_down }));
   if (why.pack_rounding) parts.push(t("purchases.why_pack_rounding", { n: why.pack_rounding }));
   if (why.topup_units) parts.push(t("purchases.why_topup", { n: why.topup_units }));
   if (why.capped) parts.push(t("purchases.why_capped", { n: why.room }));
