@@ -8,7 +8,7 @@ Wires the store's data to the pure core:
    (no cap when the backroom is not known);
 3. per GTIN and supplier, the order-up-to shortfall over that supplier's protection
    period (now until its next-but-one delivery, from lead time and order days), with
-   the safety stock over the GTIN's correction period (until the quickest of its
+   the safety stock over the correction period (until the quickest of the GTIN's other
    suppliers could bring an order placed after today; `replenishment` says why),
    in whole packs of that supplier (rounded up, or down where `round_down_share` lets
    the safety stock absorb it);
@@ -53,7 +53,15 @@ from gateway.retail.velocity import VelocityProfile
 from gateway.retail.velocity_queries import velocity_profiles
 from gateway.storage.connection import Database
 
-PLAN_FIELDS = ("cost", "baseline_cost", "saving", "saving_pct", "method", "service_level")
+PLAN_FIELDS = (
+    "cost",
+    "baseline_cost",
+    "saving",
+    "saving_pct",
+    "method",
+    "service_level",
+    "round_down_share",
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class Suggestion:
     store: str
     generated_at: datetime
     service_level: float
+    round_down_share: float
     orders: list[dict[str, Any]]
     unbought: list[dict[str, Any]]
     cost: float
@@ -81,6 +90,7 @@ class Suggestion:
             "store": self.store,
             "generated_at": self.generated_at.isoformat(),
             "service_level": self.service_level,
+            "round_down_share": self.round_down_share,
             "skus_checked": self.skus_checked,
             "method": self.method,
             "cost": round(self.cost, 2),
@@ -176,7 +186,7 @@ def _why(
         "backroom_capacity": backroom,
         "room": plan.rounding.room,
         "shortfall": plan.shortfall,
-        "rounded_down": plan.shortfall - line.shortfall,
+        "rounded_down": plan.rounding.rounded_down,
         "pack_rounding": max(0, rounding - line.topup_packs * line.pack_size),
         "topup_units": line.topup_packs * line.pack_size,
         "capped": line.capped_units > 0,
@@ -269,13 +279,13 @@ def suggest(
         )
         shortfalls = {}
         listing = [terms[o.supplier] for o in by_gtin[gtin] if o.supplier in terms]
-        corrected = correction_end(listing, now, tz)
-        safety = profile.forecast(now, corrected, dispersion=dispersion) if corrected else None
         for offer in by_gtin[gtin]:
             supplier_terms_ = terms.get(offer.supplier)
             if supplier_terms_ is None:
                 continue
             end = supplier_terms_.protection_end(now, tz)
+            corrected = correction_end(listing, now, tz, ordering=offer.supplier)
+            safety = profile.forecast(now, corrected, dispersion=dispersion) if corrected else None
             plan = plan_replenishment(
                 gtin,
                 profile.forecast(now, end, dispersion=dispersion),
@@ -318,6 +328,7 @@ def suggest(
         store=store,
         generated_at=now,
         service_level=service_level,
+        round_down_share=round_down_share,
         orders=orders,
         unbought=_unbought(plan, needs, names),
         cost=plan.cost,

@@ -22,9 +22,10 @@ buy the SKU from a quicker supplier (a next-day distributor beside a wholesaler 
 three days a week, or a brand's weekly delivery) sees tomorrow evening whether demand ran
 hot and can order the difference to arrive a lead time later. So the slower supplier's
 order-up-to level is its mean demand over its own protection period plus the safety stock
-of the *correction* period (`safety_demand`: until an order placed at the quickest
+of the *correction* period (`safety_demand`: until an order placed at the quickest other
 supplier's next chance after today would arrive, `supplier_choice.correction_end`), never
-more than its own. Sizing the slower supplier's safety stock over its whole, longer period
+more than its own. A SKU's only supplier has no one else to correct it, and carries the
+safety stock of its own protection period. Sizing the slower supplier's safety stock over its whole, longer period
 counts the same uncertainty twice: once in its own order, again in the quick supplier's
 order-up-to that already catches it. This is the dual-index rule of dual sourcing (a
 regular and an expedited supplier: the regular order covers the mean, the expedited
@@ -99,7 +100,8 @@ class PackRounding:
 
     @property
     def rounding_units(self) -> int:
-        """Units above the shortfall because packs are whole (negative when capped)."""
+        """Units above the shortfall because packs are whole (negative when capped or
+        rounded down)."""
         return self.units - self.shortfall
 
     @property
@@ -232,6 +234,8 @@ def plan_replenishment(
     nearest pack (0: always round up).
     """
     z = service_z(service_level)
+    if not 0 <= round_down_share <= 1:
+        raise ValueError(f"round_down_share must be in [0, 1], got {round_down_share}")
     if safety_demand is None or safety_demand.sd > demand.sd:
         safety_demand = demand
     safety = z * safety_demand.sd

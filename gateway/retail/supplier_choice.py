@@ -118,16 +118,22 @@ class SupplierTerms:
     def correction_end(self, now: datetime, tz: ZoneInfo) -> datetime:
         """Start of the local day an order placed at this supplier's first chance *after*
         today arrives: the soonest it can make up for demand that runs above the forecast
-        from now on (the safety stock's period in `replenishment`)."""
+        of *another* supplier's order placed now (the safety stock's period in
+        `replenishment`). For its own order it is no correction: on a day it takes no
+        orders, its first chance after today is that very order."""
         ordered = self.next_order_date(now.astimezone(tz).date() + timedelta(days=1))
         arrives = ordered + timedelta(days=self.lead_time_days)
         return datetime.combine(arrives, time(0), tzinfo=tz)
 
 
-def correction_end(terms: Iterable[SupplierTerms], now: datetime, tz: ZoneInfo) -> datetime | None:
-    """The soonest any of these suppliers (those listing one GTIN) can correct a shortfall
-    found after today; None without suppliers."""
-    return min((t.correction_end(now, tz) for t in terms), default=None)
+def correction_end(
+    terms: Iterable[SupplierTerms], now: datetime, tz: ZoneInfo, *, ordering: str
+) -> datetime | None:
+    """The soonest one of a GTIN's suppliers (`terms`: those listing it) other than
+    `ordering` can correct a shortfall found after today, for `ordering`'s order placed
+    now; None when `ordering` is its only supplier (its own next order, the end of its
+    protection period, is then the first correction)."""
+    return min((t.correction_end(now, tz) for t in terms if t.supplier != ordering), default=None)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
@@ -16,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from edge.layout import with_check_digit
+from gateway.retail import purchasing
 from gateway.retail.pos import SaleLine, record_sales
 from gateway.storage.connection import Database
 from gateway.web.app import create_app
@@ -26,6 +29,7 @@ COLA = with_check_digit("400638133393")
 CHIPS = with_check_digit("500011200001")
 SOAP = with_check_digit("871234500001")
 NOW = datetime.now(UTC)
+UTC_ZONE = ZoneInfo("UTC")
 COUNTED_AT = NOW - timedelta(days=2)
 
 
@@ -215,16 +219,8 @@ def test_purchase_list_from_suggestion_to_receipt(app, db) -> None:  # type: ign
     assert why["order_up_to"] == pytest.approx(why["forecast"] + why["safety_stock"], abs=0.11)
     assert line["units"] == line["packs"] * line["pack_size"] >= why["shortfall"] > 0
     assert why["rounded_down"] == 0  # rounded up to whole packs unless asked
-    # Asked, a pack down when the units left short are under half a pack and within
-    # half the safety stock.
-    nearest = staff.get(
-        "/api/purchases/suggestion", params={"store": STORE, "round_down_share": 0.5}
-    ).json()
-    down = next(x for o in nearest["orders"] for x in o["lines"] if x["gtin"] == COLA)
-    assert down["why"]["shortfall"] == why["shortfall"] and down["why"]["rounded_down"] > 0
-    assert down["units"] == why["shortfall"] - down["why"]["rounded_down"] < line["units"]
-    assert 2 * down["why"]["rounded_down"] < down["pack_size"]
-    assert down["why"]["rounded_down"] <= down["why"]["safety_stock"] / 2
+    asked = staff.get("/api/purchases/suggestion", params={"store": STORE, "round_down_share": 2})
+    assert asked.status_code == 422 and "round_down_share" in asked.text
     assert why["capacity"] is None  # no layout places it: shelf capacity unknown
     # Safety stock covers the correction period: Metro (daily, next day) corrects sooner
     # than Fresh's Mon/Thu cycle, so a Fresh line carries less than its own period's.
@@ -279,6 +275,55 @@ def test_purchase_list_from_suggestion_to_receipt(app, db) -> None:  # type: ign
     assert done["status"] == "received"
     assert all(x["received_units"] == x["units"] for x in done["lines"])
     assert client(app, db, "staff:store-2").get(f"/api/purchases/{order['id']}").status_code == 403
+
+
+def one_supplier(app, db: Database, order_days: str) -> None:  # type: ignore[no-untyped-def]
+    """COLA from one supplier (packs of 12, lead time 1 day, no fees), counted at 0."""
+    admin = client(app, db, "admin")
+    csv = (
+        "supplier,gtin,pack_size,pack_price,min_order_value,free_delivery_threshold,"
+        f'delivery_fee,lead_time_days,order_days\nSolo,{COLA},12,9.60,0,0,0,1,"{order_days}"\n'
+    )
+    assert post_csv(admin, "/api/suppliers/prices/csv", csv, "solo.csv").json()["accepted"] == 1
+    count(admin, 0)
+
+
+def count(admin: TestClient, quantity: int, seconds_before: int = 60) -> None:
+    """A count of COLA just before NOW (no sale after it: on hand is `quantity`)."""
+    at = (NOW - timedelta(seconds=seconds_before)).isoformat()
+    body = {"counts": [{"store": STORE, "gtin": COLA, "quantity": quantity, "time": at}]}
+    assert admin.post("/api/stock/counts", json=body).json()["accepted"] == 1
+
+
+def cola_line(db: Database, **options: float) -> dict[str, Any]:
+    """COLA's line of the suggestion at NOW (a fixed time, so the forecast is too)."""
+    suggestion = purchasing.suggest(db, STORE, tz=UTC_ZONE, now=NOW, **options).as_dict()
+    return next(x for o in suggestion["orders"] for x in o["lines"] if x["gtin"] == COLA)
+
+
+def test_rounding_down_leaves_under_half_a_pack_to_the_safety_stock(app, db) -> None:  # type: ignore[no-untyped-def]
+    one_supplier(app, db, "")
+    up = cola_line(db)
+    short = up["why"]["shortfall"]
+    assert up["why"]["rounded_down"] == 0 and up["units"] >= short > 12
+    assert up["why"]["safety_stock"] >= 2
+    # Count enough that the shortfall is one unit above whole packs: a pack down is
+    # nearer, and half the safety stock covers the unit.
+    count(client(app, db, "admin"), (short - 1) % 12, seconds_before=30)
+    up = cola_line(db)
+    assert up["why"]["shortfall"] % 12 == 1 and up["units"] == up["why"]["shortfall"] + 11
+    down = cola_line(db, round_down_share=0.5)
+    assert (down["why"]["shortfall"], down["why"]["rounded_down"]) == (up["why"]["shortfall"], 1)
+    assert down["units"] == up["units"] - 12 == down["why"]["shortfall"] - 1
+    # No slack, no rounding down.
+    assert cola_line(db, round_down_share=0)["units"] == up["units"]
+
+
+def test_a_sole_supplier_on_a_day_it_takes_no_orders_keeps_its_own_safety_period(app, db) -> None:  # type: ignore[no-untyped-def]
+    tomorrow = (NOW.astimezone(UTC_ZONE) + timedelta(days=1)).strftime("%a")
+    one_supplier(app, db, tomorrow)
+    why = cola_line(db)["why"]
+    assert why["safety_days"] == why["forecast_days"] > 7
 
 
 def test_store_manager_role_is_staff_who_may_order() -> None:

@@ -224,6 +224,10 @@ def test_round_to_packs_rounds_down_to_the_nearest_pack_within_the_slack() -> No
     assert (nothing.packs, nothing.to_buy) == (0, 0)
     capped = round_to_packs(14, 12, room=5, slack=2)
     assert (capped.packs, capped.rounded_down, capped.capped) == (0, 0, True)
+    fits = round_to_packs(14, 12, room=12, slack=2)  # a pack down fits: not capped
+    assert (fits.packs, fits.rounded_down, fits.capped) == (1, 2, False)
+    # Packs of 1 leave nothing over; of 2, one unit over is half a pack: up.
+    assert (round_to_packs(7, 1, slack=5).packs, round_to_packs(7, 2, slack=5).packs) == (7, 4)
 
 
 def test_plan_rounds_down_only_into_half_the_safety_stock() -> None:
@@ -238,6 +242,8 @@ def test_plan_rounds_down_only_into_half_the_safety_stock() -> None:
     assert "3 left to the safety stock" in plan.reason
     by_default = plan_replenishment("4006381333931", demand(40.0), stock, pack_size=12)
     assert (by_default.packs, by_default.to_buy) == (5, 51)  # rounded up unless asked
+    with pytest.raises(ValueError, match="round_down_share"):
+        plan_replenishment("4006381333931", demand(40.0), stock, round_down_share=1.5)
     # Short 57 = 4 x 12 + 9: over half a pack, so up whatever the slack.
     assert (
         plan_replenishment(

@@ -237,22 +237,30 @@ def test_a_quick_suppliers_fee_counts_once_per_order_the_window_needs() -> None:
     assert fast_only.cost == pytest.approx(60.0)
 
 
-def test_correction_end_is_the_soonest_order_after_today_arriving() -> None:
+def test_correction_end_is_the_soonest_other_suppliers_order_after_today_arriving() -> None:
     wholesaler = SupplierTerms("w", lead_time_days=2, order_weekdays=frozenset({0, 2, 4}))
     distributor = SupplierTerms("d", lead_time_days=1, order_weekdays=frozenset(range(6)))
     monday = datetime(2024, 4, 1, 21, 0, tzinfo=BERLIN)
     # The wholesaler's next chance after Monday is Wednesday, arriving Friday.
     assert wholesaler.correction_end(monday, BERLIN) == datetime(2024, 4, 5, tzinfo=BERLIN)
-    # The distributor's: Tuesday, arriving Wednesday; it sets the correction period.
-    assert correction_end([wholesaler, distributor], monday, BERLIN) == datetime(
-        2024, 4, 3, tzinfo=BERLIN
-    )
+    # The distributor's: Tuesday, arriving Wednesday; it sets the wholesaler's order's
+    # correction period.
+    both = [wholesaler, distributor]
+    assert correction_end(both, monday, BERLIN, ordering="w") == datetime(2024, 4, 3, tzinfo=BERLIN)
+    # The distributor's own order is corrected only by the wholesaler's, arriving Friday:
+    # later than its own protection period, which then bounds its safety stock.
+    assert correction_end(both, monday, BERLIN, ordering="d") == datetime(2024, 4, 5, tzinfo=BERLIN)
+    assert distributor.protection_end(monday, BERLIN) == datetime(2024, 4, 3, tzinfo=BERLIN)
     # On Saturday the distributor's next chance is Monday: arriving Tuesday.
     saturday = datetime(2024, 4, 6, 21, 0, tzinfo=BERLIN)
     assert distributor.correction_end(saturday, BERLIN) == datetime(2024, 4, 9, tzinfo=BERLIN)
-    # A supplier alone: its correction period is its protection period when it orders today.
-    assert wholesaler.correction_end(monday, BERLIN) == wholesaler.protection_end(monday, BERLIN)
-    assert correction_end([], monday, BERLIN) is None
+    # A supplier alone has no one to correct its order: None, its protection period.
+    assert correction_end([wholesaler], monday, BERLIN, ordering="w") is None
+    # On a day it takes no orders its first chance after today is the order itself
+    # (Tuesday: Wednesday's order), so it never corrects its own order.
+    tuesday = datetime(2024, 4, 2, 21, 0, tzinfo=BERLIN)
+    assert wholesaler.correction_end(tuesday, BERLIN) < wholesaler.protection_end(tuesday, BERLIN)
+    assert correction_end([wholesaler], tuesday, BERLIN, ordering="w") is None
 
 
 def test_order_calendar_gives_the_protection_period() -> None:

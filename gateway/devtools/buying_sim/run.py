@@ -140,12 +140,20 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--round-down-share",
-        type=float,
+        type=_share,
         default=DEFAULT_ROUND_DOWN_SHARE,
         help="share of the safety stock that rounding down to the nearest pack may leave "
         f"uncovered (default {DEFAULT_ROUND_DOWN_SHARE}; 0: always round up)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _share(text: str) -> float:
+    """A share in [0, 1] (argparse names the option when this raises)."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return value
 
 
 def command() -> Command:

@@ -9,7 +9,7 @@ orders exactly the packs the core's plan says:
 - `replenishment.plan_replenishment` per SKU and supplier: the order-up-to shortfall
   over that supplier's protection period (`SupplierTerms.protection_end`), from the
   velocity model's forecast (`VelocityProfile.forecast`, with the history's dispersion),
-  its safety stock over the correction period of the SKU's quickest supplier
+  its safety stock over the correction period of the SKU's quickest other supplier
   (`supplier_choice.correction_end`, whichever suppliers take orders today), in that
   supplier's packs (`--round-down-share` lets it round down to the nearest one);
 - `supplier_choice.choose_suppliers` (or, for the cost baseline,
@@ -111,13 +111,13 @@ class SuggestionsFollowed:
                 capacity=int(world.capacity[view.store, k]),
             )
             listing = [supplier_terms(s) for s in world.suppliers if k in s.offers]
-            corrected = correction_end(listing, now, TZ)
-            safety = profile.forecast(now, corrected, dispersion=ratio) if corrected else None
             by_supplier = {}
             for supplier in suppliers:
                 if k not in supplier.offers:
                     continue
                 end = supplier_terms(supplier).protection_end(now, TZ)
+                corrected = correction_end(listing, now, TZ, ordering=supplier.id)
+                safety = profile.forecast(now, corrected, dispersion=ratio) if corrected else None
                 plan = plan_replenishment(
                     profile.sku,
                     profile.forecast(now, end, dispersion=ratio),

@@ -78,6 +78,7 @@ class SuggestionOut(BaseModel):
     store: str
     generated_at: str
     service_level: float
+    round_down_share: float
     skus_checked: int
     method: str = Field(description="'exact' or 'heuristic' supplier search.")
     cost: float = Field(

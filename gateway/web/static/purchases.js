@@ -98,7 +98,7 @@ function orderBlock(order) {
       el("th", { class: "num" }, t("purchases.col_pack")), el("th", { class: "num" }, t("purchases.col_units")),
       el("th", { class: "num" }, t("purchases.col_value")))),
     el("tbody", {}, rows));
-  const block = el("div", { class: "purchase-order", dataset: { order: String(order.id), status: order.status, supplier: order.supplier } }, head, table);
+  const block = el("div", { class: "purchase-order", dataset: { order: String(order.id), status: order.status } }, head, table);
   if (order.status === "draft" && state.manager) {
     const accept = el("button", { class: "btn primary", type: "button" }, t("purchases.accept"));
     accept.onclick = async () => {
