@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Any
 
 from fastapi import Path
@@ -31,6 +31,17 @@ def _iso_8601(value: object) -> object:
 
 
 IsoTime = Annotated[datetime, BeforeValidator(_iso_8601)]
+
+
+def _clock_text(value: object) -> object:
+    """Only text is a clock time here: pydantic would read the number `0` as midnight (seconds
+    since it), which the schema's `string` promises to refuse."""
+    if value is not None and not isinstance(value, str | time):
+        raise ValueError("expected a local time as text, e.g. 22:00")
+    return value
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_text)]
 
 StoreId = Annotated[str, Path(pattern=ID_PATTERN, description="Store id (a topic level).")]
 CameraId = Annotated[str, Path(pattern=ID_PATTERN, description="Camera id (a topic level).")]

@@ -298,6 +298,18 @@ def test_the_api_keeps_channels_to_their_owner(db: Database, receiver: Receiver)
     assert brand.get("/api/alerts/me").status_code == 403
 
 
+def test_quiet_hours_are_times_as_text(db: Database, receiver: Receiver) -> None:
+    """A number is not a time of day (pydantic alone reads 0 as midnight); null is none."""
+    client, _ = staff_with_webhook(db, receiver.url)
+    path = "/api/alerts/me/quiet-hours"
+    for start in (0, 79200, 22.5):
+        bad = client.put(path, json={"start": start, "end": "06:00"})
+        assert bad.status_code == 422 and "as text, e.g. 22:00" in bad.text, (start, bad.text)
+    good = client.put(path, json={"start": "22:00", "end": "06:00"})
+    assert good.status_code == 200 and good.json()["start"] == "22:00", good.text
+    assert client.put(path, json={"start": None, "end": None}).json()["start"] is None
+
+
 def test_a_test_alert_is_sent_even_in_quiet_hours(db: Database, receiver: Receiver) -> None:
     client, channel = staff_with_webhook(db, receiver.url)
     now = datetime.now(UTC)

@@ -29,7 +29,7 @@ from gateway.alerts.quiet_hours import QuietHours
 from gateway.alerts.sender import apprise_url_ok
 from gateway.auth.access import CurrentPrincipal, allow
 from gateway.web.backend import Backend
-from gateway.web.params import BAD_BODY, MAX_ROW_ID
+from gateway.web.params import BAD_BODY, MAX_ROW_ID, ClockTime
 
 USERS = ("admin", "installer", "staff", "merchandiser")
 ChannelId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Alert channel id.")]
@@ -91,8 +91,8 @@ def _minute(value: time) -> time:
 class QuietHoursIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: time | None = Field(description="Local time alerts start being held; null: none.")
-    end: time | None = Field(description="Local time held alerts go out.")
+    start: ClockTime | None = Field(description="Local time alerts start being held; null: none.")
+    end: ClockTime | None = Field(description="Local time held alerts go out.")
     timezone: str = Field(
         default="UTC", max_length=64, description="IANA zone, e.g. Europe/Berlin."
     )
