@@ -106,6 +106,8 @@ def test_staff_set_quiet_hours_add_a_webhook_and_a_test_alert_arrives(
     page.click("#channel-add")
     page.wait_for_selector("#secret-value")
     secret = page.locator("#secret-value").inner_text()
+    # The secret shows as soon as the channel is added; the list reloads after it.
+    page.wait_for_selector("tr[data-channel]")
     row = page.locator("tr[data-channel]")
     assert row.count() == 1
     address = row.locator(".masked-url").inner_text()
