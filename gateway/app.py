@@ -420,7 +420,9 @@ class Gateway:
             self.advice.on_sales(lines)
 
     def camera_removed(self, store: str, camera: str) -> None:
-        """A deleted camera: its retained topics cleared, its store's advice redone."""
+        """A deleted camera: what it sent before is dropped, its retained topics cleared,
+        its store's advice redone."""
+        self.ingest.forget_camera(store, camera, datetime.now(UTC))
         if self.link is not None:
             self.link.forget_camera(store, camera)
         if self.homeassistant is not None:

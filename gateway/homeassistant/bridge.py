@@ -151,9 +151,11 @@ class HomeAssistantBridge:
 
     def _publish_camera(self, store: str, camera: str, *, full: bool) -> bool:
         summary = camera_summary(self.db, store, camera)
-        if summary is None:  # deleted meanwhile
-            return True
         key = (store, camera)
+        if summary is None:
+            # Deleted meanwhile: a change marked after the removal (advice redone for its
+            # store, say) must not keep its entities alive, so clear what was announced.
+            return self._clear(store, camera) if key in self._announced else True
         if full or key not in self._announced or self._announced[key] != summary.software:
             configs = self.discovery.camera_configs(store, camera, summary.software)
             if not self._send_all(configs):

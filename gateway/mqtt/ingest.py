@@ -191,6 +191,14 @@ class Ingest:
         self._fresh: list[tuple[BaseModel, datetime]] = []
         self.slot_listeners: list[SlotListener] = []
         self._changed: list[tuple[ShelfState, Sequence[SlotChange]]] = []
+        self._deleted: dict[tuple[str, str], datetime] = {}
+        """Deleted cameras and when: what they sent before then is not stored."""
+
+    def forget_camera(self, store: str, camera: str, deleted_at: datetime) -> None:
+        """A camera deleted at `deleted_at`: its messages received before then and still
+        queued are dropped, or the last of them (the node's "offline", say) would bring it
+        back as soon as it is written. What it sends afterwards makes it a new camera."""
+        self._deleted[(store, camera)] = deleted_at
 
     # ---- the MQTT side ---------------------------------------------------------------
 
@@ -396,6 +404,11 @@ class Ingest:
             self._dead_letter(tx, item, result.problem)
 
     def _store(self, tx: Transaction, kind: TopicKind, message: BaseModel, item: Incoming) -> None:
+        assert isinstance(message, CameraMessage)
+        deleted_at = self._deleted.get((message.store, message.camera))
+        if deleted_at is not None and item.received_at <= deleted_at:
+            self.counters.ignored += 1
+            return
         # A retained copy may be hours old: it proves the camera was seen at its own ts,
         # never later than now.
         seen_at = min(message.ts, item.received_at) if item.retained else item.received_at
@@ -408,7 +421,6 @@ class Ingest:
             self.counters.stored += 1
             self._fresh.append((message, item.received_at))
             return
-        assert isinstance(message, CameraMessage)
         tx.touch_camera(message.store, message.camera, seen_at)
         if isinstance(message, ShelfEvent):
             fresh = tx.record_event(message, item.received_at)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,9 @@ from edge.contract.messages import SlotStatus
 from gateway.app import Gateway
 from gateway.config.homeassistant import HomeAssistantSettings
 from gateway.config.settings import load_settings
+from gateway.homeassistant.bridge import HomeAssistantBridge
 from gateway.homeassistant.discovery import Discovery
+from gateway.storage.connection import Database
 from tests.gateway.test_advice_mqtt import with_history
 from tests.support.gateway_store import (
     STORE,
@@ -61,6 +63,37 @@ def test_every_config_follows_the_discovery_schema() -> None:
         "shelfsense/_gateway/availability",
     ]
     assert sensor["state_topic"] == "shelfsense/_gateway/summary/store-1/cam.left"
+
+
+def test_a_change_marked_after_a_removal_does_not_keep_the_entities(tmp_path: Path) -> None:
+    """The advice engine may mark a deleted camera as changed before the bridge publishes
+    its removal: the camera's configs are cleared all the same."""
+    db = Database.in_dir(tmp_path / "data")
+    db.open()
+    sent: dict[str, bytes] = {}
+    bridge = HomeAssistantBridge(
+        db,
+        HomeAssistantSettings(),
+        prefix="shelfsense",
+        sw_version="1.2.3",
+        publish=lambda topic, payload: sent.__setitem__(topic, payload) is None,
+        connection_epoch=lambda: 1,
+    )
+    now = datetime.now(UTC)
+    with db.transaction() as tx:
+        tx.touch_camera(STORE, CAMERA, now)
+        tx.record_state(shelf_state(1, ts=now), now)
+    bridge.changed(STORE, CAMERA)  # as ingest does for a stored state
+    assert bridge.publish_pending()
+    announced = [t for t in sent if NODE in t]
+    assert len(announced) == 4 and all(sent[t] for t in announced)
+    with db.transaction() as tx:
+        tx.delete_camera(STORE, CAMERA)
+    bridge.camera_removed(STORE, CAMERA)
+    bridge.changed(STORE, CAMERA)  # late: after the removal, before the thread's turn
+    assert bridge.publish_pending()
+    assert [t for t in announced if sent[t]] == []  # every camera config emptied
+    db.close()
 
 
 def test_the_checker_catches_what_home_assistant_rejects() -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from gateway.app import Gateway
 from gateway.mqtt.ingest import Ingest
+from gateway.storage.cameras import known_cameras
 from gateway.storage.connection import Database
 from gateway.storage.dead_letters import list_dead_letters
 from gateway.storage.events import list_events
@@ -187,4 +188,26 @@ def test_a_database_error_loses_only_the_message_that_caused_it(tmp_path: Path) 
     [letter] = list_dead_letters(db)
     assert letter["reason"] == f"{TOPICS.events}: database error: poisoned row"
     assert (ingest.counters.stored, ingest.counters.dead_letters) == (2, 1)
+    db.close()
+
+
+def test_a_deleted_cameras_queued_messages_do_not_bring_it_back(tmp_path: Path) -> None:
+    """What a camera sent before it was deleted (still queued when the API deleted it) is
+    dropped; what it sends afterwards makes it a new camera."""
+    db = Database.in_dir(tmp_path)
+    db.open()
+    ingest = Ingest(db)
+    before = datetime.now(UTC)
+    ingest.submit(TOPICS.availability, availability("offline").to_json(), received_at=before)
+    ingest.forget_camera(STORE, CAMERA, before + timedelta(seconds=1))
+    ingest.start()  # the deletion came while the message was queued
+    try:
+        assert ingest.wait_idle(10)
+        assert known_cameras(db) == set() and ingest.counters.ignored == 1
+        later = before + timedelta(seconds=2)
+        ingest.submit(TOPICS.availability, availability("online").to_json(), received_at=later)
+        assert ingest.wait_idle(10)
+    finally:
+        ingest.stop()
+    assert known_cameras(db) == {(STORE, CAMERA)}
     db.close()
