@@ -195,9 +195,10 @@ class Ingest:
         """Deleted cameras and when: what they sent before then is not stored."""
 
     def forget_camera(self, store: str, camera: str, deleted_at: datetime) -> None:
-        """A camera deleted at `deleted_at`: its messages received before then and still
-        queued are dropped, or the last of them (the node's "offline", say) would bring it
-        back as soon as it is written. What it sends afterwards makes it a new camera."""
+        """A camera deleted at `deleted_at`: what it sent before then is dropped, whether
+        still queued or still on its way (stamped before it by the node), or the last of
+        it (the node's "offline", say) would bring the camera back as soon as it is
+        written. What it sends afterwards makes it a new camera."""
         self._deleted[(store, camera)] = deleted_at
 
     # ---- the MQTT side ---------------------------------------------------------------
@@ -406,7 +407,7 @@ class Ingest:
     def _store(self, tx: Transaction, kind: TopicKind, message: BaseModel, item: Incoming) -> None:
         assert isinstance(message, CameraMessage)
         deleted_at = self._deleted.get((message.store, message.camera))
-        if deleted_at is not None and item.received_at <= deleted_at:
+        if deleted_at is not None and min(item.received_at, message.ts) <= deleted_at:
             self.counters.ignored += 1
             return
         # A retained copy may be hours old: it proves the camera was seen at its own ts,

@@ -191,21 +191,27 @@ def test_a_database_error_loses_only_the_message_that_caused_it(tmp_path: Path) 
     db.close()
 
 
-def test_a_deleted_cameras_queued_messages_do_not_bring_it_back(tmp_path: Path) -> None:
-    """What a camera sent before it was deleted (still queued when the API deleted it) is
-    dropped; what it sends afterwards makes it a new camera."""
+def test_a_deleted_cameras_earlier_messages_do_not_bring_it_back(tmp_path: Path) -> None:
+    """What a camera sent before it was deleted is dropped, whether still queued when the
+    API deleted it or still on its way (stamped before, received after); what it sends
+    afterwards makes it a new camera."""
     db = Database.in_dir(tmp_path)
     db.open()
     ingest = Ingest(db)
-    before = datetime.now(UTC)
-    ingest.submit(TOPICS.availability, availability("offline").to_json(), received_at=before)
-    ingest.forget_camera(STORE, CAMERA, before + timedelta(seconds=1))
-    ingest.start()  # the deletion came while the message was queued
+    deleted = datetime.now(UTC)
+
+    def offline_then(at: timedelta, received: timedelta) -> None:
+        message = availability("offline").model_copy(update={"ts": deleted + at})
+        ingest.submit(TOPICS.availability, message.to_json(), received_at=deleted + received)
+
+    offline_then(timedelta(seconds=-2), timedelta(seconds=-1))  # queued at the deletion
+    ingest.forget_camera(STORE, CAMERA, deleted)
+    ingest.start()
     try:
+        offline_then(timedelta(seconds=-1), timedelta(seconds=1))  # on its way
         assert ingest.wait_idle(10)
-        assert known_cameras(db) == set() and ingest.counters.ignored == 1
-        later = before + timedelta(seconds=2)
-        ingest.submit(TOPICS.availability, availability("online").to_json(), received_at=later)
+        assert known_cameras(db) == set() and ingest.counters.ignored == 2
+        offline_then(timedelta(seconds=2), timedelta(seconds=2))  # sent afterwards
         assert ingest.wait_idle(10)
     finally:
         ingest.stop()
