@@ -25,9 +25,9 @@ order-up-to level is its mean demand over its own protection period plus the saf
 of the *correction* period (`safety_demand`: until an order placed at the quickest other
 supplier's next chance after today would arrive, `supplier_choice.correction_end`), never
 more than its own. A SKU's only supplier has no one else to correct it, and carries the
-safety stock of its own protection period. Sizing the slower supplier's safety stock over its whole, longer period
-counts the same uncertainty twice: once in its own order, again in the quick supplier's
-order-up-to that already catches it. This is the dual-index rule of dual sourcing (a
+safety stock of its own protection period. Sizing the slower supplier's safety stock over
+its whole, longer period counts the same uncertainty twice: once in its own order, again
+in the quick supplier's order-up-to that already catches it. This is the dual-index rule of dual sourcing (a
 regular and an expedited supplier: the regular order covers the mean, the expedited
 channel carries the safety stock); a shop owner does the same when she lets the
 wholesaler bring the week's bulk and phones the distributor when a shelf runs low.
