@@ -14,6 +14,8 @@
 - `replenishment`: the order-up-to policy, how many units of a SKU to order (pure).
 - `supplier_choice`: the cheapest way to buy those units across suppliers, and the
   single-cheapest-supplier baseline (pure).
+- `supplier_needs`: a SKU's order-up-to plan per supplier and the need supplier choice
+  buys (pure; the purchase suggestion and the buying simulation share it).
 - `stock`: goods receipts and stock counts (imports) and stock on hand per GTIN.
 - `shelf_stock`: the layouts' shelf capacity and the cameras' estimate of units on it.
 - `suppliers`: supplier price lists and terms (import, reads for the supplier choice).

@@ -6,12 +6,12 @@ Wires the store's data to the pure core:
 2. stock on hand (`stock`), on order (`purchase_orders`), capacity = the layouts' shelf
    capacity (`shelf_stock`, facings x depth) + the backroom capacity the last count gave
    (no cap when the backroom is not known);
-3. per GTIN and supplier, the order-up-to shortfall over that supplier's protection
-   period (now until its next-but-one delivery, from lead time and order days), with
-   the safety stock over the correction period (until the quickest of the GTIN's other
-   suppliers could bring an order placed after today; `replenishment` says why),
-   in whole packs of that supplier (rounded up, or down where `round_down_share` lets
-   the safety stock absorb it);
+3. per GTIN and supplier (`supplier_needs`), the order-up-to shortfall over that
+   supplier's protection period (now until its next-but-one delivery, from lead time
+   and order days), with the safety stock over the correction period (until the
+   quickest of the GTIN's other suppliers could bring an order placed after today;
+   `replenishment` says why), in whole packs of that supplier (rounded up, or down where
+   `round_down_share` lets the safety stock absorb it);
 4. the cheapest way to buy them (`supplier_choice.choose_suppliers`) beside the
    single-cheapest-supplier baseline, whose cost difference is the saving shown.
 Every line carries its evidence (`why`), and so does each supplier's order.
@@ -34,7 +34,6 @@ from gateway.retail.replenishment import (
     DEFAULT_SERVICE_LEVEL,
     ReplenishmentPlan,
     StockPosition,
-    plan_replenishment,
 )
 from gateway.retail.shelf_stock import shelf_views
 from gateway.retail.stock import stock_on_hand
@@ -45,9 +44,9 @@ from gateway.retail.supplier_choice import (
     PurchasePlan,
     SupplierOrder,
     choose_suppliers,
-    correction_end,
     single_cheapest_plan,
 )
+from gateway.retail.supplier_needs import Listing, need_of, plans_by_supplier
 from gateway.retail.suppliers import offers, order_days_text, supplier_terms
 from gateway.retail.velocity import VelocityProfile
 from gateway.retail.velocity_queries import velocity_profiles
@@ -277,40 +276,23 @@ def suggest(
         position = StockPosition(
             on_hand=held.on_hand or 0, on_order=on_order.get(gtin, 0), capacity=capacity
         )
-        shortfalls = {}
-        listing = [terms[o.supplier] for o in by_gtin[gtin] if o.supplier in terms]
-        for offer in by_gtin[gtin]:
-            supplier_terms_ = terms.get(offer.supplier)
-            if supplier_terms_ is None:
-                continue
-            end = supplier_terms_.protection_end(now, tz)
-            corrected = correction_end(listing, now, tz, ordering=offer.supplier)
-            safety = profile.forecast(now, corrected, dispersion=dispersion) if corrected else None
-            plan = plan_replenishment(
-                gtin,
-                profile.forecast(now, end, dispersion=dispersion),
-                position,
-                pack_size=offer.pack_size,
-                service_level=service_level,
-                safety_demand=safety,
-                round_down_share=round_down_share,
-            )
-            plans[(gtin, offer.supplier)] = plan
-            shortfalls[offer.supplier] = plan.to_buy
-        if not shortfalls:
+        listings = [
+            Listing(terms[o.supplier], o.pack_size) for o in by_gtin[gtin] if o.supplier in terms
+        ]
+        if not listings:
             continue
-        room = (
-            None if capacity is None else capacity - (max(0, position.on_hand) + position.on_order)
+        by_supplier = plans_by_supplier(
+            profile,
+            position,
+            listings,
+            now=now,
+            tz=tz,
+            dispersion=dispersion,
+            service_level=service_level,
+            round_down_share=round_down_share,
         )
-        needs.append(
-            Need(
-                gtin,
-                min(shortfalls.values()),
-                daily_demand=profile.daily_rate,
-                room=room,
-                units_by_supplier=shortfalls,
-            )
-        )
+        plans.update({(gtin, supplier): plan for supplier, plan in by_supplier.items()})
+        needs.append(need_of(profile, position, by_supplier))
         extras[gtin] = {
             "basis": held.basis,
             "shelf": shelf,

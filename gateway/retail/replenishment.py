@@ -74,6 +74,14 @@ def service_z(service_level: float) -> float:
     return NormalDist().inv_cdf(service_level)
 
 
+def check_round_down_share(share: float) -> float:
+    """`share` when it is a valid `round_down_share` (a share of the safety stock, in
+    [0, 1]); ValueError naming the setting otherwise."""
+    if not 0 <= share <= 1:
+        raise ValueError(f"round_down_share must be in [0, 1], got {share}")
+    return share
+
+
 @dataclass(frozen=True)
 class PackRounding:
     """A shortfall in units turned into whole packs that fit the room left."""
@@ -234,8 +242,7 @@ def plan_replenishment(
     nearest pack (0: always round up).
     """
     z = service_z(service_level)
-    if not 0 <= round_down_share <= 1:
-        raise ValueError(f"round_down_share must be in [0, 1], got {round_down_share}")
+    check_round_down_share(round_down_share)
     if safety_demand is None or safety_demand.sd > demand.sd:
         safety_demand = demand
     safety = z * safety_demand.sd

@@ -31,7 +31,7 @@ from gateway.devtools.buying_sim.scoring import (
 )
 from gateway.devtools.buying_sim.suggestions import SuggestionsFollowed
 from gateway.devtools.buying_sim.world import WorldSettings, build_world
-from gateway.retail.replenishment import DEFAULT_ROUND_DOWN_SHARE
+from gateway.retail.replenishment import DEFAULT_ROUND_DOWN_SHARE, check_round_down_share
 
 TARGETS = {
     "lost_sales_cut_pct": ">= 50",
@@ -149,11 +149,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _share(text: str) -> float:
-    """A share in [0, 1] (argparse names the option when this raises)."""
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
-    return value
+    """A share in [0, 1], checked before the run starts (argparse names the option)."""
+    try:
+        return check_round_down_share(float(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def command() -> Command:

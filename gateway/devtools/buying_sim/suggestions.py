@@ -6,12 +6,12 @@ gateway would (each stocked SKU's velocity profile from the sales so far, its st
 hand, on order and shelf + backroom capacity, the suppliers' price lists and terms) and
 orders exactly the packs the core's plan says:
 
-- `replenishment.plan_replenishment` per SKU and supplier: the order-up-to shortfall
-  over that supplier's protection period (`SupplierTerms.protection_end`), from the
-  velocity model's forecast (`VelocityProfile.forecast`, with the history's dispersion),
-  its safety stock over the correction period of the SKU's quickest other supplier
-  (`supplier_choice.correction_end`, whichever suppliers take orders today), in that
-  supplier's packs (`--round-down-share` lets it round down to the nearest one);
+- `supplier_needs.plans_by_supplier` per SKU and supplier taking orders today: the
+  order-up-to shortfall over that supplier's protection period, from the velocity
+  model's forecast (with the history's dispersion), its safety stock over the correction
+  period of the SKU's quickest other supplier (whichever suppliers take orders today), in
+  that supplier's packs (`--round-down-share` lets it round down to the nearest one),
+  and `supplier_needs.need_of`, the store's own need;
 - `supplier_choice.choose_suppliers` (or, for the cost baseline,
   `supplier_choice.single_cheapest_plan`) for the cheapest way to buy those shortfalls.
 """
@@ -30,7 +30,6 @@ from gateway.retail.replenishment import (
     DEFAULT_ROUND_DOWN_SHARE,
     DEFAULT_SERVICE_LEVEL,
     StockPosition,
-    plan_replenishment,
 )
 from gateway.retail.supplier_choice import (
     Need,
@@ -38,9 +37,9 @@ from gateway.retail.supplier_choice import (
     PurchasePlan,
     SupplierTerms,
     choose_suppliers,
-    correction_end,
     single_cheapest_plan,
 )
+from gateway.retail.supplier_needs import Listing, need_of, plans_by_supplier
 
 
 def supplier_terms(supplier: Supplier) -> SupplierTerms:
@@ -97,47 +96,37 @@ class SuggestionsFollowed:
         return self._lines(choose(needs, offers, terms))
 
     def needs(self, view: StoreView, suppliers: list[Supplier]) -> list[Need]:
-        """Each stocked SKU's shortfall per supplier (its own protection period)."""
+        """Each stocked SKU's shortfall per supplier taking orders today (its own
+        protection period), as the store's purchase suggestion computes it."""
         world = self.world
         now = at_close(world, view.day)
         profiles = store_profiles(world, view.store, view.sales, view.day)
         daily = view.sales.sum(axis=1)  # (days, skus)
+        ordering = {s.id for s in suppliers}
         out = []
         for k, profile in profiles.items():
-            ratio = dispersion(profile, daily[-profile.days :, k])
             stock = StockPosition(
                 on_hand=int(view.on_hand[k]),
                 on_order=int(view.on_order[k]),
                 capacity=int(world.capacity[view.store, k]),
             )
-            listing = [supplier_terms(s) for s in world.suppliers if k in s.offers]
-            by_supplier = {}
-            for supplier in suppliers:
-                if k not in supplier.offers:
-                    continue
-                end = supplier_terms(supplier).protection_end(now, TZ)
-                corrected = correction_end(listing, now, TZ, ordering=supplier.id)
-                safety = profile.forecast(now, corrected, dispersion=ratio) if corrected else None
-                plan = plan_replenishment(
-                    profile.sku,
-                    profile.forecast(now, end, dispersion=ratio),
-                    stock,
-                    pack_size=supplier.offers[k].pack_size,
-                    service_level=self.service_level,
-                    safety_demand=safety,
-                    round_down_share=self.round_down_share,
-                )
-                by_supplier[supplier.id] = plan.to_buy
-            units = max(by_supplier.values(), default=0)
-            out.append(
-                Need(
-                    gtin=profile.sku,
-                    units=units,
-                    daily_demand=profile.daily_rate,
-                    room=max(0, stock.capacity - max(0, stock.on_hand) - stock.on_order),
-                    units_by_supplier=by_supplier,
-                )
+            listings = [
+                Listing(supplier_terms(s), s.offers[k].pack_size)
+                for s in world.suppliers
+                if k in s.offers
+            ]
+            plans = plans_by_supplier(
+                profile,
+                stock,
+                listings,
+                now=now,
+                tz=TZ,
+                dispersion=dispersion(profile, daily[-profile.days :, k]),
+                ordering=ordering,
+                service_level=self.service_level,
+                round_down_share=self.round_down_share,
             )
+            out.append(need_of(profile, stock, plans))
         return out
 
     def _lines(self, plan: PurchasePlan) -> list[OrderLine]:
