@@ -13,6 +13,7 @@ Pure computation: a velocity profile, a stock position and terms in; plans and a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,4 +93,7 @@ def need_of(
         daily_demand=profile.daily_rate,
         room=None if position.capacity is None else position.capacity - held,
         units_by_supplier=by_supplier,
+        spare_by_supplier={
+            supplier: math.floor(held - plan.order_up_to) for supplier, plan in plans.items()
+        },
     )

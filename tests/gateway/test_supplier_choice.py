@@ -357,3 +357,30 @@ def test_never_tops_up_with_stock_that_would_not_sell_within_the_horizon() -> No
     fast = choose_suppliers([Need(G1, 80, 5.0)], [Offer("x", G1, 10, 10.0)], terms)
     assert slow.orders[0].topped_up_for is None and slow.orders[0].delivery_fee == 10.0
     assert fast.orders[0].topped_up_for == "free delivery"
+
+
+def test_top_up_takes_the_seller_that_would_be_reordered_soonest() -> None:
+    """Two SKUs need nothing now and sell alike; one already holds 20 units above its
+    order-up-to level, so a pack of it would sit those days longer: top up the other."""
+    terms = [SupplierTerms("x", free_delivery_threshold=100.0, delivery_fee=10.0)]
+    offers = [Offer("x", G1, 10, 10.0), Offer("x", G2, 10, 10.0), Offer("x", G3, 10, 10.0)]
+    needs = [
+        Need(G1, 80, daily_demand=0.5),
+        Need(G2, 0, daily_demand=5.0, spare_by_supplier={"x": 20}),
+        Need(G3, 0, daily_demand=5.0, spare_by_supplier={"x": -4}),
+    ]
+    lines = choose_suppliers(needs, offers, terms, COSTLY_HOLDING).lines_by_gtin
+    assert G2 not in lines
+    assert lines[G3].topup_packs == 2
+    # The second pack's units are the 11th to 20th beyond the order-up-to level.
+    assert lines[G3].holding_cost == pytest.approx(0.01 * sum(i / 5 for i in range(1, 21)))
+
+
+def test_a_top_up_counts_what_is_already_held_beyond_the_horizon() -> None:
+    """A pack that would sell within five days alone does not, after 20 spare units."""
+    terms = [SupplierTerms("x", free_delivery_threshold=100.0, delivery_fee=10.0)]
+    offers = [Offer("x", G1, 10, 10.0), Offer("x", G2, 10, 10.0)]
+    fresh = [Need(G1, 80, 0.1), Need(G2, 0, 5.0)]
+    held = [Need(G1, 80, 0.1), Need(G2, 0, 5.0, spare_by_supplier={"x": 20})]
+    assert choose_suppliers(fresh, offers, terms).orders[0].topped_up_for == "free delivery"
+    assert choose_suppliers(held, offers, terms).orders[0].topped_up_for is None
