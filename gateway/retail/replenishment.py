@@ -39,9 +39,9 @@ whole packs below the shortfall, and the position still covers the mean demand p
 rest of the safety stock; the next review tops it up. It is the rounding profile of ERP
 replenishment, bounded by the safety stock instead of a fixed share of the pack. It is off
 because rounding up pays: measured on the buying simulation (50 stores, 28 days, seeds
-1-3) a share of 0.5 cut the average stock 3-4 %, about 1,000 EUR across the stores, while
-lost sales rose by 540-910 EUR of revenue in the four weeks; holding that stock costs
-about 15 EUR a month at 18 % a year. A store short of cash or space may still want it.
+1-3) a share of 0.5 cut the average stock 5-7 %, 970-1,550 EUR across the stores, while
+lost sales rose by 970-1,980 EUR of revenue in the four weeks; holding that stock costs
+15-20 EUR a month at 18 % a year. A store short of cash or space may still want it.
 
 The demand's mean and variance come from `demand_forecast` (the velocity model's
 weekday x hour rates; Poisson variance when there is no history of variance). A negative
