@@ -9,8 +9,8 @@ orders exactly the packs the core's plan says:
 - `supplier_needs.plans_by_supplier` per SKU and supplier taking orders today: the
   order-up-to shortfall over that supplier's protection period, from the velocity
   model's forecast (with the history's dispersion), its safety stock over the correction
-  period of the SKU's quickest other supplier (whichever suppliers take orders today), in
-  that supplier's packs (`--round-down-share` lets it round down to the nearest one),
+  period of the SKU's quickest other supplier (whether or not it takes orders today),
+  in that supplier's packs (`--round-down-share` lets it round down to the nearest one),
   and `supplier_needs.need_of`, the store's own need;
 - `supplier_choice.choose_suppliers` (or, for the cost baseline,
   `supplier_choice.single_cheapest_plan`) for the cheapest way to buy those shortfalls.
