@@ -154,6 +154,16 @@ class StockPosition:
     capacity: int | None = None
     """Shelf + backroom units the store can hold; None when unknown (no cap)."""
 
+    @property
+    def held(self) -> int:
+        """Stock on hand (at least 0) + on order: what the order-up-to level is met by."""
+        return max(0, self.on_hand) + self.on_order
+
+    @property
+    def room(self) -> int | None:
+        """Units that still fit in shelf + backroom; None: capacity unknown (no cap)."""
+        return None if self.capacity is None else self.capacity - self.held
+
 
 @dataclass(frozen=True)
 class ReplenishmentPlan:
@@ -179,7 +189,7 @@ class ReplenishmentPlan:
     @property
     def position(self) -> int:
         """Stock on hand (at least 0) + on order."""
-        return max(0, self.stock.on_hand) + self.stock.on_order
+        return self.stock.held
 
     @property
     def shortfall(self) -> int:
@@ -247,9 +257,7 @@ def plan_replenishment(
         safety_demand = demand
     safety = z * safety_demand.sd
     order_up_to = demand.mean + safety
-    position = max(0, stock.on_hand) + stock.on_order
-    shortfall = max(0, math.ceil(order_up_to - position - _EPSILON))
-    room = None if stock.capacity is None else stock.capacity - position
+    shortfall = max(0, math.ceil(order_up_to - stock.held - _EPSILON))
     return ReplenishmentPlan(
         sku=sku,
         demand=demand,
@@ -260,6 +268,6 @@ def plan_replenishment(
         order_up_to=order_up_to,
         stock=stock,
         rounding=round_to_packs(
-            shortfall, pack_size, room, slack=math.floor(round_down_share * safety)
+            shortfall, pack_size, stock.room, slack=math.floor(round_down_share * safety)
         ),
     )

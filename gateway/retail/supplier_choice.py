@@ -168,8 +168,8 @@ class Need:
     """Shortfall per supplier where it differs (a slower supplier's protection period is
     longer); suppliers left out take `units`."""
     spare_by_supplier: Mapping[str, int] | None = field(default=None, hash=False)
-    """Units held above a supplier's order-up-to level (0, or left out, where short): a
-    pack topping up that supplier's order sells only after them."""
+    """Units held above a supplier's order-up-to level (negative where short, and left
+    out, both count as 0): a pack topping up that supplier's order sells only after them."""
 
     def units_for(self, supplier: str) -> int:
         if self.units_by_supplier and supplier in self.units_by_supplier:

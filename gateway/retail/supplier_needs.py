@@ -86,14 +86,14 @@ def need_of(
     cover (the smallest) as the units short if nothing is bought, the SKU's daily rate for
     holding costs, and the room left in shelf + backroom (None: capacity unknown)."""
     by_supplier = {supplier: plan.to_buy for supplier, plan in plans.items()}
-    held = max(0, position.on_hand) + position.on_order
     return Need(
         profile.sku,
         min(by_supplier.values(), default=0),
         daily_demand=profile.daily_rate,
-        room=None if position.capacity is None else position.capacity - held,
+        room=position.room,
         units_by_supplier=by_supplier,
         spare_by_supplier={
-            supplier: math.floor(held - plan.order_up_to) for supplier, plan in plans.items()
+            supplier: math.floor(position.held - plan.order_up_to)
+            for supplier, plan in plans.items()
         },
     )
